@@ -1,0 +1,59 @@
+# Rideshare Streams. The two commands: `make demo` (run the platform) and `make test` (whole suite).
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+RIDESHARE := $(VENV)/bin/rideshare
+DURATION ?=
+export GX_ANALYTICS_ENABLED := false
+export DBT_SEND_ANONYMOUS_USAGE_STATS := False
+export AIRFLOW__CORE__LOAD_EXAMPLES := False
+
+.PHONY: demo test bench setup setup-system setup-python setup-frontend lint lock clean
+
+demo: setup
+	$(RIDESHARE) demo $(if $(DURATION),--duration $(DURATION),)
+
+test: setup setup-browser
+	@set -o pipefail; $(RIDESHARE) infra up && \
+	  { $(PY) -m pytest tests $(PYTEST_ARGS); status=$$?; \
+	    if [ -f frontend/package.json ]; then (cd frontend && npx vitest run) || status=1; fi; \
+	    $(RIDESHARE) infra down; exit $$status; }
+
+bench: setup
+	@$(RIDESHARE) infra up && { status=0; for b in bench/*.py; do echo "== $$b"; $(PY) $$b || status=1; done; \
+	  $(RIDESHARE) infra down; exit $$status; }
+
+setup: setup-system setup-python setup-frontend
+
+# Debian packages the launcher needs (root on this machine; elsewhere run with sudo).
+setup-system:
+	@command -v redis-server >/dev/null || { apt-get update -qq && apt-get install -y -qq redis-server >/dev/null; }
+	@command -v java >/dev/null || { apt-get update -qq && apt-get install -y -qq openjdk-17-jre-headless >/dev/null; }
+	@command -v mvn >/dev/null || { apt-get update -qq && apt-get install -y -qq maven >/dev/null; }
+
+setup-browser:
+	@command -v chromium >/dev/null || { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; }
+
+# The venv is rebuilt from the lock only when the lock changes (the stamp file).
+setup-python: $(VENV)/.installed
+$(VENV)/.installed: requirements.lock pyproject.toml
+	@command -v uv >/dev/null || python3 -m pip install --quiet uv
+	@test -x $(PY) || uv venv --quiet --python 3.11 $(VENV)
+	uv pip sync --quiet --python $(PY) requirements.lock
+	uv pip install --quiet --python $(PY) --no-deps -e .
+	@touch $@
+
+setup-frontend:
+	@if [ -f frontend/package.json ]; then \
+	  [ -d frontend/node_modules ] || (cd frontend && npm ci --no-audit --no-fund --loglevel=error); \
+	  [ -f frontend/dist/index.html ] || (cd frontend && npm run build --silent); fi
+
+lint: setup-python
+	$(VENV)/bin/ruff check .
+
+lock:
+	uv pip compile requirements.in --python-version 3.11 -o requirements.lock
+
+clean:
+	-$(RIDESHARE) infra down
+	rm -rf .local $(VENV) frontend/node_modules frontend/dist

@@ -1,0 +1,21 @@
+"""The `rideshare` command. Each verb group lives in its own module and is mounted here."""
+
+from __future__ import annotations
+
+import typer
+
+from rideshare.cli import infra, topics
+
+app = typer.Typer(
+    name="rideshare",
+    help="Rideshare Streams: a synthetic São Paulo ride-hailing platform on Kafka, Faust and Delta Lake.\n\n"
+    "Start with `rideshare infra up`, then `rideshare topics create`.",
+    no_args_is_help=True,
+    rich_markup_mode="rich",
+)
+app.add_typer(infra.app, name="infra")
+app.add_typer(topics.app, name="topics")
+
+
+def main() -> None:
+    app()

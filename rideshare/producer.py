@@ -1,0 +1,82 @@
+"""The one Kafka event producer: catalog topic and key, Avro single-object value, event-type header.
+
+Idempotent, lz4-compressed and batched (linger), never flushed per message. The simulation's Kafka
+sink, the benchmarks and the tests all produce through it.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from confluent_kafka import KafkaException, Producer
+
+from rideshare.exceptions import RideshareError
+from rideshare.settings import Settings
+from schemas.catalog import topic_for_schema
+from schemas.codec import encode, event_type_of
+
+__all__ = ["EventProducer"]
+
+
+class EventProducer:
+    def __init__(self, settings: Settings, **overrides: Any) -> None:
+        config = {
+            "bootstrap.servers": settings.bootstrap_servers,
+            "enable.idempotence": True,
+            "compression.type": "lz4",
+            "linger.ms": 20,
+            "batch.size": 512 * 1024,
+            "queue.buffering.max.messages": 500_000,
+            "queue.buffering.max.kbytes": 512 * 1024,
+        }
+        config.update(overrides)
+        self._producer = Producer(config)
+        self._namespace = settings.topic_namespace
+        self._topics: dict[str, tuple[str, str | None]] = {}
+        self.sent = 0
+        self.failed: list[str] = []
+
+    def _route(self, schema_name: str) -> tuple[str, str | None]:
+        route = self._topics.get(schema_name)
+        if route is None:
+            spec = topic_for_schema(schema_name)
+            route = self._topics[schema_name] = (spec.qualified(self._namespace), spec.key_field)
+        return route
+
+    def send(self, schema_name: str, record: dict[str, Any]) -> None:
+        """Queue one event; raises EncodeError if it does not match its schema."""
+        topic, key_field = self._route(schema_name)
+        value = encode(schema_name, record)
+        key = record[key_field] if key_field else None
+        headers = [("event_type", event_type_of(schema_name, record).encode()),
+                   ("produced_at_ms", str(time.time_ns() // 1_000_000).encode())]
+        self.send_raw(topic, key.encode() if key is not None else None, value, headers)
+
+    def send_raw(self, topic: str, key: bytes | None, value: bytes | None,
+                 headers: list[tuple[str, bytes]] | None = None) -> None:
+        """Queue already-encoded bytes (used for poison records and replays)."""
+        while True:
+            try:
+                self._producer.produce(topic, value=value, key=key, headers=headers, on_delivery=self._on_delivery)
+                break
+            except BufferError:
+                self._producer.poll(0.05)  # local queue full: let deliveries drain, then retry
+        self.sent += 1
+        if self.sent % 1000 == 0:
+            self._producer.poll(0)
+
+    def _on_delivery(self, error: Any, message: Any) -> None:
+        if error is not None:
+            self.failed.append(f"{message.topic()}: {error.str()}")
+
+    def flush(self, timeout_s: float = 60.0) -> None:
+        """Wait until every queued event is acknowledged; raise if any delivery failed."""
+        try:
+            remaining = self._producer.flush(timeout_s)
+        except KafkaException as exc:
+            raise RideshareError(f"Kafka producer failed: {exc}") from exc
+        if remaining:
+            raise RideshareError(f"{remaining} events not delivered within {timeout_s:.0f} s; is Kafka up?")
+        if self.failed:
+            raise RideshareError(f"{len(self.failed)} events failed delivery, first: {self.failed[0]}")

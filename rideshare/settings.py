@@ -1,0 +1,54 @@
+"""One frozen settings object per process, read from RIDESHARE_* environment variables and `.env`.
+
+Library code never reads os.environ: entry points call `load_settings()` once and pass it down.
+Defaults run on a fresh machine with everything on loopback under `.local/` in the project.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="RIDESHARE_", env_file=".env", frozen=True, extra="ignore"
+    )
+
+    local_dir: Path = Field(PROJECT_ROOT / ".local", description="Ignored folder for jars, service data, logs and the lake.")
+
+    kafka_host: str = "127.0.0.1"
+    kafka_port: int = Field(9092, ge=1, le=65535, description="Kafka PLAINTEXT listener port.")
+    kafka_controller_port: int = Field(9093, ge=1, le=65535, description="KRaft controller listener port.")
+    kafka_version: str = Field("4.1.1", description="Apache Kafka version resolved from Maven Central.")
+    kafka_heap: str = Field("1g", description="Kafka JVM max heap (-Xmx).")
+    kafka_bootstrap: str | None = Field(None, description="Use an external cluster instead of the local broker.")
+
+    redis_host: str = "127.0.0.1"
+    redis_port: int = Field(6379, ge=1, le=65535)
+
+    topic_namespace: str = Field("", description="Prefix added to every catalog topic name (isolates runs sharing a broker).")
+
+    lake_uri: str = Field(str(PROJECT_ROOT / ".local" / "lake"), description="Delta Lake root: a folder or an s3:// URI.")
+    lake_storage_options: dict[str, str] = Field(default_factory=dict, description="delta-rs storage options (JSON) for remote lakes.")
+
+    api_host: str = "127.0.0.1"
+    api_port: int = Field(8000, ge=1, le=65535)
+    worker_web_port: int = Field(6066, ge=1, le=65535)
+
+    @property
+    def bootstrap_servers(self) -> str:
+        return self.kafka_bootstrap or f"{self.kafka_host}:{self.kafka_port}"
+
+    @property
+    def redis_url(self) -> str:
+        return f"redis://{self.redis_host}:{self.redis_port}/0"
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Build the process's settings; keyword overrides win over the environment."""
+    return Settings(**overrides)  # type: ignore[arg-type]  # pydantic validates the overrides

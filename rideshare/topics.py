@@ -1,0 +1,165 @@
+"""Kafka topic administration and inspection over the catalog: create, describe (offsets, lag), tail."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
+from confluent_kafka.admin import AdminClient, NewTopic
+
+from rideshare.exceptions import RideshareError
+from rideshare.settings import Settings
+from schemas.catalog import CATALOG, TopicSpec
+from schemas.codec import DecodeError, decode
+
+__all__ = ["TailRecord", "TopicInfo", "admin_client", "create_topics", "describe_topics", "tail_topic"]
+
+
+def admin_client(settings: Settings) -> AdminClient:
+    return AdminClient({"bootstrap.servers": settings.bootstrap_servers, "socket.timeout.ms": 5000})
+
+
+def create_topics(settings: Settings, specs: tuple[TopicSpec, ...] = CATALOG) -> list[tuple[str, bool]]:
+    """Create every catalog topic that is missing (idempotent). Returns (name, created) pairs."""
+    admin = admin_client(settings)
+    new_topics = [
+        NewTopic(spec.qualified(settings.topic_namespace), num_partitions=spec.partitions,
+                 replication_factor=1, config=spec.config)
+        for spec in specs
+    ]
+    results = []
+    for name, future in admin.create_topics(new_topics, operation_timeout=30).items():
+        try:
+            future.result()
+            results.append((name, True))
+        except KafkaException as exc:
+            if exc.args[0].code() != KafkaError.TOPIC_ALREADY_EXISTS:
+                raise RideshareError(f"could not create topic {name}: {exc.args[0].str()}") from exc
+            results.append((name, False))
+    return results
+
+
+@dataclass
+class TopicInfo:
+    name: str
+    partitions: int
+    end_offsets: dict[int, int]
+    group_lag: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def messages(self) -> int:
+        return sum(self.end_offsets.values())
+
+
+def describe_topics(settings: Settings, *, include_internal: bool = False) -> list[TopicInfo]:
+    """Partitions, end offsets and per-consumer-group lag of every topic on the broker."""
+    admin = admin_client(settings)
+    metadata = admin.list_topics(timeout=10)
+    consumer = Consumer({"bootstrap.servers": settings.bootstrap_servers, "group.id": "rideshare-cli-describe",
+                         "enable.auto.commit": False})
+    infos: dict[str, TopicInfo] = {}
+    try:
+        for name, topic in sorted(metadata.topics.items()):
+            if name.startswith("__") and not include_internal:
+                continue
+            ends = {p: consumer.get_watermark_offsets(TopicPartition(name, p), timeout=5)[1] for p in topic.partitions}
+            infos[name] = TopicInfo(name, len(topic.partitions), ends)
+    finally:
+        consumer.close()
+    groups = [g.group_id for g in admin.list_consumer_groups(request_timeout=10).result().valid]
+    if groups:
+        from confluent_kafka import ConsumerGroupTopicPartitions
+
+        futures = admin.list_consumer_group_offsets([ConsumerGroupTopicPartitions(g) for g in groups])
+        for group_id, future in futures.items():
+            try:
+                committed = future.result().topic_partitions
+            except KafkaException:
+                continue
+            for tp in committed:
+                info = infos.get(tp.topic)
+                if info is None or tp.offset < 0:
+                    continue
+                lag = max(0, info.end_offsets.get(tp.partition, 0) - tp.offset)
+                info.group_lag[group_id] = info.group_lag.get(group_id, 0) + lag
+    return list(infos.values())
+
+
+@dataclass(frozen=True)
+class TailRecord:
+    topic: str
+    partition: int
+    offset: int
+    timestamp_ms: int
+    key: str | None
+    headers: dict[str, str]
+    schema: str | None
+    value: dict[str, Any] | None
+    error: str | None
+
+    def to_json(self) -> str:
+        body: dict[str, Any] = {
+            "topic": self.topic, "partition": self.partition, "offset": self.offset,
+            "timestamp_ms": self.timestamp_ms, "key": self.key, "headers": self.headers,
+        }
+        if self.error is None:
+            body.update(schema=self.schema, value=self.value)
+        else:
+            body.update(undecodable=True, error=self.error)
+        return json.dumps(body, ensure_ascii=False, default=str)
+
+
+def tail_topic(
+    settings: Settings, topic: str, *, from_beginning: bool = False, max_records: int | None = None,
+    idle_timeout_s: float | None = None,
+) -> Iterator[TailRecord]:
+    """Decode records of `topic` as they arrive. Undecodable records are yielded with their error,
+    never raised. Stops after `max_records`, or after `idle_timeout_s` without a record."""
+    consumer = Consumer({
+        "bootstrap.servers": settings.bootstrap_servers,
+        "group.id": f"rideshare-tail-{time.time_ns()}",
+        "enable.auto.commit": False,
+        "auto.offset.reset": "earliest" if from_beginning else "latest",
+    })
+    metadata = consumer.list_topics(topic, timeout=10).topics.get(topic)
+    if metadata is None or metadata.error is not None:
+        consumer.close()
+        raise RideshareError(f"topic {topic!r} does not exist; see `rideshare topics list`")
+    consumer.subscribe([topic])
+    seen = 0
+    last_record = time.monotonic()
+    try:
+        while max_records is None or seen < max_records:
+            message = consumer.poll(0.5)
+            if message is None:
+                if idle_timeout_s is not None and time.monotonic() - last_record > idle_timeout_s:
+                    return
+                continue
+            if message.error():
+                raise RideshareError(f"error reading {topic}: {message.error().str()}")
+            last_record = time.monotonic()
+            seen += 1
+            yield _to_tail_record(message)
+    finally:
+        consumer.close()
+
+
+def _to_tail_record(message: Any) -> TailRecord:
+    key = message.key()
+    headers = {k: (v.decode(errors="replace") if v is not None else "") for k, v in (message.headers() or [])}
+    schema: str | None = None
+    value: dict[str, Any] | None = None
+    error: str | None = None
+    try:
+        schema, value = decode(message.value())
+    except DecodeError as exc:
+        error = str(exc)
+    return TailRecord(
+        topic=message.topic(), partition=message.partition(), offset=message.offset(),
+        timestamp_ms=message.timestamp()[1], key=key.decode(errors="replace") if key is not None else None,
+        headers=headers, schema=schema, value=value, error=error,
+    )

@@ -1,0 +1,52 @@
+"""Shared fixtures. Integration fixtures start the real local services through the project's own
+launcher (a no-op when `make test` or `rideshare infra up` already started them) and give every test
+session its own topic namespace, so runs sharing one broker never see each other's records."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+
+import pytest
+
+os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "False")
+
+from rideshare.infra import KafkaService, RedisService
+from rideshare.settings import Settings, load_settings
+
+
+@pytest.fixture(scope="session")
+def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    """Settings with a unique topic namespace and a private lake folder for this test session."""
+    namespace = f"t{uuid.uuid4().hex[:8]}."
+    lake = tmp_path_factory.mktemp("lake")
+    return load_settings(topic_namespace=namespace, lake_uri=str(lake))
+
+
+@pytest.fixture(scope="session")
+def kafka(settings: Settings) -> Iterator[KafkaService]:
+    service = KafkaService(settings)
+    started = service.start()
+    yield service
+    if started:
+        service.stop()
+
+
+@pytest.fixture(scope="session")
+def redis_service(settings: Settings) -> Iterator[RedisService]:
+    service = RedisService(settings)
+    started = service.start()
+    yield service
+    if started:
+        service.stop()
+
+
+@pytest.fixture(scope="session")
+def topics(kafka: KafkaService, settings: Settings) -> Settings:
+    """Every catalog topic exists (in this session's namespace). Returns the settings."""
+    from rideshare.topics import create_topics
+
+    create_topics(settings)
+    return settings
