@@ -7,9 +7,10 @@ Defaults run on a fresh machine with everything on loopback under `.local/` in t
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -39,6 +40,21 @@ class Settings(BaseSettings):
     api_host: str = "127.0.0.1"
     api_port: int = Field(8000, ge=1, le=65535)
     worker_web_port: int = Field(6066, ge=1, le=65535)
+    # API keys: comma-separated in RIDESHARE_API_ADMIN_KEYS / RIDESHARE_API_VIEWER_KEYS. SecretStr keeps them
+    # out of reprs and logs. The defaults are development keys documented in the README: change them anywhere shared.
+    api_admin_keys: Annotated[tuple[SecretStr, ...], NoDecode] = Field(
+        (SecretStr("dev-admin-key"),), description="Keys that may read and mutate the simulation through the API."
+    )
+    api_viewer_keys: Annotated[tuple[SecretStr, ...], NoDecode] = Field(
+        (SecretStr("dev-viewer-key"),), description="Keys that may only read (REST GETs and the WebSocket)."
+    )
+
+    @field_validator("api_admin_keys", "api_viewer_keys", mode="before")
+    @classmethod
+    def _split_keys(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(key.strip() for key in value.split(",") if key.strip())
+        return value
 
     @property
     def bootstrap_servers(self) -> str:
