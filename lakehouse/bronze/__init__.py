@@ -1,0 +1,2 @@
+"""Bronze layer: one Delta table per catalog topic (raw Avro bytes + decoded columns + Kafka
+coordinates), written exactly once per Kafka record, plus the dead-letter (DLQ) table."""
