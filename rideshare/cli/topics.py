@@ -54,11 +54,7 @@ def tail(
     """
     with user_errors():
         s = settings()
-        name = topic
-        try:
-            name = topic_spec(topic).qualified(s.topic_namespace)
-        except KeyError:
-            pass  # not a catalog name: take it as a raw Kafka topic name
+        name = _resolve_topic(topic, s.topic_namespace)
         for record in tail_topic(s, name, from_beginning=from_beginning, max_records=max_records,
                                  idle_timeout_s=idle_timeout):
             if as_json:
@@ -67,5 +63,15 @@ def tail(
                 console.print(f"[red]{record.partition}@{record.offset} UNDECODABLE[/] key={record.key} {record.error}")
             else:
                 body = json.dumps(record.value, ensure_ascii=False, default=str)
-                console.print(f"[cyan]{record.partition}@{record.offset}[/] [bold]{record.headers.get('event_type', record.schema)}[/] key={record.key} {body}",
+                event_type = record.headers.get("event_type", record.schema)
+                console.print(f"[cyan]{record.partition}@{record.offset}[/] [bold]{event_type}[/] key={record.key} {body}",
                               highlight=False, soft_wrap=True)
+
+
+def _resolve_topic(topic: str, namespace: str) -> str:
+    """A catalog short name (`trips`) or catalog Kafka name becomes the namespaced name; anything
+    else is taken as a raw Kafka topic name."""
+    try:
+        return topic_spec(topic).qualified(namespace)
+    except KeyError:
+        return topic

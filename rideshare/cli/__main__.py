@@ -1,0 +1,3 @@
+from rideshare.cli import main
+
+main()
