@@ -75,3 +75,53 @@ def _resolve_topic(topic: str, namespace: str) -> str:
         return topic_spec(topic).qualified(namespace)
     except KeyError:
         return topic
+
+
+@app.command()
+def catalog(
+    markdown: bool = typer.Option(False, "--markdown", help="Print Markdown (for docs) instead of tables."),
+    fields: bool = typer.Option(True, "--fields/--no-fields", help="Also list every schema's fields with their docs."),
+) -> None:
+    """Describe the topic catalog and the Avro contract of every event, generated from
+    schemas/catalog.py and schemas/avro/*.avsc (so it cannot drift from the code)."""
+    from schemas.codec import registry
+
+    s = settings()
+    rows = [(spec.qualified(s.topic_namespace), spec.key_field or "-", str(spec.partitions), spec.cleanup_policy,
+             f"{spec.retention_ms // 3_600_000} h", spec.value_schema or "raw bytes", spec.doc) for spec in CATALOG]
+    headers = ("topic", "key", "partitions", "cleanup", "retention", "schema", "what")
+    schemas = registry().current
+    if markdown:
+        lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
+        lines += ["| " + " | ".join(row) + " |" for row in rows]
+        if fields:
+            for name, version in schemas.items():
+                lines += ["", f"### `{name}` ({version.source['doc']})", "", "| field | type | doc |", "|---|---|---|"]
+                lines += [f"| `{f['name']}` | `{_type_name(f['type'])}` | {f['doc']} |" for f in version.source["fields"]]
+        print("\n".join(lines))
+        return
+    table = Table(*headers, title="Topic catalog")
+    for row in rows:
+        table.add_row(*row)
+    console.print(table)
+    if fields:
+        for name, version in schemas.items():
+            schema_table = Table("field", "type", "doc", title=f"{name}: {version.source['doc']}", title_justify="left")
+            for f in version.source["fields"]:
+                schema_table.add_row(f["name"], _type_name(f["type"]), f["doc"])
+            console.print(schema_table)
+
+
+def _type_name(avro_type: object) -> str:
+    """Readable Avro type: `string?` for nullable unions, `enum(a, b)`, `timestamp-millis`, `array<string>`."""
+    if isinstance(avro_type, list):
+        non_null = [t for t in avro_type if t != "null"]
+        return _type_name(non_null[0]) + ("?" if "null" in avro_type else "")
+    if isinstance(avro_type, dict):
+        kind = avro_type.get("logicalType") or avro_type["type"]
+        if kind == "enum":
+            return "enum(" + ", ".join(avro_type["symbols"]) + ")"
+        if kind == "array":
+            return f"array<{_type_name(avro_type['items'])}>"
+        return str(kind)
+    return str(avro_type)
