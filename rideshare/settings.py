@@ -36,6 +36,11 @@ class Settings(BaseSettings):
 
     lake_uri: str = Field(str(PROJECT_ROOT / ".local" / "lake"), description="Delta Lake root: a folder or an s3:// URI.")
     lake_storage_options: dict[str, str] = Field(default_factory=dict, description="delta-rs storage options (JSON) for remote lakes.")
+    bronze_batch_max_records: int = Field(5_000, ge=1, description="Bronze micro-batch: commit after this many records per topic...")
+    bronze_batch_max_seconds: float = Field(5.0, gt=0, description="... or after this many seconds, whichever comes first.")
+    bronze_max_event_time_skew_days: float = Field(
+        7.0, gt=0, description="Bronze dead-letters records whose event_time is further than this from the broker timestamp."
+    )
 
     api_host: str = "127.0.0.1"
     api_port: int = Field(8000, ge=1, le=65535)
