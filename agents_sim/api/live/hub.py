@@ -1,0 +1,190 @@
+"""The live hub: collects changes from the feeds, cuts them into frames at a bounded rate and hands each
+frame to every connected client's one-slot mailbox.
+
+Threads: feeds and the broadcaster run on the event loop; `trip_changed` is called by the simulation
+thread (through `SimulationRuntime.subscribe`) and only touches a lock-guarded dict, so it stays cheap.
+
+Wire messages (JSON text frames; the frontend's reducer applies them):
+- `{"type": "snapshot", "status": {...}, "stats": {...}, "positions": [...], "trips": [...], "surge": [...]}`:
+  the full state, first frame of every connection (and again after a slow client had to be resynced).
+- `{"type": "delta", "tick": n, "positions": [...], "trips": [...], "surge": [...], "stats"?: {...}}`: changes
+  since the previous frame, latest value per identity; at most one frame per `frame_interval_s` per client.
+
+Position objects follow schemas/live_state.py (`entity_type`, `entity_id`, `lat`, `lon`, `heading_deg`,
+`speed_kmh`, `driver_status`, `trip_id`, `event_time`, ...); trip objects are the runtime's trip state
+changes (`trip_id`, `state`, ...); surge objects are the live-state surge JSON (`zone_id`,
+`surge_multiplier`, `demand_count`, `supply_count`, `window_end`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import threading
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from agents_sim.api.live.coalesce import Delta, JsonObject, Mailbox, to_json
+from agents_sim.api.runtime_port import SimulationControl
+
+__all__ = ["Client", "LiveHub", "SnapshotPart"]
+
+log = logging.getLogger(__name__)
+
+SnapshotPart = Callable[[], Awaitable[list[JsonObject]]]
+
+
+@dataclass(eq=False)
+class Client:
+    """One WebSocket connection's state in the hub."""
+
+    mailbox: Mailbox
+    ready: asyncio.Event = field(default_factory=asyncio.Event)
+    connected_at: float = field(default_factory=time.time)
+    frames_sent: int = 0
+    bytes_sent: int = 0
+    snapshots_sent: int = 0
+
+    def stats(self) -> dict[str, Any]:
+        return {
+            "connected_at": self.connected_at,
+            "frames_sent": self.frames_sent,
+            "bytes_sent": self.bytes_sent,
+            "snapshots_sent": self.snapshots_sent,
+            "frames_coalesced": self.mailbox.stats.frames_coalesced,
+            "resyncs": self.mailbox.stats.resyncs,
+            "pending_objects": self.mailbox.pending_objects,
+            "pending_bytes": self.mailbox.pending_bytes(),
+        }
+
+
+class LiveHub:
+    def __init__(
+        self,
+        runtime: SimulationControl,
+        *,
+        frame_interval_s: float = 0.1,
+        stats_interval_s: float = 0.5,
+        max_pending_objects: int = 20_000,
+    ) -> None:
+        self.runtime = runtime
+        self.frame_interval_s = frame_interval_s
+        self.stats_interval_s = stats_interval_s
+        self.max_pending_objects = max_pending_objects
+        self.clients: set[Client] = set()
+        self.tick = 0
+        self.frames_built = 0
+        self._incoming = Delta()  # event-loop thread only
+        self._trip_lock = threading.Lock()
+        self._incoming_trips: dict[str, JsonObject] = {}  # written by the simulation thread
+        self._wakeup = asyncio.Event()
+        self._positions_snapshot: SnapshotPart | None = None
+        self._surge_snapshot: SnapshotPart | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    # -- feeds -------------------------------------------------------------------------------------
+    def set_snapshot_sources(self, *, positions: SnapshotPart, surge: SnapshotPart) -> None:
+        self._positions_snapshot, self._surge_snapshot = positions, surge
+
+    def push_positions(self, positions: list[JsonObject]) -> None:
+        """New positions (event-loop thread)."""
+        if positions:
+            self._incoming.add_positions(positions)
+            self._wakeup.set()
+
+    def push_surge(self, zone: JsonObject) -> None:
+        """A zone's surge changed (event-loop thread)."""
+        self._incoming.add_surge(zone)
+        self._wakeup.set()
+
+    def trip_changed(self, change: JsonObject) -> None:
+        """A trip changed state. Called from the simulation thread: store and return, nothing else."""
+        with self._trip_lock:
+            self._incoming_trips[str(change.get("trip_id"))] = change
+        loop = self._loop
+        if loop is not None and not loop.is_closed():
+            # set() is not thread-safe; a wake-up that misses only waits for the next frame interval.
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(self._wakeup.set)
+
+    # -- clients -----------------------------------------------------------------------------------
+    def register(self) -> Client:
+        client = Client(Mailbox(max_pending_objects=self.max_pending_objects))
+        client.ready.set()  # the snapshot is due right away
+        self.clients.add(client)
+        return client
+
+    def unregister(self, client: Client) -> None:
+        self.clients.discard(client)
+
+    def client_stats(self) -> list[dict[str, Any]]:
+        return [client.stats() for client in self.clients]
+
+    async def snapshot(self) -> JsonObject:
+        """The full live state: what a client needs before deltas make sense."""
+        status, stats, trips = await asyncio.gather(
+            asyncio.to_thread(self.runtime.status),
+            asyncio.to_thread(self._stats),
+            asyncio.to_thread(self.runtime.active_trips),
+        )
+        positions = await self._positions_snapshot() if self._positions_snapshot else []
+        surge = await self._surge_snapshot() if self._surge_snapshot else []
+        return {"type": "snapshot", "tick": self.tick, "status": status, "stats": stats,
+                "positions": positions, "trips": trips, "surge": surge}
+
+    # -- frames ------------------------------------------------------------------------------------
+    async def run(self) -> None:
+        """Cut frames forever: as soon as something changed, but never more often than `frame_interval_s`."""
+        self._loop = asyncio.get_running_loop()
+        self.runtime.subscribe(self.trip_changed)
+        stats_task = asyncio.create_task(self._push_stats_forever())
+        last_frame = 0.0
+        try:
+            while True:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wakeup.wait(), timeout=self.frame_interval_s)
+                wait_s = self.frame_interval_s - (time.monotonic() - last_frame)
+                if wait_s > 0:
+                    await asyncio.sleep(wait_s)  # rate bound: changes keep accumulating meanwhile
+                self._wakeup.clear()
+                last_frame = time.monotonic()
+                self.broadcast(self._cut_frame())
+        finally:
+            stats_task.cancel()
+            self._loop = None
+
+    def _cut_frame(self) -> Delta:
+        frame, self._incoming = self._incoming, Delta()
+        with self._trip_lock:
+            trips, self._incoming_trips = self._incoming_trips, {}
+        frame.trips.update(trips)
+        return frame
+
+    def broadcast(self, frame: Delta) -> None:
+        """Offer one frame to every client (serialised once, shared by the clients that keep up)."""
+        if frame.is_empty():
+            return
+        self.tick += 1
+        self.frames_built += 1
+        text = to_json(frame.to_message(self.tick))
+        for client in self.clients:
+            client.mailbox.offer(frame, text, self.tick)
+            client.ready.set()
+
+    async def _push_stats_forever(self) -> None:
+        while True:
+            await asyncio.sleep(self.stats_interval_s)
+            try:
+                self._incoming.stats = await asyncio.to_thread(self._stats)
+            except Exception:  # a failing stats read must not stop the frames
+                log.exception("reading simulation stats failed")
+                continue
+            self._wakeup.set()
+
+    def _stats(self) -> JsonObject:
+        status = self.runtime.status()
+        metrics = self.runtime.metrics()
+        return {"status": status, "overview": metrics.get("overview", {}), "clients": len(self.clients)}

@@ -1,0 +1,73 @@
+"""The WebSocket `/ws?key=...` (snapshot, then bounded-rate deltas; see live/hub.py for the messages)
+and the per-client backpressure view."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import Any
+
+from fastapi import APIRouter, Query, WebSocket, WebSocketDisconnect
+from starlette.websockets import WebSocketState
+
+from agents_sim.api.deps import Hub, ViewerRole, resolve_role
+from agents_sim.api.live.coalesce import to_json
+from agents_sim.api.live.hub import Client, LiveHub
+
+log = logging.getLogger(__name__)
+
+router = APIRouter(tags=["live"])
+
+# Close codes in the application range (4000-4999): 4401 mirrors HTTP 401.
+CLOSE_UNAUTHORIZED = 4401
+
+
+@router.get("/api/live/clients", summary="Connected WebSocket clients and what each has queued (backpressure)")
+def live_clients(_: ViewerRole, hub: Hub) -> dict[str, Any]:
+    return {"tick": hub.tick, "frames_built": hub.frames_built, "clients": hub.client_stats()}
+
+
+@router.websocket("/ws")
+async def live(websocket: WebSocket, key: str | None = Query(None, description="A viewer or admin API key.")) -> None:
+    if resolve_role(websocket.app.state.settings, key) is None:
+        await websocket.accept()
+        await websocket.close(code=CLOSE_UNAUTHORIZED, reason="missing or unknown API key: connect to /ws?key=<viewer or admin key>")
+        return
+    await websocket.accept()
+    hub: LiveHub = websocket.app.state.hub
+    client = hub.register()
+    sender = asyncio.create_task(_send_forever(websocket, hub, client))
+    try:
+        while True:
+            message = await websocket.receive()
+            if message["type"] == "websocket.disconnect":
+                break
+            if message.get("text") == '{"type":"resync"}':
+                client.mailbox.request_snapshot()
+                client.ready.set()
+    except WebSocketDisconnect:
+        pass
+    finally:
+        hub.unregister(client)
+        sender.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await sender
+
+
+async def _send_forever(websocket: WebSocket, hub: LiveHub, client: Client) -> None:
+    """One frame at a time: while a send blocks (slow client), new frames coalesce in the mailbox."""
+    while websocket.client_state is WebSocketState.CONNECTED:
+        await client.ready.wait()
+        client.ready.clear()
+        if client.mailbox.needs_snapshot:
+            client.mailbox.snapshot_started()
+            text = to_json(await hub.snapshot())
+            client.snapshots_sent += 1
+        else:
+            text = client.mailbox.take()
+            if text is None:
+                continue
+        await websocket.send_text(text)
+        client.frames_sent += 1
+        client.bytes_sent += len(text)
