@@ -1,0 +1,159 @@
+"""Build the Faust app: broker, RocksDB store, producer tuning, web views, and the topologies.
+
+`create_app(settings)` is the only constructor; nothing is built at import time. For the plain Faust
+CLI (`faust -A streams.app worker -l info`) the module attribute `app` is built on first access
+from `load_settings()` through the module `__getattr__` below: importing the module still has no
+side effects, and `rideshare worker` uses `create_app` with its own options instead.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import faust
+from faust.web import Request, Response, View
+
+from rideshare.exceptions import RideshareError
+from rideshare.settings import Settings, load_settings
+from streams.codecs import register_codecs
+from streams.metrics import StreamMetrics
+from topologies import DEFAULT_TOPOLOGIES, TOPOLOGY_MODULES
+from topologies.graph import TopologyRegistry
+
+__all__ = ["StreamsContext", "app_id_for", "context_of", "create_app", "datadir_for"]
+
+log = logging.getLogger(__name__)
+
+# RocksDB per table partition: Faust's defaults (2 GiB block cache, 3 x 64 MiB write buffers) times
+# partitions times tables would not fit a 2-core / 24 GiB laptop running 8 services.
+ROCKSDB_OPTIONS: dict[str, int] = {
+    "block_cache_size": 8 * 1024 * 1024,
+    "write_buffer_size": 4 * 1024 * 1024,
+    "max_write_buffer_number": 2,
+    "target_file_size_base": 8 * 1024 * 1024,
+    "max_open_files": 256,
+}
+
+
+class TopologyImportError(RideshareError):
+    """A requested topology is unknown or its module cannot be imported."""
+
+
+@dataclass
+class StreamsContext:
+    """What the topologies of one app share: settings, their graphs and the metrics."""
+
+    settings: Settings
+    registry: TopologyRegistry
+    metrics: StreamMetrics
+
+
+def app_id_for(settings: Settings) -> str:
+    """Faust app id (consumer group, changelog prefix): the namespace isolates parallel sessions."""
+    return f"{settings.topic_namespace}rideshare-streams"
+
+
+def datadir_for(settings: Settings, app_id: str, web_port: int) -> Path:
+    """RocksDB folder of one worker: per web port, since two workers on one machine cannot share it."""
+    return settings.local_dir / "faust" / app_id / f"worker-{web_port}"
+
+
+def context_of(app: faust.App) -> StreamsContext:
+    return app.rideshare  # type: ignore[attr-defined, no-any-return]  # set by create_app
+
+
+def create_app(settings: Settings, *, topologies: tuple[str, ...] | list[str] = DEFAULT_TOPOLOGIES,
+               app_id: str | None = None, web_port: int | None = None) -> faust.App:
+    """A configured Faust app with the requested topologies built into it (not started)."""
+    register_codecs()
+    app_id = app_id or app_id_for(settings)
+    web_port = web_port or settings.worker_web_port
+    app = faust.App(
+        app_id,
+        broker=f"kafka://{settings.bootstrap_servers}",
+        store="rocksdb://",
+        datadir=str(datadir_for(settings, app_id, web_port)),
+        web_enabled=True,
+        web_port=web_port,
+        web_host="127.0.0.1",
+        web_in_thread=False,
+        table_standby_replicas=0,  # one machine: standbys double RocksDB writes for no availability gain
+        topic_replication_factor=1,
+        topic_partitions=6,
+        consumer_auto_offset_reset="earliest",
+        broker_commit_every=2_000,
+        broker_commit_interval=1.0,
+        broker_max_poll_records=2_000,
+        stream_buffer_maxsize=8_192,
+        producer_compression_type="lz4",
+        producer_linger_ms=10,
+        producer_max_batch_size=512 * 1024,
+        producer_acks=-1,
+        table_cleanup_interval=60.0,
+        autodiscover=False,
+    )
+    context = StreamsContext(settings, TopologyRegistry(), StreamMetrics())
+    app.rideshare = context  # type: ignore[attr-defined]  # faust.App has no slot for user context
+    context.registry.lag_probe = _lag_probe(app)
+    _add_views(app, context)
+    for name in topologies:
+        module = _topology_module(name)
+        context.registry.add(module.build(app, settings, context.registry))
+    return app
+
+
+def _topology_module(name: str) -> Any:
+    module_path = TOPOLOGY_MODULES.get(name)
+    if module_path is None:
+        raise TopologyImportError(f"unknown topology {name!r}; choose from: {', '.join(TOPOLOGY_MODULES)}")
+    try:
+        return importlib.import_module(module_path)
+    except ModuleNotFoundError as exc:
+        raise TopologyImportError(f"topology {name!r} is not available ({exc}); run without it via --topologies") from exc
+
+
+def _lag_probe(app: faust.App) -> Any:
+    def lag(topic: str) -> dict[int, int]:
+        """Per assigned partition of `topic`: high watermark minus committed offset (0 before start)."""
+        consumer = app.consumer if app.started else None
+        if consumer is None:
+            return {}
+        result: dict[int, int] = {}
+        for tp in consumer.assignment():
+            if tp.topic != topic:
+                continue
+            committed = consumer._committed_offset.get(tp)  # Faust keeps no public accessor
+            highwater = consumer.highwater(tp) or 0
+            result[tp.partition] = max(0, highwater - (committed or 0))
+        return result
+
+    return lag
+
+
+def _add_views(app: faust.App, context: StreamsContext) -> None:
+    @app.page("/metrics")
+    class MetricsView(View):
+        async def get(self, request: Request) -> Response:
+            for graph in context.registry.as_dict()["topologies"]:
+                for node in graph["nodes"]:
+                    for partition, lag in node.get("lag", {}).get("partitions", {}).items():
+                        context.metrics.consumer_lag.labels(node["target"], str(partition)).set(lag)
+            return self.bytes(context.metrics.exposition(), content_type="text/plain; version=0.0.4")
+
+    @app.page("/topology/")
+    class TopologyView(View):
+        async def get(self, request: Request) -> Response:
+            return self.json(context.registry.as_dict())
+
+
+def __getattr__(name: str) -> Any:
+    # `faust -A streams.app` looks up the module attribute `app`: build it on first access only.
+    if name == "app":
+        built = create_app(load_settings())
+        globals()["app"] = built
+        return built
+    raise AttributeError(name)
