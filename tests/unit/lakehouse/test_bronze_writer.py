@@ -1,0 +1,148 @@
+"""The exactly-once bronze writer against real Delta tables in a temporary lake."""
+
+from __future__ import annotations
+
+import shutil
+import time
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from deltalake import DeltaTable
+
+from lakehouse.bronze.specs import arrow_schema, bronze_table_uri
+from lakehouse.bronze.validation import KafkaRecord
+from lakehouse.bronze.writer import BronzeWriter
+from rideshare.settings import Settings, load_settings
+from schemas.codec import decode, encode
+from tests.unit.lakehouse.bronze_poison import kafka_key, poison_cases, valid_event
+
+NOW_MS = int(time.time() * 1000)
+TOPIC = "rideshare.gps"
+
+
+@pytest.fixture
+def lake(tmp_path: Path) -> Settings:
+    return load_settings(lake_uri=str(tmp_path / "lake"))
+
+
+def gps_records(offsets: range, *, partition: int = 0) -> list[KafkaRecord]:
+    records = []
+    for offset in offsets:
+        event = valid_event("gps_ping", partition * 1_000_000 + offset, NOW_MS)
+        records.append(KafkaRecord(TOPIC, partition, offset, NOW_MS, kafka_key("gps_ping", event), encode("gps_ping", event)))
+    return records
+
+
+def rows(settings: Settings, topic_key: str) -> pd.DataFrame:
+    return DeltaTable(bronze_table_uri(settings, topic_key)).to_pandas()
+
+
+def test_a_batch_lands_as_one_row_per_record_with_coordinates_raw_bytes_and_decoded_columns(lake: Settings) -> None:
+    records = gps_records(range(100))
+    result = BronzeWriter(lake, "gps", clock_us=lambda: 1_700_000_000_000_000).write(records)
+    assert (result.written, result.dead_lettered, result.skipped, result.commits) == (100, 0, 0, 1)
+    table = rows(lake, "gps").sort_values("kafka_offset")
+    assert list(table["kafka_offset"]) == list(range(100))
+    first = table.iloc[0]
+    assert (first["kafka_topic"], first["kafka_partition"], first["kafka_key"]) == (TOPIC, 0, "D00001")
+    assert first["raw_value"] == records[0].value
+    assert first["event_id"] == decode(records[0].value)[1]["event_id"]
+    assert first["kafka_timestamp"] == pd.Timestamp(NOW_MS, unit="ms", tz="UTC")
+    assert first["event_time"] == pd.Timestamp(NOW_MS, unit="ms", tz="UTC")
+    assert first["ingestion_time"] == pd.Timestamp(1_700_000_000_000_000, unit="us", tz="UTC")
+    assert first["event_date"] == datetime.fromtimestamp(NOW_MS / 1000, UTC).date()
+    assert DeltaTable(bronze_table_uri(lake, "gps")).metadata().partition_columns == ["event_date"]
+
+
+def test_the_delta_table_schema_is_the_contract(lake: Settings) -> None:
+    BronzeWriter(lake, "gps").write(gps_records(range(3)))
+    written = DeltaTable(bronze_table_uri(lake, "gps")).schema().to_arrow()
+    assert [field.name for field in written] == arrow_schema("gps").names
+
+
+def test_each_commit_records_the_last_offset_of_every_partition_as_an_app_transaction(lake: Settings) -> None:
+    result = BronzeWriter(lake, "gps").write(gps_records(range(0, 40), partition=0) + gps_records(range(7, 12), partition=3))
+    assert result.commits == 1
+    table = DeltaTable(bronze_table_uri(lake, "gps"))
+    assert table.transaction_version(f"gps:{TOPIC}:0") == 39
+    assert table.transaction_version(f"gps:{TOPIC}:3") == 11
+    assert table.transaction_version(f"gps:{TOPIC}:1") is None
+
+
+def test_a_redelivered_batch_is_skipped_without_a_commit(lake: Settings) -> None:
+    records = gps_records(range(50))
+    BronzeWriter(lake, "gps").write(records)
+    version = DeltaTable(bronze_table_uri(lake, "gps")).version()
+    result = BronzeWriter(lake, "gps").write(records)  # a restarted worker re-reads the same offsets
+    assert (result.written, result.skipped, result.commits) == (0, 50, 0)
+    assert DeltaTable(bronze_table_uri(lake, "gps")).version() == version
+    assert len(rows(lake, "gps")) == 50
+
+
+def test_an_overlapping_redelivery_writes_only_the_offsets_above_the_committed_one(lake: Settings) -> None:
+    writer = BronzeWriter(lake, "gps")
+    writer.write(gps_records(range(0, 100)))
+    result = writer.write(gps_records(range(60, 130)))
+    assert (result.written, result.skipped) == (30, 40)
+    table = rows(lake, "gps")
+    assert sorted(table["kafka_offset"]) == list(range(130))
+
+
+def test_exact_duplicate_events_at_different_offsets_stay_separate_rows(lake: Settings) -> None:
+    event = valid_event("gps_ping", 1, NOW_MS)
+    value = encode("gps_ping", event)
+    records = [KafkaRecord(TOPIC, 0, offset, NOW_MS, b"D00001", value) for offset in range(3)]
+    assert BronzeWriter(lake, "gps").write(records).written == 3
+    assert list(rows(lake, "gps")["event_id"]) == [event["event_id"]] * 3
+
+
+def test_poison_goes_to_the_dlq_table_with_its_reason_while_valid_records_land(lake: Settings) -> None:
+    cases = [case for case in poison_cases(NOW_MS) if case.topic_key == "trips"]
+    good = valid_event("trip_event", 1, NOW_MS)
+    records = [KafkaRecord("rideshare.trips", 1, offset, NOW_MS, case.key, case.value) for offset, case in enumerate(cases)]
+    records.append(KafkaRecord("rideshare.trips", 1, len(cases), NOW_MS, kafka_key("trip_event", good), encode("trip_event", good)))
+    result = BronzeWriter(lake, "trips").write(records)
+    assert (result.written, result.dead_lettered, result.commits) == (1, len(cases), 2)
+    dlq = rows(lake, "dlq").sort_values("kafka_offset")
+    assert list(dlq["error_type"]) == [case.error_type for case in cases]
+    assert list(dlq["raw_value"]) == [case.value for case in cases]  # null_value keeps a null
+    assert dlq["error_message"].str.len().min() > 0
+    assert set(dlq["kafka_topic"]) == {"rideshare.trips"}
+    assert (dlq["ingestion_date"] == date.today()).all() or dlq["ingestion_date"].nunique() == 1
+    assert list(rows(lake, "trips")["event_id"]) == [good["event_id"]]
+    assert DeltaTable(bronze_table_uri(lake, "dlq")).transaction_version("dlq:rideshare.trips:1") == len(cases) - 1
+
+
+def test_a_crash_between_the_event_commit_and_the_dlq_commit_is_repaired_by_redelivery(lake: Settings) -> None:
+    poison = next(case for case in poison_cases(NOW_MS) if case.name == "random_bytes")
+    records = gps_records(range(10))
+    records.insert(5, KafkaRecord(TOPIC, 0, 10, NOW_MS, b"D00001", poison.value))
+    BronzeWriter(lake, "gps").write(records)
+    shutil.rmtree(bronze_table_uri(lake, "dlq"))  # as if the worker died before the DLQ commit
+    result = BronzeWriter(lake, "gps").write(records)
+    assert (result.written, result.dead_lettered, result.skipped) == (0, 1, 10)
+    assert len(rows(lake, "gps")) == 10
+    assert list(rows(lake, "dlq")["kafka_offset"]) == [10]
+
+
+@pytest.mark.parametrize("table_exists", [False, True], ids=["first commit", "later commit"])
+def test_two_writers_racing_on_the_same_partition_write_each_record_once(lake: Settings, table_exists: bool) -> None:
+    if table_exists:
+        BronzeWriter(lake, "gps").write(gps_records(range(0, 10)))
+    first, second = BronzeWriter(lake, "gps"), BronzeWriter(lake, "gps")
+    batch = gps_records(range(10, 20))
+    first_plan, second_plan = first.plan(batch), second.plan(batch)  # both read the versions before either commits
+    assert first.commit(first_plan).written == 10
+    assert second.commit(second_plan).written == 0
+    assert sorted(rows(lake, "gps")["kafka_offset"]) == list(range(0 if table_exists else 10, 20))
+
+
+def test_writers_of_different_partitions_commit_side_by_side(lake: Settings) -> None:
+    first, second = BronzeWriter(lake, "gps"), BronzeWriter(lake, "gps")
+    first_plan = first.plan(gps_records(range(10), partition=0))
+    second_plan = second.plan(gps_records(range(10), partition=1))
+    assert first.commit(first_plan).written == 10
+    assert second.commit(second_plan).written == 10
+    assert rows(lake, "gps").groupby("kafka_partition").size().to_dict() == {0: 10, 1: 10}
