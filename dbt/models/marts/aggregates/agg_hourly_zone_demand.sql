@@ -1,0 +1,15 @@
+-- Demand per pickup zone and hour of request: requests, outcomes, matching speed, surge and fares.
+select
+    date_trunc('hour', requested_at) as hour_start,
+    {{ date_key('requested_at') }} as date_key,
+    pickup_zone_id as zone_id,
+    count(*) as requested_trips,
+    count(*) filter (where outcome = 'completed') as completed_trips,
+    count(*) filter (where outcome = 'cancelled') as cancelled_trips,
+    count(*) filter (where outcome = 'no_drivers_available') as no_driver_trips,
+    avg({{ seconds_between('requested_at', 'assigned_at') }}) as avg_matching_s,
+    avg(surge_multiplier) as avg_surge_multiplier,
+    coalesce(sum(fare_brl) filter (where outcome = 'completed'), 0) as completed_fare_brl
+from {{ ref('int_trips_pivoted') }}
+where requested_at is not null
+group by all

@@ -1,0 +1,14 @@
+-- Surge per zone and hour: how often it changed, its range, and the demand/supply behind it.
+select
+    date_trunc('hour', event_time) as hour_start,
+    {{ date_key('event_time') }} as date_key,
+    zone_id,
+    count(*) as updates,
+    min(surge_multiplier) as min_surge_multiplier,
+    avg(surge_multiplier) as avg_surge_multiplier,
+    max(surge_multiplier) as max_surge_multiplier,
+    arg_max(surge_multiplier, event_time) as last_surge_multiplier,
+    avg(demand_count) as avg_demand_count,
+    avg(supply_count) as avg_supply_count
+from {{ ref('stg_bronze__surge_updates') }}
+group by all

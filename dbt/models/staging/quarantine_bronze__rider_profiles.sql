@@ -1,0 +1,2 @@
+-- Bronze rider_profiles rows that failed validation, with the reason and the raw Avro bytes.
+{{ quarantined_events('rider_profiles', rider_profile_invalid_reason) }}

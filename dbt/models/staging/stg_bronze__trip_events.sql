@@ -1,0 +1,2 @@
+-- Silver trip events: typed, validated, one row per event_id (incremental on the ingestion watermark).
+{{ staged_events('trips', trip_event_invalid_reason, ['event_id', 'event_time', 'session_id', 'correlation_id', 'causation_id', 'event_type', 'trip_id', 'rider_id', 'driver_id', 'pickup_zone_id', 'dropoff_zone_id', 'pickup_lat', 'pickup_lon', 'dropoff_lat', 'dropoff_lon', 'surge_multiplier', 'fare_estimate_brl', 'fare_brl', 'route_distance_km', 'route_duration_s', 'offer_sequence', 'eta_seconds', 'cancelled_by', 'cancel_reason']) }}
