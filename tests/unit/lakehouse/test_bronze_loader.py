@@ -1,0 +1,62 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from deltalake import DeltaTable
+
+from lakehouse.bronze.exceptions import BronzeError
+from lakehouse.bronze.loader import write_jsonl_to_bronze
+from lakehouse.bronze.specs import bronze_table_uri
+from rideshare.settings import Settings, load_settings
+from schemas.codec import decode
+from tests.unit.lakehouse.bronze_poison import DAY_MS, kafka_key, valid_event
+from tests.unit.schemas.samples import T0
+
+
+@pytest.fixture
+def lake(tmp_path: Path) -> Settings:
+    return load_settings(lake_uri=str(tmp_path / "lake"), topic_namespace="ns.")
+
+
+def _write_jsonl(path: Path, events: list[tuple[str, dict]]) -> Path:
+    lines = [json.dumps({"schema": schema, "key": kafka_key(schema, event).decode(), "value": event}) for schema, event in events]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_a_simulation_file_lands_in_the_bronze_tables_of_its_topics(lake: Settings, tmp_path: Path) -> None:
+    events = [("trip_event", valid_event("trip_event", n, T0 + n)) for n in range(5)]
+    events += [("gps_ping", valid_event("gps_ping", n, T0 + n)) for n in range(7)]
+    events.append(("gps_ping", valid_event("gps_ping", 99, T0) | {"lat": 10.0}))  # invalid: dead-lettered
+    summary = write_jsonl_to_bronze(lake, _write_jsonl(tmp_path / "run.jsonl", events), chunk_records=3)
+    assert summary.lines == 13 and summary.written == {"trips": 5, "gps": 7} and summary.dead_lettered == 1
+    trips = DeltaTable(bronze_table_uri(lake, "trips")).to_pandas().sort_values("kafka_offset")
+    assert list(trips["kafka_offset"]) == [0, 1, 2, 3, 4]
+    assert set(trips["kafka_topic"]) == {"ns.rideshare.trips"}
+    assert decode(trips.iloc[0]["raw_value"])[1] == events[0][1]
+    gps = DeltaTable(bronze_table_uri(lake, "gps")).to_pandas()
+    assert sorted(gps["kafka_offset"]) == list(range(5, 12))
+    dlq = DeltaTable(bronze_table_uri(lake, "dlq")).to_pandas()
+    assert list(dlq["kafka_offset"]) == [12] and list(dlq["error_type"]) == ["invalid_coordinates"]
+
+
+def test_old_simulated_dates_are_valid_because_the_synthetic_broker_time_is_the_event_time(lake: Settings, tmp_path: Path) -> None:
+    events = [("payment", valid_event("payment", 1, T0 - 400 * DAY_MS))]
+    assert write_jsonl_to_bronze(lake, _write_jsonl(tmp_path / "old.jsonl", events)).written == {"payments": 1}
+
+
+def test_loading_the_same_file_twice_writes_nothing_the_second_time(lake: Settings, tmp_path: Path) -> None:
+    path = _write_jsonl(tmp_path / "run.jsonl", [("rating", valid_event("rating", n, T0)) for n in range(4)])
+    write_jsonl_to_bronze(lake, path)
+    again = write_jsonl_to_bronze(lake, path)
+    assert (again.written, again.skipped, again.commits) == ({"ratings": 0}, 4, 0)
+    assert len(DeltaTable(bronze_table_uri(lake, "ratings")).to_pandas()) == 4
+
+
+def test_a_line_that_is_not_an_event_is_reported_with_its_line_number(lake: Settings, tmp_path: Path) -> None:
+    path = tmp_path / "bad.jsonl"
+    path.write_text('{"schema": "rating", "key": "t", "value": {"stars": "five"}}\n')
+    with pytest.raises(BronzeError, match=r"bad\.jsonl:1"):
+        write_jsonl_to_bronze(lake, path)
