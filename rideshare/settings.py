@@ -45,6 +45,11 @@ class Settings(BaseSettings):
     api_host: str = "127.0.0.1"
     api_port: int = Field(8000, ge=1, le=65535)
     worker_web_port: int = Field(6066, ge=1, le=65535)
+    dedup_horizon_ms: int = Field(120_000, ge=1_000, description="Event-time span over which duplicate event_ids are dropped (state bound).")
+    gps_window_ms: int = Field(1_000, ge=100, description="Tumbling event-time window of the GPS aggregation.")
+    gps_idle_expiry_ms: int = Field(300_000, ge=1_000, description="Event time after which a silent entity leaves the live map.")
+    surge_window_ms: int = Field(300_000, ge=60_000, description="Hopping window size of the surge demand/supply counts.")
+    surge_step_ms: int = Field(60_000, ge=1_000, description="Hopping window step (how often surge is re-evaluated, event time).")
     # API keys: comma-separated in RIDESHARE_API_ADMIN_KEYS / RIDESHARE_API_VIEWER_KEYS. SecretStr keeps them
     # out of reprs and logs. The defaults are development keys documented in the README: change them anywhere shared.
     api_admin_keys: Annotated[tuple[SecretStr, ...], NoDecode] = Field(

@@ -28,17 +28,6 @@ __all__ = ["StreamsContext", "app_id_for", "context_of", "create_app", "datadir_
 
 log = logging.getLogger(__name__)
 
-# RocksDB per table partition: Faust's defaults (2 GiB block cache, 3 x 64 MiB write buffers) times
-# partitions times tables would not fit a 2-core / 24 GiB laptop running 8 services.
-ROCKSDB_OPTIONS: dict[str, int] = {
-    "block_cache_size": 8 * 1024 * 1024,
-    "write_buffer_size": 4 * 1024 * 1024,
-    "max_write_buffer_number": 2,
-    "target_file_size_base": 8 * 1024 * 1024,
-    "max_open_files": 256,
-}
-
-
 class TopologyImportError(RideshareError):
     """A requested topology is unknown or its module cannot be imported."""
 

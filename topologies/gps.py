@@ -1,0 +1,301 @@
+"""GPS windowed aggregation: per entity, tumbling event-time windows of latest position and motion.
+
+Pure part: `apply_ping` folds one ping into an entity's window state and `window_summary` turns a
+closed window into the live-state object of schemas/live_state.py. Windows close on the partition's
+watermark (highest event time seen on it), not on the wall clock: Faust's own windowed tables expire
+by `time.time()` (faust/tables/base.py `_del_old_keys`), which would break event time at 100x speed.
+
+Runtime part: one agent on the gps topic (deduplicated by the dedup head), state in a RocksDB table
+keyed by entity id (the topic key, so state stays co-partitioned), Redis written once per closed
+window boundary with one pipeline: GEO set, latest HASH, a batched pub/sub delta, and H3 res-8
+density counts updated by cell moves (a Lua script, so several workers add into the same cells).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+import faust
+import h3
+from faust.web import Request, Response, View
+
+from rideshare.settings import Settings
+from schemas.catalog import topic_spec
+from schemas.codec import DecodeError
+from schemas.codec import registry as schema_registry
+from schemas.live_state import LiveStateKeys
+from topologies.dedup import dedup_heads
+from topologies.graph import Node, Topology, TopologyRegistry
+
+__all__ = ["DENSITY_RESOLUTION", "GpsWindows", "apply_ping", "build", "haversine_m", "window_summary"]
+
+log = logging.getLogger(__name__)
+
+DENSITY_RESOLUTION = 8
+EARTH_RADIUS_M = 6_371_008.8
+_SUMMARY_FIELDS = ("entity_type", "entity_id", "lat", "lon", "heading_deg", "speed_kmh", "driver_status", "trip_id",
+                   "event_time", "window_end", "ping_count", "distance_m")
+
+
+def haversine_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = p2 - p1, math.radians(lon2 - lon1)
+    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * EARTH_RADIUS_M * math.asin(min(1.0, math.sqrt(a)))
+
+
+def apply_ping(state: dict[str, Any] | None, ping: dict[str, Any], window_ms: int) -> tuple[dict[str, Any] | None, bool]:
+    """Fold `ping` into the entity's state. Returns (new state, accepted); late pings are not accepted.
+
+    A ping of a later window starts a new window (the previous one is emitted by the watermark sweep);
+    distance runs from the previous latest position, so it is continuous across windows.
+    """
+    event_time: int = ping["event_time"]
+    start = event_time - event_time % window_ms
+    if state is not None and start < state["window_start"]:
+        return state, False  # its window is gone: too late for this entity
+    if state is not None and start == state["window_start"] and state["closed"]:
+        return state, False
+    newest = state is None or event_time >= state["event_time"] or start > state["window_start"]
+    moved = haversine_m(state["lat"], state["lon"], ping["lat"], ping["lon"]) if state is not None and newest else 0.0
+    new = {
+        "entity_type": ping["entity_type"], "entity_id": ping["entity_id"],
+        "window_start": start, "window_end": start + window_ms, "closed": False,
+        "ping_count": 0, "distance_m": 0.0, "cell": state["cell"] if state else None,
+        "partition": state["partition"] if state else None,
+    } if state is None or start > state["window_start"] else dict(state)
+    new["ping_count"] += 1
+    new["distance_m"] = round(new["distance_m"] + moved, 2)
+    if newest:
+        new.update(lat=ping["lat"], lon=ping["lon"], heading_deg=ping["heading_deg"], speed_kmh=ping["speed_kmh"],
+                   driver_status=ping.get("driver_status"), trip_id=ping.get("trip_id"), event_time=event_time)
+    return new, True
+
+
+def window_summary(state: dict[str, Any]) -> dict[str, Any]:
+    """The live-state object of a closed window (schemas/live_state.py positions_latest)."""
+    return {name: state[name] for name in _SUMMARY_FIELDS}
+
+
+def member_of(state: dict[str, Any]) -> str:
+    return f"{state['entity_type']}:{state['entity_id']}"
+
+
+@dataclass
+class PartitionClock:
+    """Watermark and open/idle window index of one partition (rebuilt from the table when lost)."""
+
+    watermark: int = 0
+    open_by_end: dict[int, set[str]] = field(default_factory=lambda: defaultdict(set))
+    idle_by_end: dict[int, set[str]] = field(default_factory=lambda: defaultdict(set))
+
+    def due(self, index: dict[int, set[str]], cutoff: int) -> list[str]:
+        """Pop every key whose window end is <= cutoff."""
+        keys: list[str] = []
+        for end in sorted(end for end in index if end <= cutoff):
+            keys.extend(index.pop(end))
+        return keys
+
+
+_DENSITY_SCRIPT = """
+local window_end = ARGV[1]
+for i = 2, #ARGV, 3 do
+  local cell, kind, delta = ARGV[i], ARGV[i + 1], tonumber(ARGV[i + 2])
+  local raw = redis.call('HGET', KEYS[1], cell)
+  local counts = raw and cjson.decode(raw) or {drivers = 0, riders = 0}
+  counts[kind] = (counts[kind] or 0) + delta
+  counts['window_end'] = tonumber(window_end)
+  if (counts['drivers'] or 0) <= 0 and (counts['riders'] or 0) <= 0 then
+    redis.call('HDEL', KEYS[1], cell)
+  else
+    redis.call('HSET', KEYS[1], cell, cjson.encode(counts))
+  end
+end
+return 1
+"""
+
+
+@dataclass
+class LiveStateBatch:
+    """Redis changes of one sweep, written with a single pipeline."""
+
+    window_end: int
+    positions: list[dict[str, Any]] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    density: list[tuple[str, str, int]] = field(default_factory=list)  # (cell, "drivers"|"riders", delta)
+
+    def __bool__(self) -> bool:
+        return bool(self.positions or self.removed or self.density)
+
+
+class GpsWindows:
+    """The GPS agent's logic around the table: fold pings, sweep closed/idle windows into a batch."""
+
+    def __init__(self, table: Any, window_ms: int, idle_expiry_ms: int, allowed_lateness_ms: int = 0) -> None:
+        self.table = table
+        self.window_ms = window_ms
+        self.idle_expiry_ms = idle_expiry_ms
+        self.allowed_lateness_ms = allowed_lateness_ms
+        self.clocks: dict[int, PartitionClock] = {}
+
+    def clock(self, partition: int) -> PartitionClock:
+        clock = self.clocks.get(partition)
+        if clock is None:
+            clock = self.clocks[partition] = PartitionClock()
+            for key, state in self.table.items():
+                if state and state.get("partition") == partition:
+                    entity = key.decode() if isinstance(key, bytes) else key
+                    clock.watermark = max(clock.watermark, state["event_time"])
+                    (clock.idle_by_end if state["closed"] else clock.open_by_end)[state["window_end"]].add(entity)
+        return clock
+
+    def add(self, ping: dict[str, Any], partition: int) -> tuple[bool, LiveStateBatch | None]:
+        """Apply one ping; returns (accepted, the batch to write if the watermark closed windows)."""
+        clock = self.clock(partition)
+        previous = clock.watermark
+        clock.watermark = max(previous, ping["event_time"])
+        # Sweep before folding: a ping that opens the entity's next window must not overwrite the one it closes.
+        crossed = clock.watermark // self.window_ms != previous // self.window_ms
+        batch = self.sweep(clock) if crossed else None
+        key = ping["entity_id"]
+        new, accepted = apply_ping(self.table.get(key), ping, self.window_ms)
+        if accepted and new is not None:
+            new["partition"] = partition
+            self.table[key] = new
+            clock.open_by_end[new["window_end"]].add(key)
+        return accepted, batch
+
+    def sweep(self, clock: PartitionClock) -> LiveStateBatch:
+        """Close windows ended by the watermark and expire idle entities (table writes in the current event's partition)."""
+        cutoff = clock.watermark - self.allowed_lateness_ms
+        batch = LiveStateBatch(window_end=cutoff - cutoff % self.window_ms)
+        for key in clock.due(clock.open_by_end, cutoff):
+            state = self.table.get(key)
+            if state is None or state["closed"] or state["window_end"] > cutoff:
+                continue  # already closed, or re-opened in a later window (indexed there)
+            cell = h3.latlng_to_cell(state["lat"], state["lon"], DENSITY_RESOLUTION)
+            kind = f"{state['entity_type']}s"
+            if cell != state["cell"]:
+                if state["cell"]:
+                    batch.density.append((state["cell"], kind, -1))
+                batch.density.append((cell, kind, 1))
+            state = {**state, "closed": True, "cell": cell}
+            self.table[key] = state
+            batch.positions.append(window_summary(state))
+            clock.idle_by_end[state["window_end"]].add(key)
+        for key in clock.due(clock.idle_by_end, clock.watermark - self.idle_expiry_ms):
+            state = self.table.get(key)
+            if state is None or not state["closed"] or state["window_end"] > clock.watermark - self.idle_expiry_ms:
+                continue
+            del self.table[key]
+            batch.removed.append(member_of(state))
+            if state["cell"]:
+                batch.density.append((state["cell"], f"{state['entity_type']}s", -1))
+        return batch
+
+
+async def write_live_state(redis: Any, keys: LiveStateKeys, batch: LiveStateBatch, density_script: Any) -> None:
+    pipe = redis.pipeline(transaction=False)
+    if batch.positions:
+        geo: list[Any] = []
+        for position in batch.positions:
+            geo.extend((position["lon"], position["lat"], member_of(position)))
+        pipe.geoadd(keys.positions_geo, geo)
+        pipe.hset(keys.positions_latest, mapping={member_of(p): json.dumps(p) for p in batch.positions})
+        pipe.publish(keys.positions_channel, json.dumps({"window_end": batch.window_end, "positions": batch.positions}))
+    if batch.removed:
+        pipe.zrem(keys.positions_geo, *batch.removed)
+        pipe.hdel(keys.positions_latest, *batch.removed)
+    if batch.density:
+        args: list[Any] = [batch.window_end]
+        for cell, kind, delta in batch.density:
+            args.extend((cell, kind, delta))
+        density_script(keys=[keys.density_h3], args=args, client=pipe)
+    await pipe.execute()
+
+
+def build(app: faust.App, settings: Settings, registry: TopologyRegistry) -> Topology:
+    from streams.app import context_of
+    from streams.tables import state_table
+    from streams.topics import catalog_topic
+
+    window_ms = settings.gps_window_ms
+    keys = LiveStateKeys(settings.topic_namespace)
+    metrics = context_of(app).metrics
+    dedup = dedup_heads(registry)["gps"]
+    spec = topic_spec("gps")
+    table_name = f"gps-window-{window_ms}ms"
+    topology = Topology("gps", f"per-entity tumbling {window_ms} ms event-time windows -> Redis live state")
+    decode_node = topology.operator("decode", "Avro single-object -> gps_ping record")
+    window_node = topology.operator("window", f"latest position, heading, speed, ping count, distance per {window_ms} ms",
+                                    target=f"table {table_name}")
+    sinks: list[Node] = [
+        topology.sink("geo", "GEO set of current positions", target=keys.positions_geo),
+        topology.sink("latest", "HASH of latest window per entity", target=keys.positions_latest),
+        topology.sink("deltas", "pub/sub: one message per closed window", target=keys.positions_channel),
+        topology.sink("density", f"H3 res-{DENSITY_RESOLUTION} counts per cell", target=keys.density_h3),
+    ]
+    # The gps source and its dedup node are declared by the dedup topology; this graph links through them.
+    topology.connect("dedup.gps", decode_node, dedup.node.id, window_node)
+    for sink in sinks:
+        topology.connect(window_node, sink)
+
+    table = state_table(app, table_name, partitions=spec.partitions, help=f"open/last {window_ms} ms GPS window per entity")
+    windows = GpsWindows(table, window_ms, settings.gps_idle_expiry_ms)
+    processed = metrics.events_processed.labels("gps")
+    ping_observers: list[Any] = registry.shared.setdefault("gps_ping_observers", [])
+    source = catalog_topic(app, settings, "gps")
+
+    @app.on_partitions_revoked.connect
+    async def forget_clocks(sender: Any, revoked: Any, **kwargs: Any) -> None:
+        windows.clocks.clear()
+
+    @app.agent(source, name=f"{settings.topic_namespace}gps-windows", concurrency=1)
+    async def gps_windows(stream: faust.StreamT) -> None:
+        import redis.asyncio as aioredis
+
+        client = aioredis.Redis.from_url(settings.redis_url)
+        density_script = client.register_script(_DENSITY_SCRIPT)
+        codec = schema_registry()
+        async for event in stream.events():
+            partition = event.message.partition
+            try:
+                name, ping = codec.decode(event.value)
+            except DecodeError as exc:
+                decode_node.record(events_in=1, errors=1)
+                metrics.decode_errors.labels("gps", exc.reason).inc()
+                continue
+            decode_node.record(events_in=1, events_out=1)
+            if name != "gps_ping" or not dedup.first_seen(ping, partition):
+                continue
+            accepted, batch = windows.add(ping, partition)
+            window_node.record(events_in=1, events_out=int(accepted))
+            processed.inc()
+            if not accepted:
+                metrics.late_events.labels("gps").inc()
+            for observer in ping_observers:
+                await observer(ping)
+            if batch:
+                started = time.perf_counter()
+                await write_live_state(client, keys, batch, density_script)
+                metrics.redis_publish_seconds.labels("gps").observe(time.perf_counter() - started)
+                metrics.window_closes.labels("gps").inc(len(batch.positions))
+                for sink in sinks:
+                    sink.record(events_in=len(batch.positions), events_out=len(batch.positions))
+
+    @app.page("/positions/{entity_id}/")
+    class PositionView(View):
+        @app.table_route(table=table, match_info="entity_id")
+        async def get(self, request: Request, entity_id: str) -> Response:
+            state = table.get(entity_id)
+            if state is None:
+                return self.json({"entity_id": entity_id, "error": "unknown entity on this worker"}, status=404)
+            return self.json({**window_summary(state), "window_closed": state["closed"]})
+
+    return topology
