@@ -7,6 +7,7 @@ Simulation and WebSocket values are read at scrape time by a collector, not push
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Awaitable, Callable, Iterator
 
@@ -19,7 +20,7 @@ from starlette.responses import Response
 from agents_sim.api.live.hub import LiveHub
 from agents_sim.api.runtime_port import SimulationControl
 
-__all__ = ["ApiMetrics"]
+__all__ = ["ApiMetrics", "RedactApiKeys", "install_key_redaction"]
 
 log = logging.getLogger(__name__)
 
@@ -77,3 +78,26 @@ class ApiMetrics:
         self.requests.labels(request.method, route, str(response.status_code)).inc()
         self.latency.labels(route).observe(time.perf_counter() - started)
         return response
+
+
+_KEY_IN_QUERY = re.compile(r"(?i)(\bkey=)[^&\s\"']+")
+REDACTED = "***"
+
+
+class RedactApiKeys(logging.Filter):
+    """Blanks `key=...` query values in log records: uvicorn logs `WebSocket /ws?key=<key>` otherwise."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.msg, str):
+            record.msg = _KEY_IN_QUERY.sub(rf"\g<1>{REDACTED}", record.msg)
+        if isinstance(record.args, tuple):
+            record.args = tuple(_KEY_IN_QUERY.sub(rf"\g<1>{REDACTED}", arg) if isinstance(arg, str) else arg for arg in record.args)
+        return True
+
+
+def install_key_redaction(logger_names: tuple[str, ...] = ("uvicorn.error", "uvicorn.access")) -> None:
+    """Attach the redaction filter to the server's loggers (call after uvicorn configured logging)."""
+    for name in logger_names:
+        logger = logging.getLogger(name)
+        if not any(isinstance(existing, RedactApiKeys) for existing in logger.filters):
+            logger.addFilter(RedactApiKeys())

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from rideshare.cli import infra, topics
+from rideshare.cli import api, demo, infra, topics
 
 app = typer.Typer(
     name="rideshare",
@@ -15,6 +15,8 @@ app = typer.Typer(
 )
 app.add_typer(infra.app, name="infra")
 app.add_typer(topics.app, name="topics")
+app.command("api")(api.serve)
+app.command("demo")(demo.demo)
 
 
 def main() -> None:

@@ -1,0 +1,270 @@
+"""`rideshare demo`: the whole platform on this machine, with a live status table.
+
+Order: local services (Kafka, Redis) -> topics -> Faust worker(s) -> the simulation with API + UI ->
+a periodic lakehouse build. A missing optional component (worker, lakehouse, UI build) is reported in
+the table and the rest keeps running. Ctrl-C, SIGTERM or --duration stops, in reverse order, exactly
+what this command started (services that were already running stay up). Exit code 0.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import signal
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+import httpx
+import typer
+from rich.console import Group
+from rich.live import Live
+from rich.panel import Panel
+from rich.table import Table
+
+from rideshare.cli.common import console, settings, user_errors
+from rideshare.exceptions import RideshareError
+from rideshare.infra import KafkaService, RedisService
+from rideshare.infra.process import port_open
+from rideshare.settings import PROJECT_ROOT, Settings
+from rideshare.supervisor import ChildProcess, rideshare_command
+from rideshare.topics import create_topics
+
+STYLE = {"up": "green", "starting": "yellow", "missing": "yellow", "failed": "red", "stopped": "dim", "idle": "cyan"}
+
+
+@dataclass
+class Component:
+    name: str
+    state: str = "starting"
+    detail: str = ""
+    process: ChildProcess | None = None
+
+
+@dataclass
+class DemoOptions:
+    drivers: int
+    riders: int
+    speed: float
+    seed: int
+    duration_s: float | None
+    workers: int
+    lakehouse_every_s: float
+    api_port: int
+    worker_port: int
+
+
+@dataclass
+class Demo:
+    s: Settings
+    options: DemoOptions
+    log_dir: Path
+    components: dict[str, Component] = field(default_factory=dict)
+    started_services: list[KafkaService | RedisService] = field(default_factory=list)
+    lakehouse_next_at: float = 0.0
+    lakehouse_builds: int = 0
+
+    # -- start -------------------------------------------------------------------------------------
+    def start(self) -> None:
+        for service in (KafkaService(self.s), RedisService(self.s)):
+            name = service.__class__.__name__.removesuffix("Service")
+            with console.status(f"starting {name} on {service.address} ..."):
+                if service.start():
+                    self.started_services.append(service)
+            self._set(name.lower(), "up", f"{service.address}" + ("" if service in self.started_services else " (already running)"))
+        with console.status("creating topics ..."):
+            created = sum(made for _, made in create_topics(self.s))
+        self._set("topics", "up", f"{created} created, namespace {self.s.topic_namespace or '(none)'}")
+        worker_urls = self._start_workers()
+        self._start_api(worker_urls)
+        self._plan_lakehouse()
+
+    def _start_workers(self) -> list[str]:
+        if importlib.util.find_spec("rideshare.cli.worker") is None:
+            self._set("worker", "missing", "`rideshare worker` is not installed: positions come from the simulation, no live surge")
+            return []
+        urls = []
+        for index in range(self.options.workers):
+            port = self.options.worker_port + index
+            name = f"worker-{index + 1}"
+            if port_open("127.0.0.1", port):
+                self._set(name, "failed", f"port {port} is taken; pass --worker-port")
+                continue
+            child = ChildProcess(name, rideshare_command("worker", "--web-port", str(port)), self.log_dir / f"{name}.log").start()
+            self.components[name] = Component(name, "starting", f"web http://127.0.0.1:{port}/", child)
+            try:
+                with console.status(f"starting Faust {name} (web port {port}) ..."):
+                    child.wait_for_port("127.0.0.1", port, timeout_s=90)
+            except RideshareError as exc:
+                self._set(name, "failed", str(exc).splitlines()[0])
+                continue
+            self._set(name, "up", f"http://127.0.0.1:{port}/topology/")
+            urls.append(f"http://127.0.0.1:{port}")
+        return urls
+
+    def _start_api(self, worker_urls: list[str]) -> None:
+        o = self.options
+        command = rideshare_command(
+            "api", "--port", str(o.api_port), "--drivers", str(o.drivers), "--riders", str(o.riders),
+            "--speed", str(o.speed), "--seed", str(o.seed), "--autostart",
+            "--positions", "redis" if worker_urls else "simulation",
+            *[arg for url in worker_urls for arg in ("--worker-url", url)],
+        )
+        child = ChildProcess("simulation + API", command, self.log_dir / "api.log").start()
+        self.components["api"] = Component("simulation + API", "starting", "", child)
+        with console.status(f"building the world and starting the API on port {o.api_port} ..."):
+            child.wait_for_port(self.s.api_host, o.api_port, timeout_s=120)
+        ui = "" if (PROJECT_ROOT / "frontend" / "dist" / "index.html").is_file() else " (UI not built: `make setup-frontend`)"
+        self._set("api", "up", f"http://{self.s.api_host}:{o.api_port}/{ui}")
+
+    def _plan_lakehouse(self) -> None:
+        if importlib.util.find_spec("rideshare.cli.lakehouse") is None:
+            self._set("lakehouse", "missing", "`rideshare lakehouse` is not installed: no periodic silver/gold build")
+            return
+        self.lakehouse_next_at = time.monotonic() + self.options.lakehouse_every_s
+        self._set("lakehouse", "idle", f"first build in {self.options.lakehouse_every_s:.0f} s")
+
+    # -- run ---------------------------------------------------------------------------------------
+    def tick(self) -> None:
+        """Once a second: notice dead children, run the lakehouse build when due."""
+        for component in self.components.values():
+            child = component.process
+            if child is not None and component.state == "up" and not child.running():
+                component.state, component.detail = "failed", f"exited with code {child.returncode}; see {child.log_file}"
+        lakehouse = self.components.get("lakehouse")
+        if lakehouse is None or lakehouse.state == "missing":
+            return
+        if lakehouse.process is not None and lakehouse.process.running():
+            return
+        if lakehouse.process is not None:
+            code = lakehouse.process.returncode
+            lakehouse.state = "idle" if code == 0 else "failed"
+            outcome = "ok" if code == 0 else f"failed (code {code}), see {lakehouse.process.log_file}"
+            lakehouse.detail = f"build #{self.lakehouse_builds} {outcome}"
+            lakehouse.process = None
+            self.lakehouse_next_at = time.monotonic() + self.options.lakehouse_every_s
+        if time.monotonic() >= self.lakehouse_next_at:
+            self.lakehouse_builds += 1
+            command = rideshare_command("lakehouse", "build")
+            lakehouse.process = ChildProcess("lakehouse build", command, self.log_dir / "lakehouse.log").start()
+            lakehouse.state, lakehouse.detail = "up", f"build #{self.lakehouse_builds} running"
+
+    def stop(self) -> None:
+        for key in ("lakehouse", "api", *sorted(k for k in self.components if k.startswith("worker-"))):
+            component = self.components.get(key)
+            if component is not None and component.process is not None:
+                with console.status(f"stopping {component.name} ..."):
+                    code = component.process.stop(timeout_s=30)
+                component.state, component.detail = "stopped", f"exit code {code}"
+        for service in reversed(self.started_services):
+            with console.status(f"stopping {service.__class__.__name__.removesuffix('Service')} ..."):
+                service.stop()
+
+    # -- view --------------------------------------------------------------------------------------
+    def _set(self, key: str, state: str, detail: str) -> None:
+        component = self.components.setdefault(key, Component(key))
+        component.state, component.detail = state, detail
+
+    def render(self, sim: dict[str, Any] | None, started_at: float) -> Group:
+        table = Table("component", "state", "detail", title=f"Rideshare Streams demo - up {time.monotonic() - started_at:,.0f} s",
+                      title_justify="left", expand=True)
+        for component in self.components.values():
+            style = STYLE.get(component.state, "white")
+            table.add_row(component.name, f"[{style}]{component.state}[/]", component.detail)
+        return Group(table, Panel(_sim_line(sim), title="simulation"), "[dim]Ctrl-C stops everything this command started.[/]")
+
+
+def _sim_line(sim: dict[str, Any] | None) -> str:
+    if not sim:
+        return "[yellow]no answer from the API yet[/]"
+    status, overview, clients = sim.get("status", {}), sim.get("overview", {}), sim.get("clients", {})
+    parts = [f"state [bold]{status.get('state', '?')}[/]"]
+    if isinstance(status.get("sim_time_ms"), int):
+        parts.append(f"sim time {time.strftime('%Y-%m-%d %H:%M:%S', time.gmtime(status['sim_time_ms'] / 1000))} UTC")
+    for label, key in (("speed", "speed_achieved"), ("events", "events_emitted"), ("drivers", "drivers"), ("riders", "riders")):
+        value = status.get(key)
+        if isinstance(value, int | float):
+            parts.append(f"{label} {value:,.1f}" if isinstance(value, float) else f"{label} {value:,}")
+    parts += [f"{key.replace('_', ' ')} {value:,}" for key, value in overview.items() if isinstance(value, int)][:6]
+    parts.append(f"WebSocket clients {len(clients.get('clients', []))}")
+    return "   ".join(parts)
+
+
+def _poll_api(client: httpx.Client) -> dict[str, Any] | None:
+    try:
+        return {
+            "status": client.get("/api/sim/status").json(),
+            "overview": client.get("/api/metrics/overview").json(),
+            "clients": client.get("/api/live/clients").json(),
+        }
+    except (httpx.HTTPError, ValueError):
+        return None
+
+
+@contextlib.contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
+    def handler(signum: int, frame: FrameType | None) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def demo(
+    duration: float | None = typer.Option(None, "--duration", min=1, help="Stop after this many seconds (default: until Ctrl-C)."),
+    drivers: int = typer.Option(300, min=0, help="Drivers at start."),
+    riders: int = typer.Option(2_000, min=0, help="Riders at start."),
+    speed: float = typer.Option(30.0, min=0.5, max=1000, help="Simulated seconds per wall second."),
+    seed: int = typer.Option(42, help="Simulation seed."),
+    workers: int = typer.Option(1, min=0, max=4, help="Faust workers (they share the topics' partitions)."),
+    worker_port: int | None = typer.Option(None, help="Web port of the first worker (default: RIDESHARE_WORKER_WEB_PORT); next ones +1."),
+    api_port: int | None = typer.Option(None, help="API/UI port (default: RIDESHARE_API_PORT)."),
+    lakehouse_every: float = typer.Option(300.0, min=30, help="Seconds between lakehouse builds (bronze -> silver -> gold)."),
+) -> None:
+    """Run the whole platform: Kafka + Redis, topics, Faust worker(s), the simulation with API and UI, lakehouse builds.
+
+    Prints the URLs and a live status table. Ctrl-C (or --duration) stops everything it started and exits 0.
+    Logs of the child processes go to .local/demo/.
+    """
+    with user_errors():
+        s = settings()
+        options = DemoOptions(drivers, riders, speed, seed, duration, workers, lakehouse_every,
+                              api_port or s.api_port, worker_port or s.worker_web_port)
+        run_demo(s, options)
+
+
+def run_demo(s: Settings, options: DemoOptions) -> None:
+    app = Demo(s, options, s.local_dir / "demo")
+    started_at = time.monotonic()
+    with _sigterm_as_interrupt():
+        try:
+            app.start()
+            _print_urls(s, options, app)
+            admin_key = s.api_admin_keys[0].get_secret_value() if s.api_admin_keys else ""
+            base_url = f"http://{s.api_host}:{options.api_port}"
+            with httpx.Client(base_url=base_url, headers={"X-API-Key": admin_key}, timeout=2.0) as client, \
+                    Live(app.render(None, started_at), console=console, refresh_per_second=2) as live:
+                while options.duration_s is None or time.monotonic() - started_at < options.duration_s:
+                    app.tick()
+                    live.update(app.render(_poll_api(client), started_at))
+                    time.sleep(1.0)
+        except KeyboardInterrupt:
+            console.print("[yellow]stopping ...[/]")
+        finally:
+            app.stop()
+    console.print(f"[green]✓[/] demo stopped after {time.monotonic() - started_at:,.0f} s; logs in {app.log_dir}")
+
+
+def _print_urls(s: Settings, options: DemoOptions, app: Demo) -> None:
+    base = f"http://{s.api_host}:{options.api_port}"
+    lines = [f"UI         {base}/   (log in with an admin or viewer key, see the README)", f"API docs   {base}/docs",
+             f"Metrics    {base}/metrics"]
+    lines += [f"Faust      {c.detail}" for key, c in app.components.items() if key.startswith("worker-") and c.state == "up"]
+    lines.append("Topic tail .venv/bin/rideshare topics tail trips")
+    console.print(Panel("\n".join(lines), title="Rideshare Streams is running"))
