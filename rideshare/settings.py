@@ -38,9 +38,10 @@ class Settings(BaseSettings):
     lake_storage_options: dict[str, str] = Field(default_factory=dict, description="delta-rs storage options (JSON) for remote lakes.")
     bronze_batch_max_records: int = Field(5_000, ge=1, description="Bronze micro-batch: commit after this many records per topic...")
     bronze_batch_max_seconds: float = Field(5.0, gt=0, description="... or after this many seconds, whichever comes first.")
-    bronze_max_event_time_skew_days: float = Field(
-        7.0, gt=0, description="Bronze dead-letters records whose event_time is further than this from the broker timestamp."
-    )
+    # Event time vs. the broker's (wall-clock) timestamp: simulations replay a fixed start instant (months
+    # back) at up to 1000x, so only absurd times (unit mix-ups, garbage) are dead-lettered by default.
+    bronze_event_time_max_ahead_days: float = Field(30.0, gt=0, description="Bronze dead-letters events this far after the broker time.")
+    bronze_event_time_max_behind_days: float = Field(3650.0, gt=0, description="Bronze dead-letters events this far before the broker time.")
 
     api_host: str = "127.0.0.1"
     api_port: int = Field(8000, ge=1, le=65535)

@@ -19,17 +19,27 @@ from schemas.catalog import TopicSpec
 from schemas.codec import DecodeError, decode
 
 __all__ = [
-    "MAX_EVENT_TIME_SKEW_MS",
     "SAO_PAULO_BBOX",
     "Decoded",
+    "EventTimeBounds",
     "KafkaRecord",
     "Rejected",
     "classify",
 ]
 
 DAY_MS = 86_400_000
-MAX_EVENT_TIME_SKEW_MS = 7 * DAY_MS
-"""How far event time may be from the broker timestamp (simulations replay days, not years)."""
+
+
+@dataclass(frozen=True)
+class EventTimeBounds:
+    """How far event time may be from the broker timestamp (wall clock at produce time), in ms.
+
+    Asymmetric on purpose: a simulation replays a fixed start instant that may be months back, but a
+    timestamp years away or in the far future is a unit mix-up or garbage.
+    """
+
+    max_ahead_ms: int = 30 * DAY_MS
+    max_behind_ms: int = 3650 * DAY_MS
 
 
 @dataclass(frozen=True)
@@ -124,7 +134,8 @@ _BOUNDS: Mapping[str, tuple[tuple[str, Callable[[Any], bool], str], ...]] = {
 }
 
 
-def _semantic_error(spec: TopicSpec, key: str, event: dict[str, Any], timestamp_ms: int, max_skew_ms: int) -> tuple[str, str] | None:
+def _semantic_error(spec: TopicSpec, key: str, event: dict[str, Any], timestamp_ms: int,
+                    bounds: EventTimeBounds) -> tuple[str, str] | None:
     """(error_type, message) of the first rule `event` breaks, or None when it is valid."""
     schema = spec.value_schema
     assert schema is not None  # bronze only classifies topics with a value schema
@@ -133,11 +144,12 @@ def _semantic_error(spec: TopicSpec, key: str, event: dict[str, Any], timestamp_
     if spec.key_field is not None and event[spec.key_field] != key:
         return "key_mismatch", f"Kafka key {key!r} differs from the record's {spec.key_field} {event[spec.key_field]!r}"
     skew_ms = event["event_time"] - timestamp_ms
-    if abs(skew_ms) > max_skew_ms:
+    limit_ms = bounds.max_ahead_ms if skew_ms > 0 else bounds.max_behind_ms
+    if abs(skew_ms) > limit_ms:
         direction = "after" if skew_ms > 0 else "before"
         return ("event_time_out_of_range",
                 f"event_time {event['event_time']} is {abs(skew_ms) / DAY_MS:.1f} days {direction} the broker timestamp "
-                f"{timestamp_ms} (limit {max_skew_ms / DAY_MS:g} days)")
+                f"{timestamp_ms} (limit {limit_ms / DAY_MS:g} days)")
     for lat_field, lon_field in _COORDINATES.get(schema, ()):
         lat, lon = event[lat_field], event[lon_field]
         if not (math.isfinite(lat) and math.isfinite(lon)) or not SAO_PAULO_BBOX.contains(lat, lon):
@@ -152,12 +164,8 @@ def _semantic_error(spec: TopicSpec, key: str, event: dict[str, Any], timestamp_
     return None
 
 
-def classify(record: KafkaRecord, spec: TopicSpec, *, max_event_time_skew_ms: int = MAX_EVENT_TIME_SKEW_MS) -> Decoded | Rejected:
-    """Decode and validate one record of topic `spec` (which must carry a value schema).
-
-    `max_event_time_skew_ms` bounds |event_time - broker timestamp|: a simulation replaying a start
-    instant far from today needs a larger bound.
-    """
+def classify(record: KafkaRecord, spec: TopicSpec, *, bounds: EventTimeBounds = EventTimeBounds()) -> Decoded | Rejected:
+    """Decode and validate one record of topic `spec` (which must carry a value schema)."""
     try:
         schema_name, event = decode(record.value)
     except DecodeError as exc:
@@ -170,7 +178,7 @@ def classify(record: KafkaRecord, spec: TopicSpec, *, max_event_time_skew_ms: in
         key = record.key.decode("utf-8")
     except UnicodeDecodeError:
         return Rejected(record, "invalid_key", f"Kafka key is not UTF-8 (bytes {record.key[:16].hex()})")
-    error = _semantic_error(spec, key, event, record.timestamp_ms, max_event_time_skew_ms)
+    error = _semantic_error(spec, key, event, record.timestamp_ms, bounds)
     if error is not None:
         return Rejected(record, *error)
     return Decoded(record, key, event)

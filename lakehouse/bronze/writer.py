@@ -31,7 +31,7 @@ from deltalake.exceptions import CommitFailedError, DeltaError, TableNotFoundErr
 from lakehouse.bronze.columns import dead_letter_table, event_table
 from lakehouse.bronze.exceptions import BronzeCommitError
 from lakehouse.bronze.specs import DLQ_TABLE, BronzeTable, bronze_table, bronze_table_uri
-from lakehouse.bronze.validation import DAY_MS, Decoded, KafkaRecord, Rejected, classify
+from lakehouse.bronze.validation import DAY_MS, Decoded, EventTimeBounds, KafkaRecord, Rejected, classify
 from rideshare.settings import Settings
 from schemas.catalog import topic_spec
 
@@ -160,7 +160,8 @@ class BronzeWriter:
         self.table = bronze_table(self.spec.key)
         self._events_log = DeltaLog(bronze_table_uri(settings, self.spec.key), settings.lake_storage_options)
         self._dlq_log = DeltaLog(bronze_table_uri(settings, DLQ_TABLE.topic_key), settings.lake_storage_options)
-        self._max_skew_ms = round(settings.bronze_max_event_time_skew_days * DAY_MS)
+        self._bounds = EventTimeBounds(max_ahead_ms=round(settings.bronze_event_time_max_ahead_days * DAY_MS),
+                                       max_behind_ms=round(settings.bronze_event_time_max_behind_days * DAY_MS))
         self._max_attempts = max_commit_attempts
         self._clock_us = clock_us
 
@@ -169,7 +170,7 @@ class BronzeWriter:
         decoded: list[Decoded] = []
         rejected: list[Rejected] = []
         for record in records:
-            outcome = classify(record, self.spec, max_event_time_skew_ms=self._max_skew_ms)
+            outcome = classify(record, self.spec, bounds=self._bounds)
             (decoded if isinstance(outcome, Decoded) else rejected).append(outcome)
         plan = BatchPlan(_Pending(self.table, self._events_log, decoded), _Pending(DLQ_TABLE, self._dlq_log, rejected), self._clock_us())
         for pending in (plan.events, plan.dead):

@@ -4,7 +4,7 @@ import time
 
 import pytest
 
-from lakehouse.bronze.validation import Decoded, KafkaRecord, Rejected, classify
+from lakehouse.bronze.validation import Decoded, EventTimeBounds, KafkaRecord, Rejected, classify
 from schemas.catalog import CATALOG, topic_for_schema, topic_spec
 from schemas.codec import encode
 from tests.unit.lakehouse.bronze_poison import DAY_MS, kafka_key, poison_cases, valid_event
@@ -41,14 +41,20 @@ def test_every_poison_kind_is_rejected_with_its_reason_and_keeps_its_raw_bytes(c
     assert outcome.error_message
 
 
-def test_event_time_skew_is_measured_against_the_broker_timestamp_and_is_configurable() -> None:
-    event = valid_event("gps_ping", 1, NOW_MS - 10 * DAY_MS)
-    record = _record("gps", kafka_key("gps_ping", event), encode("gps_ping", event))
-    rejected = classify(record, topic_spec("gps"))
-    assert isinstance(rejected, Rejected) and "10.0 days before" in rejected.error_message
-    assert isinstance(classify(record, topic_spec("gps"), max_event_time_skew_ms=11 * DAY_MS), Decoded)
-    replayed = KafkaRecord(record.topic, 0, 0, NOW_MS - 10 * DAY_MS, record.key, record.value)
-    assert isinstance(classify(replayed, topic_spec("gps")), Decoded)
+def test_event_time_bounds_are_asymmetric_around_the_broker_timestamp_and_configurable() -> None:
+    def gps_at(event_time_ms: int) -> KafkaRecord:
+        event = valid_event("gps_ping", 1, event_time_ms)
+        return _record("gps", kafka_key("gps_ping", event), encode("gps_ping", event))
+
+    spec = topic_spec("gps")
+    replay_of_last_year = gps_at(NOW_MS - 300 * DAY_MS)
+    assert isinstance(classify(replay_of_last_year, spec), Decoded)
+    ahead = classify(gps_at(NOW_MS + 31 * DAY_MS), spec)
+    assert isinstance(ahead, Rejected) and "31.0 days after" in ahead.error_message
+    strict = EventTimeBounds(max_ahead_ms=DAY_MS, max_behind_ms=7 * DAY_MS)
+    behind = classify(gps_at(NOW_MS - 10 * DAY_MS), spec, bounds=strict)
+    assert isinstance(behind, Rejected) and "10.0 days before" in behind.error_message
+    assert isinstance(classify(gps_at(NOW_MS - 6 * DAY_MS), spec, bounds=strict), Decoded)
 
 
 def test_nullable_amounts_and_values_are_valid_when_absent() -> None:
