@@ -1,0 +1,49 @@
+"""Agents of the real app driven through Faust's test_context (no broker, no Redis)."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from rideshare.settings import load_settings
+from schemas.codec import encode
+from streams.app import context_of, create_app
+
+
+def gps_ping(event_id: str, t: int, entity: str = "D1") -> dict:
+    return {"event_id": event_id, "event_time": t, "session_id": "s", "correlation_id": entity, "causation_id": None,
+            "entity_type": "driver", "entity_id": entity, "lat": -23.55, "lon": -46.63, "heading_deg": 10.0,
+            "speed_kmh": 20.0, "accuracy_m": 5.0, "trip_id": None, "driver_status": "on_trip"}
+
+
+@pytest.fixture
+def app(tmp_path: Path):  # type: ignore[no-untyped-def]
+    settings = load_settings(topic_namespace="unit.", local_dir=tmp_path)
+    return create_app(settings, topologies=("dedup", "gps"), web_port=16066)
+
+
+def agent_named(app, suffix: str):  # type: ignore[no-untyped-def]
+    return next(agent for name, agent in app.agents.items() if name.endswith(suffix))
+
+
+def test_gps_agent_counts_a_duplicated_ping_once_and_skips_poison(app) -> None:  # type: ignore[no-untyped-def]
+    agent = agent_named(app, "gps-windows")
+    context = context_of(app)
+
+    async def drive() -> None:
+        async with agent.test_context() as test_agent:
+            await test_agent.put(encode("gps_ping", gps_ping("e1", 100)), key=b"D1")
+            await test_agent.put(encode("gps_ping", gps_ping("e1", 100)), key=b"D1")
+            await test_agent.put(b"\x00not avro", key=b"D1")
+            await test_agent.put(encode("gps_ping", gps_ping("e2", 400)), key=b"D1")
+
+    asyncio.run(drive())
+    state = next(table for name, table in app.tables.items() if name.startswith("gps-window")).get("D1")
+    assert state["ping_count"] == 2
+    registry = context.registry
+    assert registry.node("dedup.seen-gps").events_in == 3 and registry.node("dedup.seen-gps").events_out == 2
+    assert registry.node("gps.decode").errors == 1
+    drops = context.metrics.dedup_drops.labels("gps")._value.get()
+    assert drops == 1
