@@ -1,0 +1,102 @@
+import { useState } from 'react';
+
+import { ApiError, type ApiClient } from '../api/client';
+import { type SimStatus, parseStatus } from '../api/protocol';
+import { formatSpeed } from '../format';
+import { type ControlAction, availableActions, parseSpeedInput } from '../state/controls';
+
+interface Props {
+  client: ApiClient;
+  status: SimStatus | null;
+  onStatus: (status: SimStatus) => void;
+}
+
+const LIFECYCLE: ReadonlyArray<[ControlAction, string]> = [
+  ['start', 'Start'],
+  ['pause', 'Pause'],
+  ['resume', 'Resume'],
+  ['stop', 'Stop'],
+  ['reset', 'Reset'],
+];
+
+export function Controls({ client, status, onStatus }: Props) {
+  const [busy, setBusy] = useState(false);
+  const [message, setMessage] = useState<{ error: boolean; text: string } | null>(null);
+  const [speedText, setSpeedText] = useState('');
+  const [spawnCount, setSpawnCount] = useState(10);
+  const allowed = availableActions(status?.state);
+
+  const run = async (label: string, call: () => Promise<unknown>) => {
+    setBusy(true);
+    setMessage(null);
+    try {
+      const result = await call();
+      if (result && typeof result === 'object' && 'state' in result) onStatus(parseStatus(result));
+      if (result && typeof result === 'object' && 'count' in result) {
+        setMessage({ error: false, text: `${label}: ${(result as { count: number }).count} added` });
+      }
+    } catch (error) {
+      const text = error instanceof ApiError && error.status === 403 ? 'this key may only watch: use an admin key to control the simulation' : String((error as Error).message);
+      setMessage({ error: true, text: `${label} failed: ${text}` });
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  const applySpeed = () => {
+    const parsed = parseSpeedInput(speedText);
+    if (!parsed.ok) {
+      setMessage({ error: true, text: parsed.error });
+      return;
+    }
+    void run('speed', () => client.request('PUT', '/api/sim/speed', { speed: parsed.speed }));
+  };
+
+  return (
+    <section className="panel controls">
+      <h2>Simulation</h2>
+      <div className="buttons">
+        {LIFECYCLE.map(([action, label]) => (
+          <button
+            key={action}
+            data-testid={`control-${action}`}
+            disabled={busy || !allowed.has(action)}
+            onClick={() => void run(label, () => client.post(`/api/sim/${action}`))}
+          >
+            {label}
+          </button>
+        ))}
+      </div>
+      <div className="row">
+        <label>
+          Speed <small>(now {formatSpeed(status?.speed)})</small>
+          <input data-testid="speed-input" value={speedText} placeholder="30 or max" onChange={(e) => setSpeedText(e.target.value)} size={6} />
+        </label>
+        <button data-testid="control-speed" disabled={busy || !allowed.has('speed')} onClick={applySpeed}>
+          Set
+        </button>
+      </div>
+      <div className="row">
+        <label>
+          Add
+          <input
+            data-testid="spawn-count"
+            type="number"
+            min={1}
+            max={1000}
+            value={spawnCount}
+            onChange={(e) => setSpawnCount(Number(e.target.value))}
+            style={{ width: '5em' }}
+          />
+        </label>
+        <button data-testid="spawn-drivers" disabled={busy || !allowed.has('spawn')} onClick={() => void run('drivers', () => client.post('/api/sim/drivers', { count: spawnCount }))}>
+          drivers
+        </button>
+        <button data-testid="spawn-riders" disabled={busy || !allowed.has('spawn')} onClick={() => void run('riders', () => client.post('/api/sim/riders', { count: spawnCount }))}>
+          riders
+        </button>
+      </div>
+      {message && <p className={message.error ? 'error' : 'ok'}>{message.text}</p>}
+    </section>
+  );
+}

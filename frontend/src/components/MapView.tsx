@@ -1,0 +1,94 @@
+import type { PickingInfo } from '@deck.gl/core';
+import DeckGL, { type DeckGLRef } from '@deck.gl/react';
+import { type Ref, useMemo } from 'react';
+
+import type { Position, SurgeZone, TripChange } from '../api/protocol';
+import { formatMultiplier } from '../format';
+import { densityCells, maxTotal } from '../map/density';
+import { LAYER_IDS, type LayerVisibility, buildLayers } from '../map/layers';
+import { type ZoneCollection, type ZoneFeature, zoneBounds, zoneIdOf, zoneNameOf } from '../map/zones';
+import type { Selection } from './Inspector';
+
+interface Props {
+  deckRef: Ref<DeckGLRef>;
+  zones: ZoneCollection | null;
+  entities: Readonly<Record<string, Position>>;
+  trips: Readonly<Record<string, TripChange>>;
+  surge: Readonly<Record<string, SurgeZone>>;
+  visibility: LayerVisibility;
+  tileUrl: string | null;
+  onSelect: (selection: Selection) => void;
+}
+
+// São Paulo, until the districts arrive and give the real bounds.
+const FALLBACK_VIEW = { longitude: -46.63, latitude: -23.6, zoom: 10, pitch: 0, bearing: 0 };
+
+export function selectionOf(info: PickingInfo): Selection | null {
+  const object = info.object as unknown;
+  if (!object || !info.layer) return null;
+  switch (info.layer.id) {
+    case LAYER_IDS.drivers:
+      return { kind: 'driver', id: (object as Position).entityId };
+    case LAYER_IDS.riders:
+      return { kind: 'rider', id: (object as Position).entityId };
+    case LAYER_IDS.routes:
+      return { kind: 'trip', id: (object as TripChange).tripId, trip: object as TripChange };
+    case LAYER_IDS.surge:
+      return { kind: 'zone', id: zoneIdOf(object as ZoneFeature) };
+    default:
+      return null;
+  }
+}
+
+export function MapView({ deckRef, zones, entities, trips, surge, visibility, tileUrl, onSelect }: Props) {
+  // Each layer's data is rebuilt only when its own slice of state changes (referential stability).
+  const positions = useMemo(() => Object.values(entities), [entities]);
+  const drivers = useMemo(() => positions.filter((p) => p.entityType === 'driver'), [positions]);
+  const riders = useMemo(() => positions.filter((p) => p.entityType === 'rider'), [positions]);
+  const routes = useMemo(() => Object.values(trips).filter((t) => t.route.length > 1), [trips]);
+  const density = useMemo(() => densityCells(positions), [positions]);
+  const layers = useMemo(
+    () => buildLayers({ zones, surge, drivers, riders, routes, density, densityMax: maxTotal(density) }, visibility, tileUrl),
+    [zones, surge, drivers, riders, routes, density, visibility, tileUrl],
+  );
+  const initialViewState = useMemo(() => {
+    const bounds = zones ? zoneBounds(zones) : null;
+    if (bounds === null) return FALLBACK_VIEW;
+    return { ...FALLBACK_VIEW, longitude: (bounds[0][0] + bounds[1][0]) / 2, latitude: (bounds[0][1] + bounds[1][1]) / 2 };
+  }, [zones]);
+
+  const tooltip = (info: PickingInfo) => {
+    const object = info.object as unknown;
+    if (!object || !info.layer) return null;
+    if (info.layer.id === LAYER_IDS.surge) {
+      const feature = object as ZoneFeature;
+      return `${zoneNameOf(feature)}: ${formatMultiplier(surge[zoneIdOf(feature)]?.multiplier ?? 1)}`;
+    }
+    if (info.layer.id === LAYER_IDS.drivers || info.layer.id === LAYER_IDS.riders) {
+      const p = object as Position;
+      return `${p.entityType} ${p.entityId}: ${p.status}`;
+    }
+    if (info.layer.id === LAYER_IDS.routes) return `trip ${(object as TripChange).tripId}: ${(object as TripChange).state}`;
+    if (info.layer.id === LAYER_IDS.density) {
+      const cell = object as { drivers: number; riders: number };
+      return `${cell.drivers} drivers, ${cell.riders} riders`;
+    }
+    return null;
+  };
+
+  return (
+    <div className="map" data-testid="map">
+      <DeckGL
+        ref={deckRef}
+        initialViewState={initialViewState}
+        controller
+        layers={layers}
+        getTooltip={tooltip}
+        onClick={(info) => {
+          const selection = selectionOf(info);
+          if (selection) onSelect(selection);
+        }}
+      />
+    </div>
+  );
+}

@@ -1,0 +1,34 @@
+import { describe, expect, it } from 'vitest';
+
+import { availableActions, parseSpeedInput } from './controls';
+
+describe('availableActions', () => {
+  it('offers pause but not start while running, resume but not pause while paused', () => {
+    const running = availableActions('running');
+    expect(running.has('pause')).toBe(true);
+    expect(running.has('start')).toBe(false);
+    const paused = availableActions('PAUSED');
+    expect(paused.has('resume')).toBe(true);
+    expect(paused.has('pause')).toBe(false);
+  });
+
+  it('offers nothing before the status is known and everything for a state it does not know', () => {
+    expect(availableActions(null).size).toBe(0);
+    expect(availableActions('warping').size).toBe(7);
+  });
+});
+
+describe('parseSpeedInput', () => {
+  it('accepts factors in range, with or without ×, and max/empty for as fast as possible', () => {
+    expect(parseSpeedInput('30')).toEqual({ ok: true, speed: 30 });
+    expect(parseSpeedInput(' 2.5x ')).toEqual({ ok: true, speed: 2.5 });
+    expect(parseSpeedInput('max')).toEqual({ ok: true, speed: null });
+    expect(parseSpeedInput('')).toEqual({ ok: true, speed: null });
+  });
+
+  it('explains what is wrong with other input', () => {
+    expect(parseSpeedInput('fast')).toEqual({ ok: false, error: '"fast" is not a number: use e.g. 30 or max' });
+    expect(parseSpeedInput('0.1')).toMatchObject({ ok: false });
+    expect(parseSpeedInput('5000')).toMatchObject({ ok: false });
+  });
+});

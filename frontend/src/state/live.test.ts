@@ -1,0 +1,127 @@
+import { describe, expect, it } from 'vitest';
+
+import type { Delta, Position, Snapshot, SurgeZone, TripChange } from '../api/protocol';
+import { MAX_TRIPS, countEntities, initialLiveState, liveReducer } from './live';
+
+function position(entityType: 'driver' | 'rider', id: string, lon: number, status: string, eventTime = 1): Position {
+  return { key: `${entityType}:${id}`, entityType, entityId: id, lon, lat: -23.5, status, headingDeg: 0, speedKmh: 0, tripId: null, eventTime };
+}
+
+function trip(id: string, state: string, eventTime: number, route: [number, number][] = []): TripChange {
+  return { tripId: id, state, riderId: 'R1', driverId: 'D1', pickup: null, dropoff: null, route, eventTime };
+}
+
+function surge(zoneId: string, multiplier: number, windowEnd: number): SurgeZone {
+  return { zoneId, multiplier, demand: 1, supply: 1, windowEnd };
+}
+
+function snapshot(partial: Partial<Snapshot>): Snapshot {
+  return { type: 'snapshot', positions: [], trips: [], surge: [], stats: {}, status: null, ...partial };
+}
+
+function delta(partial: Partial<Delta>): Delta {
+  return { type: 'delta', positions: [], removed: [], trips: [], surge: [], stats: null, status: null, ...partial };
+}
+
+const apply = (state: typeof initialLiveState, message: Snapshot | Delta) => liveReducer(state, { kind: 'message', message });
+
+describe('liveReducer', () => {
+  it('replaces the whole state with a snapshot, leaving out offline drivers and finished trips', () => {
+    const before = apply(initialLiveState, snapshot({ positions: [position('driver', 'OLD', 1, 'available')] }));
+    const after = apply(
+      before,
+      snapshot({
+        positions: [position('driver', 'D1', -46.6, 'available'), position('driver', 'D2', -46.7, 'offline'), position('rider', 'R1', -46.5, 'waiting')],
+        trips: [trip('T1', 'in_transit', 1), trip('T2', 'completed', 1)],
+        surge: [surge('63', 1.5, 10)],
+        status: { state: 'running', sessionId: null, seed: null, simTimeMs: 5, speed: 30, speedAchieved: null, eventsEmitted: null, drivers: null, riders: null },
+      }),
+    );
+    expect(Object.keys(after.entities).sort()).toEqual(['driver:D1', 'rider:R1']);
+    expect(Object.keys(after.trips)).toEqual(['T1']);
+    expect(after.surge['63']?.multiplier).toBe(1.5);
+    expect(after.status?.state).toBe('running');
+    expect(after.frames).toBe(2);
+  });
+
+  it('moves a driver on a delta and keeps the other slices referentially equal', () => {
+    const start = apply(initialLiveState, snapshot({ positions: [position('driver', 'D1', -46.6, 'available')], trips: [trip('T1', 'requested', 1)], surge: [surge('1', 1.2, 1)] }));
+    const moved = apply(start, delta({ positions: [position('driver', 'D1', -46.5, 'en_route_pickup', 2)] }));
+    expect(moved.entities['driver:D1']).toMatchObject({ lon: -46.5, status: 'en_route_pickup' });
+    expect(moved.entities).not.toBe(start.entities);
+    expect(moved.trips).toBe(start.trips);
+    expect(moved.surge).toBe(start.surge);
+    expect(moved.stats).toBe(start.stats);
+  });
+
+  it('ignores a position older than the one it already has', () => {
+    const start = apply(initialLiveState, snapshot({ positions: [position('driver', 'D1', -46.6, 'available', 10)] }));
+    const after = apply(start, delta({ positions: [position('driver', 'D1', -46.9, 'available', 5)] }));
+    expect(after.entities['driver:D1']?.lon).toBe(-46.6);
+  });
+
+  it('removes drivers going offline, riders no longer waiting and keys listed as removed', () => {
+    const start = apply(
+      initialLiveState,
+      snapshot({ positions: [position('driver', 'D1', 1, 'available'), position('driver', 'D2', 2, 'available'), position('rider', 'R1', 3, 'waiting')] }),
+    );
+    const after = apply(start, delta({ positions: [position('driver', 'D1', 1, 'offline', 2), position('rider', 'R1', 3, 'in_trip', 2)], removed: ['driver:D2'] }));
+    expect(after.entities).toEqual({});
+  });
+
+  it('keeps the known route when a trip state change comes without one, and drops finished trips', () => {
+    const route: [number, number][] = [[1, 2], [3, 4]];
+    const start = apply(initialLiveState, snapshot({ trips: [trip('T1', 'driver_assigned', 1, route), trip('T2', 'in_transit', 1)] }));
+    const after = apply(start, delta({ trips: [trip('T1', 'at_pickup', 2), trip('T2', 'cancelled', 2)] }));
+    expect(after.trips['T1']).toMatchObject({ state: 'at_pickup', route });
+    expect(after.trips['T2']).toBeUndefined();
+  });
+
+  it('does not let a late frame resurrect an older trip state', () => {
+    const start = apply(initialLiveState, snapshot({ trips: [trip('T1', 'in_transit', 10)] }));
+    const after = apply(start, delta({ trips: [trip('T1', 'driver_assigned', 5)] }));
+    expect(after.trips['T1']?.state).toBe('in_transit');
+  });
+
+  it('bounds the trips it keeps, dropping the oldest', () => {
+    const many = Array.from({ length: MAX_TRIPS + 10 }, (_, i) => trip(`T${i}`, 'requested', i));
+    const after = apply(initialLiveState, delta({ trips: many }));
+    expect(Object.keys(after.trips)).toHaveLength(MAX_TRIPS);
+    expect(after.trips['T0']).toBeUndefined();
+    expect(after.trips[`T${MAX_TRIPS + 9}`]).toBeDefined();
+  });
+
+  it('applies surge per zone, newest window wins', () => {
+    const start = apply(initialLiveState, snapshot({ surge: [surge('1', 1.0, 10), surge('2', 2.0, 10)] }));
+    const after = apply(start, delta({ surge: [surge('1', 2.5, 20), surge('2', 1.1, 5)] }));
+    expect(after.surge['1']?.multiplier).toBe(2.5);
+    expect(after.surge['2']?.multiplier).toBe(2.0);
+  });
+
+  it('merges delta stats into the previous ones and takes a newer status', () => {
+    const start = apply(initialLiveState, snapshot({ stats: { a: 1, b: 2 } }));
+    const after = apply(start, delta({ stats: { b: 3 }, status: { ...start.status!, state: 'paused' } as never }));
+    expect(after.stats).toEqual({ a: 1, b: 3 });
+    expect(after.status?.state).toBe('paused');
+  });
+
+  it('records server errors and connection changes without touching the map', () => {
+    const start = apply(initialLiveState, snapshot({ positions: [position('driver', 'D1', 1, 'available')] }));
+    const errored = liveReducer(start, { kind: 'message', message: { type: 'error', message: 'boom' } });
+    expect(errored.lastError).toBe('boom');
+    expect(errored.entities).toBe(start.entities);
+    const open = liveReducer(errored, { kind: 'connection', connection: 'open' });
+    expect(open.connection).toBe('open');
+    expect(liveReducer(open, { kind: 'connection', connection: 'open' })).toBe(open);
+  });
+});
+
+describe('countEntities', () => {
+  it('counts drivers by status and riders', () => {
+    const state = apply(
+      initialLiveState,
+      snapshot({ positions: [position('driver', 'D1', 1, 'available'), position('driver', 'D2', 1, 'on_trip'), position('driver', 'D3', 1, 'available'), position('rider', 'R1', 1, 'waiting')] }),
+    );
+    expect(countEntities(state.entities)).toEqual({ drivers: 3, riders: 1, driversByStatus: { available: 2, on_trip: 1 } });
+  });
+});

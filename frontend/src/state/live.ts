@@ -1,0 +1,169 @@
+// Client-side live state and the pure reducer that applies WebSocket snapshots and deltas to it.
+// Copy-on-write per slice: a frame that only moves drivers leaves `trips` and `surge` referentially
+// equal, so the deck.gl layers built from them (useMemo) do not rebuild their attributes.
+
+import type { Delta, Position, ServerMessage, SimStatus, Snapshot, Stats, SurgeZone, TripChange } from '../api/protocol';
+
+/** Trip states after which a trip leaves the map. */
+export const TERMINAL_TRIP_STATES: ReadonlySet<string> = new Set(['completed', 'cancelled', 'no_drivers_available']);
+
+/** Bound on the trips kept client-side: the oldest (by event time) are dropped beyond it. */
+export const MAX_TRIPS = 5000;
+
+export type ConnectionState = 'idle' | 'connecting' | 'open' | 'closed' | 'unauthorized';
+
+export interface LiveState {
+  connection: ConnectionState;
+  entities: Readonly<Record<string, Position>>;
+  trips: Readonly<Record<string, TripChange>>;
+  surge: Readonly<Record<string, SurgeZone>>;
+  stats: Stats;
+  status: SimStatus | null;
+  /** Frames applied since the page loaded (snapshots + deltas). */
+  frames: number;
+  lastError: string | null;
+}
+
+export const initialLiveState: LiveState = {
+  connection: 'idle',
+  entities: {},
+  trips: {},
+  surge: {},
+  stats: {},
+  status: null,
+  frames: 0,
+  lastError: null,
+};
+
+export type LiveAction =
+  | { kind: 'message'; message: ServerMessage }
+  | { kind: 'connection'; connection: ConnectionState }
+  | { kind: 'status'; status: SimStatus }
+  | { kind: 'protocol-error'; error: string };
+
+/** An entity stays on the map while it is online (drivers) or waiting (riders). */
+export function isOnMap(position: Position): boolean {
+  if (position.entityType === 'driver') return position.status !== 'offline';
+  return position.status === 'waiting' || position.status === 'requesting' || position.status === 'unknown';
+}
+
+function byKey<T>(items: readonly T[], keyOf: (item: T) => string): Record<string, T> {
+  const out: Record<string, T> = {};
+  for (const item of items) out[keyOf(item)] = item;
+  return out;
+}
+
+function boundTrips(trips: Record<string, TripChange>): Record<string, TripChange> {
+  const ids = Object.keys(trips);
+  if (ids.length <= MAX_TRIPS) return trips;
+  const newestFirst = ids.sort((a, b) => trips[b]!.eventTime - trips[a]!.eventTime);
+  const kept: Record<string, TripChange> = {};
+  for (const id of newestFirst.slice(0, MAX_TRIPS)) kept[id] = trips[id]!;
+  return kept;
+}
+
+export function applyTrips(current: Readonly<Record<string, TripChange>>, changes: readonly TripChange[]): Readonly<Record<string, TripChange>> {
+  if (changes.length === 0) return current;
+  const next: Record<string, TripChange> = { ...current };
+  for (const change of changes) {
+    const previous = next[change.tripId];
+    // Out-of-order frames must not resurrect an older state.
+    if (previous !== undefined && previous.eventTime > change.eventTime) continue;
+    if (TERMINAL_TRIP_STATES.has(change.state)) {
+      delete next[change.tripId];
+      continue;
+    }
+    // A state change often carries no route: keep the one we already know.
+    next[change.tripId] = change.route.length === 0 && previous !== undefined ? { ...change, route: previous.route } : change;
+  }
+  return boundTrips(next);
+}
+
+export function applyPositions(
+  current: Readonly<Record<string, Position>>,
+  positions: readonly Position[],
+  removed: readonly string[],
+): Readonly<Record<string, Position>> {
+  if (positions.length === 0 && removed.length === 0) return current;
+  const next: Record<string, Position> = { ...current };
+  for (const key of removed) delete next[key];
+  for (const position of positions) {
+    const previous = next[position.key];
+    if (previous !== undefined && previous.eventTime > position.eventTime) continue;
+    if (isOnMap(position)) next[position.key] = position;
+    else delete next[position.key];
+  }
+  return next;
+}
+
+export function applySurge(current: Readonly<Record<string, SurgeZone>>, updates: readonly SurgeZone[]): Readonly<Record<string, SurgeZone>> {
+  if (updates.length === 0) return current;
+  const next: Record<string, SurgeZone> = { ...current };
+  for (const update of updates) {
+    const previous = next[update.zoneId];
+    if (previous !== undefined && previous.windowEnd > update.windowEnd) continue;
+    next[update.zoneId] = update;
+  }
+  return next;
+}
+
+function applySnapshot(state: LiveState, snapshot: Snapshot): LiveState {
+  return {
+    ...state,
+    entities: byKey(snapshot.positions.filter(isOnMap), (p) => p.key),
+    trips: boundTrips(byKey(snapshot.trips.filter((t) => !TERMINAL_TRIP_STATES.has(t.state)), (t) => t.tripId)),
+    surge: byKey(snapshot.surge, (s) => s.zoneId),
+    stats: snapshot.stats,
+    status: snapshot.status ?? state.status,
+    frames: state.frames + 1,
+    lastError: null,
+  };
+}
+
+function applyDelta(state: LiveState, delta: Delta): LiveState {
+  return {
+    ...state,
+    entities: applyPositions(state.entities, delta.positions, delta.removed),
+    trips: applyTrips(state.trips, delta.trips),
+    surge: applySurge(state.surge, delta.surge),
+    stats: delta.stats === null ? state.stats : { ...state.stats, ...delta.stats },
+    status: delta.status ?? state.status,
+    frames: state.frames + 1,
+  };
+}
+
+export function liveReducer(state: LiveState, action: LiveAction): LiveState {
+  switch (action.kind) {
+    case 'connection':
+      return state.connection === action.connection ? state : { ...state, connection: action.connection };
+    case 'status':
+      return { ...state, status: action.status };
+    case 'protocol-error':
+      return { ...state, lastError: action.error };
+    case 'message': {
+      const message = action.message;
+      if (message.type === 'snapshot') return applySnapshot(state, message);
+      if (message.type === 'delta') return applyDelta(state, message);
+      return { ...state, lastError: message.message };
+    }
+  }
+}
+
+export interface EntityCounts {
+  drivers: number;
+  riders: number;
+  driversByStatus: Record<string, number>;
+}
+
+export function countEntities(entities: Readonly<Record<string, Position>>): EntityCounts {
+  const counts: EntityCounts = { drivers: 0, riders: 0, driversByStatus: {} };
+  for (const p of Object.values(entities)) {
+    if (p.entityType === 'driver') {
+      counts.drivers += 1;
+      counts.driversByStatus[p.status] = (counts.driversByStatus[p.status] ?? 0) + 1;
+    } else {
+      counts.riders += 1;
+    }
+  }
+  return counts;
+}
