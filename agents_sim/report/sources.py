@@ -1,0 +1,35 @@
+"""Reading a run's events from the jsonl file sink: one `{"schema", "key", "value"}` object per line."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO, Any
+
+from agents_sim.report.exceptions import ReportError
+
+__all__ = ["read_jsonl"]
+
+
+def read_jsonl(path: str | Path) -> Iterator[tuple[str, dict[str, Any]]]:
+    """(schema_name, record) pairs of a jsonl events file (plain or .gz), in file order, lazily."""
+    path = Path(path)
+    if not path.is_file():
+        raise ReportError(f"no events file at {path}; write one with `rideshare sim run --sink jsonl:{path}`")
+    opener: Any = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rt", encoding="utf-8") as lines:
+        yield from _parse(lines, path)
+
+
+def _parse(lines: IO[str], path: Path) -> Iterator[tuple[str, dict[str, Any]]]:
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            item = json.loads(line)
+            yield item["schema"], item["value"]
+        except (ValueError, KeyError, TypeError) as exc:
+            raise ReportError(f"{path}:{number} is not a file-sink event line ({{\"schema\", \"key\", \"value\"}}): "
+                              f"{type(exc).__name__}: {exc}") from exc

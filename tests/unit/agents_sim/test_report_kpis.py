@@ -1,0 +1,375 @@
+"""Each KPI formula of agents_sim.report on small handcrafted runs whose values are computed by hand."""
+
+from __future__ import annotations
+
+import math
+from itertools import count
+from typing import Any
+
+import pytest
+
+from agents_sim.report import BANDS, KpiAccumulator, compute_kpis, measure
+from agents_sim.report.fold import local_slot
+from agents_sim.report.kpis import KpiReport
+from schemas.codec import encode
+
+MIDNIGHT_MS = 1_772_420_400_000  # 2026-03-02 00:00 in São Paulo (UTC-3), a Monday
+HOUR = 3_600_000
+MINUTE = 60_000
+SECOND = 1_000
+
+
+def at(hour: float) -> int:
+    return MIDNIGHT_MS + int(hour * HOUR)
+
+
+class Run:
+    """A handcrafted stream of schema-valid events (records as the sim's sinks write them)."""
+
+    def __init__(self) -> None:
+        self.events: list[tuple[str, dict[str, Any]]] = []
+        self._ids = count(1)
+
+    def _base(self, t: int, correlation: str) -> dict[str, Any]:
+        return {"event_id": f"e{next(self._ids)}", "event_time": t, "session_id": "s", "correlation_id": correlation,
+                "causation_id": None}
+
+    def trip_event(self, trip_id: str, kind: str, t: int, **fields: Any) -> None:
+        record = self._base(t, trip_id) | {
+            "event_type": kind, "trip_id": trip_id, "rider_id": "r1", "driver_id": fields.pop("driver_id", None),
+            "pickup_zone_id": "1", "dropoff_zone_id": "2", "pickup_lat": -23.56, "pickup_lon": -46.65,
+            "dropoff_lat": -23.58, "dropoff_lon": -46.68, "surge_multiplier": fields.pop("surge", 1.0),
+            "fare_estimate_brl": 25.0, "fare_brl": None, "route_distance_km": None, "route_duration_s": None,
+            "route_polyline": None, "offer_sequence": None, "eta_seconds": None, "cancelled_by": None, "cancel_reason": None,
+        }
+        record.update(fields)
+        self.events.append(("trip_event", record))
+
+    def trip(self, trip_id: str, requested: int, *, assign_s: float = 20, wait_s: float = 300, board_s: float = 60,
+             ride_s: float = 900, km: float = 6.0, fare: float = 30.0, surge: float = 1.0) -> int:
+        """A completed trip; returns its completion time."""
+        ev = self.trip_event
+        ev(trip_id, "requested", requested, surge=surge)
+        ev(trip_id, "offer_sent", requested + 5 * SECOND, driver_id="d1", surge=surge)
+        ev(trip_id, "driver_assigned", requested + int(assign_s * SECOND), driver_id="d1", surge=surge)
+        ev(trip_id, "en_route_pickup", requested + int(assign_s * SECOND), driver_id="d1", surge=surge)
+        ev(trip_id, "at_pickup", requested + int(wait_s * SECOND), driver_id="d1", surge=surge)
+        start = requested + int((wait_s + board_s) * SECOND)
+        ev(trip_id, "in_transit", start, driver_id="d1", surge=surge)
+        end = start + int(ride_s * SECOND)
+        ev(trip_id, "completed", end, driver_id="d1", surge=surge, fare_brl=fare, route_distance_km=km, route_duration_s=ride_s)
+        return end
+
+    def driver_status(self, driver: str, t: int, previous: str, new: str) -> None:
+        self.events.append(("driver_status", self._base(t, driver) | {
+            "driver_id": driver, "previous_status": previous, "new_status": new, "reason": "test", "zone_id": "1",
+            "driver_lat": -23.56, "driver_lon": -46.65, "trip_id": None}))
+
+    def shift(self, driver: str, start: int, segments: list[tuple[str, float]]) -> int:
+        """Driver goes online at `start` and walks through (status, hours) segments, then goes offline."""
+        previous, t = "offline", start
+        for status, hours in segments:
+            self.driver_status(driver, t, previous, status)
+            previous, t = status, t + int(hours * HOUR)
+        self.driver_status(driver, t, previous, "offline")
+        return t
+
+    def payment(self, trip_id: str, t: int, fare: float, fee: float, status: str = "captured") -> None:
+        self.events.append(("payment", self._base(t, trip_id) | {
+            "payment_id": f"p-{trip_id}", "trip_id": trip_id, "rider_id": "r1", "driver_id": "d1", "payment_method": "pix",
+            "fare_brl": fare, "platform_fee_brl": fee, "driver_payout_brl": fare - fee, "surge_multiplier": 1.0,
+            "status": status}))
+
+    def rating(self, t: int, stars: int, *, rater_type: str = "rider", ratee: str = "d1") -> None:
+        self.events.append(("rating", self._base(t, "trip") | {
+            "rating_id": f"g{next(self._ids)}", "trip_id": "trip", "rater_type": rater_type, "rater_id": "x",
+            "ratee_id": ratee, "stars": stars}))
+
+    def control(self, t: int, action: str) -> None:
+        self.events.append(("simulation_control", self._base(t, "s") | {
+            "action": action, "speed": None, "drivers": 1, "riders": 1, "seed": 1, "detail": None}))
+
+    def whole_day(self) -> None:
+        """Start and stop markers at midnight and 24 h later, so the run covers a whole simulated day."""
+        self.control(at(0), "started")
+        self.control(at(24), "stopped")
+
+    def report(self, **options: Any) -> KpiReport:
+        return compute_kpis(self.events, **options)
+
+
+def test_handcrafted_events_are_valid_records_of_their_schemas() -> None:
+    run = Run()
+    end = run.trip("t1", at(8))
+    run.trip_event("t2", "requested", at(9))
+    run.trip_event("t2", "cancelled", at(9.1), cancelled_by="rider", cancel_reason="patience_expired")
+    run.shift("d1", at(6), [("available", 1), ("en_route_pickup", 0.5), ("on_trip", 1)])
+    run.payment("t1", end, 30.0, 7.5)
+    run.rating(end, 5)
+    run.whole_day()
+    for schema, record in run.events:
+        assert encode(schema, record)
+
+
+def test_local_slot_uses_sao_paulo_time() -> None:
+    day, hour = local_slot(MIDNIGHT_MS + 30 * MINUTE)
+    assert (day.isoformat(), hour) == ("2026-03-02", 0)
+    assert local_slot(MIDNIGHT_MS - 1)[1] == 23
+
+
+def test_distance_and_duration_statistics_of_completed_trips() -> None:
+    run = Run()
+    for i, (km, ride_s) in enumerate([(2.0, 600), (6.0, 1200), (10.0, 1800)]):
+        run.trip(f"t{i}", at(10 + i), km=km, ride_s=ride_s)
+    report = run.report()
+    assert report.value("distance.mean_km") == pytest.approx(6.0)
+    assert report.value("distance.median_km") == pytest.approx(6.0, abs=0.01)
+    assert report.value("distance.p95_km") == pytest.approx(10.0, abs=0.01)
+    assert report.value("duration.mean_min") == pytest.approx(20.0)
+    assert report.value("duration.median_min") == pytest.approx(20.0, abs=1 / 60)
+
+
+def test_in_trip_speed_is_distance_over_time_per_hour_window_and_traffic_compares_to_night() -> None:
+    run = Run()
+    run.trip("am1", at(8), km=5.0, ride_s=15 * 60, wait_s=0, board_s=0)     # 20 km/h
+    run.trip("am2", at(8.5), km=10.0, ride_s=20 * 60, wait_s=0, board_s=0)  # 30 km/h
+    run.trip("night", at(2), km=8.0, ride_s=15 * 60, wait_s=0, board_s=0)   # 32 km/h
+    report = run.report()
+    assert report.value("speed.h07_10_kmh") == pytest.approx(15.0 / (35 / 60))
+    assert report.value("speed.h00_05_kmh") == pytest.approx(32.0)
+    assert report.value("speed.h17_20_kmh") is None
+    assert "17–20" in report.measurements.reasons["speed.h17_20_kmh"]
+    # free flow 32 km/h; the day's trips: 23 km in 50 min
+    assert report.value("traffic.extra_time_share") == pytest.approx(32.0 / (23.0 / (50 / 60)) - 1.0)
+
+
+def test_pickup_wait_statistics_and_uplift_at_busy_hours() -> None:
+    run = Run()
+    run.trip("calm", at(12), wait_s=180)  # midday: calm hour
+    run.trip("busy", at(8), wait_s=300)   # AM peak: busy hour
+    report = run.report()
+    assert report.value("wait.mean_min") == pytest.approx(4.0)
+    assert report.value("wait.median_min") == pytest.approx(3.0, abs=1 / 60)
+    assert report.value("wait.peak_night_uplift") == pytest.approx(300 / 180 - 1.0)
+
+
+def test_matching_share_within_60_s_is_among_matched_requests_and_unfulfilled_among_all() -> None:
+    run = Run()
+    run.trip("fast", at(10), assign_s=30)
+    run.trip("slow", at(11), assign_s=90)
+    run.trip("quick", at(12), assign_s=20)
+    run.trip_event("none", "requested", at(13))
+    run.trip_event("none", "no_drivers_available", at(13.2))
+    report = run.report()
+    assert report.value("matching.assigned_within_60s_share") == pytest.approx(2 / 3)
+    assert report.value("matching.unfulfilled_share") == pytest.approx(1 / 4)
+
+
+def test_cancellation_and_completion_shares() -> None:
+    run = Run()
+    for i in range(7):
+        run.trip(f"ok{i}", at(10 + i * 0.1))
+    run.trip_event("rc", "requested", at(12))
+    run.trip_event("rc", "cancelled", at(12.05), cancelled_by="rider", cancel_reason="patience_expired")
+    run.trip_event("dc", "requested", at(13))
+    run.trip_event("dc", "driver_assigned", at(13.01), driver_id="d2")
+    run.trip_event("dc", "cancelled", at(13.1), driver_id="d2", cancelled_by="driver", cancel_reason="driver_cancelled")
+    run.trip_event("nd", "requested", at(14))
+    run.trip_event("nd", "no_drivers_available", at(14.2))
+    run.trip_event("open", "requested", at(23.9))  # still searching when the data ends: censored
+    report = run.report()
+    assert report.value("cancel.rider_share") == pytest.approx(1 / 10)
+    assert report.value("cancel.rider_before_pickup_share") == pytest.approx(1.0)
+    assert report.value("cancel.driver_after_accept_share") == pytest.approx(1 / 8)
+    assert report.value("cancel.completion_share") == pytest.approx(7 / 10)
+    assert report.value("matching.unfulfilled_share") == pytest.approx(2 / 10)
+    assert report.measurements.facts["open_requests_at_end"] == 1
+
+
+def test_events_of_a_trip_whose_request_was_not_seen_are_counted_as_orphans() -> None:
+    run = Run()
+    run.trip_event("x", "completed", at(1), fare_brl=20.0, route_distance_km=3.0, route_duration_s=600.0)
+    report = run.report()
+    assert report.measurements.facts["orphan_trip_events"] == 1
+    assert report.value("distance.mean_km") is None
+
+
+def test_driver_time_split_and_productivity_from_status_changes() -> None:
+    run = Run()
+    run.shift("d1", at(6), [("available", 1), ("en_route_pickup", 0.5), ("on_trip", 1.5), ("repositioning", 1)])
+    run.trip("t1", at(7))
+    run.trip("t2", at(8))
+    run.whole_day()
+    report = run.report()
+    assert report.value("time_split.with_rider_share") == pytest.approx(1.5 / 4)
+    assert report.value("time_split.to_pickup_share") == pytest.approx(0.5 / 4)
+    assert report.value("time_split.idle_share") == pytest.approx(2 / 4)
+    assert report.value("productivity.trips_per_online_hour") == pytest.approx(2 / 4)
+    assert report.value("productivity.online_hours_per_driver_day") == pytest.approx(4.0)
+
+
+def test_a_driver_still_online_at_the_end_counts_until_the_last_event() -> None:
+    run = Run()
+    run.driver_status("d1", at(20), "offline", "available")
+    run.whole_day()  # the last event is 4 h later
+    report = run.report()
+    assert report.value("time_split.idle_share") == pytest.approx(1.0)
+    assert report.value("productivity.online_hours_per_driver_day") == pytest.approx(4.0)
+
+
+def test_daily_kpis_are_na_with_the_reason_when_the_run_is_shorter_than_a_day() -> None:
+    run = Run()
+    run.shift("d1", at(6), [("available", 2)])
+    run.trip("t1", at(7))
+    report = run.report()
+    assert report.value("city.trips_per_day") is None
+    assert "whole day" in report.measurements.reasons["city.trips_per_day"]
+    assert report.row("city_trips").status == "n/a"
+    assert report.row("demand_shape").status == "n/a"
+
+
+def test_city_volume_scales_trips_per_driver_day_to_the_city_fleet_and_peak_share() -> None:
+    run = Run()
+    run.shift("d1", at(6), [("available", 8)])
+    run.shift("d2", at(14), [("available", 8)])
+    for i in range(3):
+        run.trip(f"a{i}", at(8 + i * 0.2))
+    run.trip("b", at(12))
+    run.whole_day()
+    assert run.report().value("city.trips_per_day") == pytest.approx(4 / 2 * 100_000)
+    report = run.report(city_active_drivers=500_000)
+    assert report.value("city.trips_per_day") == pytest.approx(1_000_000)
+    assert report.value("city.peak_hour_share") == pytest.approx(3 / 4)
+    assert report.row("city_trips").checks[0].in_band is True
+
+
+def test_demand_shape_peaks_ratio_and_night_share() -> None:
+    run = Run()
+    per_hour = {h: 2 for h in range(24)} | {h: 1 for h in range(6)} | {8: 10, 18: 15}
+    for hour, n in per_hour.items():
+        for i in range(n):
+            run.trip_event(f"h{hour}-{i}", "requested", at(hour + i / 100))
+    run.whole_day()
+    report = run.report()
+    total = sum(per_hour.values())
+    assert total == 63
+    assert report.value("demand.am_peak_hour") == 8
+    assert report.value("demand.pm_peak_hour") == 18
+    assert report.value("demand.pm_over_am") == pytest.approx(1.5)
+    assert report.value("demand.night_share") == pytest.approx(6 / 63)
+    row = report.row("demand_shape")
+    assert row.status == "pass"  # Fri/Sat and weekend checks are optional: one weekday cannot show them
+    assert report.value("demand.weekend_uplift") is None
+
+
+def test_weekend_uplift_and_friday_night_need_and_use_a_multi_day_run() -> None:
+    run = Run()
+    # Monday .. Sunday: 10 requests a weekday (20 on Friday, 10 of them at night), 15 on Saturday and Sunday
+    run.control(at(0), "started")
+    for day in range(7):
+        n = 15 if day >= 5 else 10
+        for i in range(n):
+            run.trip_event(f"d{day}-{i}", "requested", at(24 * day + 10 + i / 10))
+        if day == 4:
+            for i in range(10):
+                run.trip_event(f"fri-{i}", "requested", at(24 * day + 22 + i / 100))
+    run.control(at(24 * 7 + 6), "stopped")
+    report = run.report()
+    # whole weekdays: 10, 10, 10, 10, 20 → mean 12; weekend 15, 15 → +25 %
+    assert report.value("demand.weekend_uplift") == pytest.approx(15 / 12 - 1.0)
+    assert report.value("demand.fri_sat_night_heaviest") == 1.0
+
+
+def test_surge_statistics_over_completed_trips() -> None:
+    run = Run()
+    for i, surge in enumerate([1.0] * 8 + [1.5, 2.0]):
+        run.trip(f"t{i}", at(9 + i * 0.1), surge=surge)
+    report = run.report()
+    assert report.value("surge.surged_share") == pytest.approx(0.2)
+    assert report.value("surge.mean_when_surged") == pytest.approx(1.75)
+    assert report.value("surge.max") == pytest.approx(2.0)
+    assert report.value("surge.p99") == pytest.approx(2.0, abs=0.01)
+
+
+def test_surge_is_na_with_a_reason_when_the_run_has_no_surge_at_all() -> None:
+    run = Run()
+    run.trip("t1", at(9))
+    report = run.report()
+    row = report.row("surge")
+    assert row.status == "n/a" and not row.in_band
+    assert "surge topology" in row.reason
+
+
+def test_fares_median_mean_per_km_and_minimum() -> None:
+    run = Run()
+    for i, (fare, km) in enumerate([(10.0, 2.0), (20.0, 6.0), (30.0, 10.0)]):
+        run.trip(f"t{i}", at(9 + i), fare=fare, km=km)
+    report = run.report()
+    assert report.value("fare.mean_brl") == pytest.approx(20.0)
+    assert report.value("fare.median_brl") == pytest.approx(20.0, abs=0.05)
+    assert report.value("fare.per_km_brl") == pytest.approx(60 / 18)
+    assert report.value("fare.min_brl") == pytest.approx(10.0)
+
+
+def test_platform_take_is_the_mean_fee_share_of_captured_payments() -> None:
+    run = Run()
+    run.payment("a", at(9), 20.0, 5.0)
+    run.payment("b", at(10), 30.0, 9.0)
+    run.payment("c", at(11), 40.0, 40.0, status="failed")
+    assert run.report().value("take.mean_share") == pytest.approx((0.25 + 0.30) / 2)
+
+
+def test_rating_mean_and_five_star_share_over_all_ratings() -> None:
+    run = Run()
+    for stars in (5, 5, 5, 4):
+        run.rating(at(9), stars)
+    run.rating(at(9), 5, rater_type="driver", ratee="r1")
+    report = run.report()
+    assert report.value("ratings.mean") == pytest.approx(24 / 5)
+    assert report.value("ratings.five_star_share") == pytest.approx(4 / 5)
+    assert report.value("ratings.drivers_below_4_6_share") is None  # fewer than 10 rated drivers
+
+
+def _phi(x: float) -> float:
+    return 0.5 * (1 + math.erf(x / math.sqrt(2)))
+
+
+def test_drivers_below_4_6_by_empirical_bayes_uses_between_driver_spread() -> None:
+    run = Run()
+    for d in range(10):
+        for _ in range(2):
+            run.rating(at(9), 5 if d < 8 else 4, ratee=f"d{d}")
+    # day-means: eight 5.0 and two 4.0 → centre 4.8, spread (8·0.04 + 2·0.64)/9; within-driver variance 0
+    tau = math.sqrt((8 * 0.2**2 + 2 * 0.8**2) / 9)
+    assert run.report().value("ratings.drivers_below_4_6_share") == pytest.approx(_phi((4.6 - 4.8) / tau))
+
+
+def test_drivers_below_4_6_is_zero_when_day_means_differ_only_by_noise() -> None:
+    run = Run()
+    for d in range(10):
+        for stars in ((5, 5, 5, 4) if d % 2 else (5, 5, 4, 5)):
+            run.rating(at(9), stars, ratee=f"d{d}")
+    # every driver has the same day-mean 4.75: no between-driver spread, all above 4.6
+    assert run.report().value("ratings.drivers_below_4_6_share") == 0.0
+
+
+def test_every_band_metric_is_measured_even_on_empty_input() -> None:
+    measurements = measure(KpiAccumulator())
+    for band in BANDS:
+        for check in band.checks:
+            assert check.metric in measurements.metrics
+            assert measurements.metrics[check.metric] is None
+            assert measurements.reasons[check.metric]
+
+
+def test_there_are_sixteen_kpi_rows_as_in_calibration_md() -> None:
+    assert len(BANDS) == 16
+    assert len({band.key for band in BANDS}) == 16
+
+
+def test_a_row_misses_when_one_required_check_is_out_of_band() -> None:
+    run = Run()
+    run.payment("a", at(9), 20.0, 8.0)  # 40 % take: above the 20–30 % band
+    row = run.report().row("platform_take")
+    assert row.status == "miss"
+    assert "40.0 %" in row.reason and "20–30 %" in row.reason
