@@ -5,6 +5,8 @@ from __future__ import annotations
 import typer
 
 from rideshare.cli import api, demo, infra, topics
+from rideshare.cli import topology as topology_cli
+from rideshare.cli import worker as worker_cli
 
 app = typer.Typer(
     name="rideshare",
@@ -17,6 +19,8 @@ app.add_typer(infra.app, name="infra")
 app.add_typer(topics.app, name="topics")
 app.command("api")(api.serve)
 app.command("demo")(demo.demo)
+app.add_typer(topology_cli.app, name="topology")
+app.command("worker")(worker_cli.worker)
 
 
 def main() -> None:
