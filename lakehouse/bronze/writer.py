@@ -165,6 +165,10 @@ class BronzeWriter:
         self._max_attempts = max_commit_attempts
         self._clock_us = clock_us
 
+    @property
+    def events_uri(self) -> str:
+        return self._events_log.uri
+
     def plan(self, records: Iterable[KafkaRecord]) -> BatchPlan:
         """Classify `records` and drop those already committed to their table."""
         decoded: list[Decoded] = []
