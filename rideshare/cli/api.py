@@ -63,10 +63,8 @@ def serve(
     X-API-Key header, or as ?key= for the WebSocket and the UI. Stop with Ctrl-C: the simulation is
     stopped and its events flushed.
     """
-    import uvicorn
-
     from agents_sim.api import create_app
-    from agents_sim.api.observability import install_key_redaction
+    from agents_sim.api.server import server_for
 
     with user_errors():
         s = settings()
@@ -78,9 +76,7 @@ def serve(
             except ValueError as exc:
                 raise RideshareError(f"invalid simulation option: {exc}") from exc
         app = create_app(s, runtime, positions_source=positions.value, worker_urls=worker_url or None)
-        config = uvicorn.Config(app, host=host, port=port, ws="websockets-sansio", log_level=log_level, lifespan="on")
-        server = uvicorn.Server(config)
-        install_key_redaction()
+        server = server_for(app, host=host, port=port, log_level=log_level)
         if autostart:
             runtime.start()
         console.print(f"[green]✓[/] UI http://{host}:{port}/   API docs http://{host}:{port}/docs   WebSocket ws://{host}:{port}/ws")
