@@ -10,6 +10,7 @@ reconcile gold against it. The real simulation replaces it wherever it is availa
 
 from __future__ import annotations
 
+import logging
 import random
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -20,11 +21,15 @@ import pyarrow as pa
 from deltalake import write_deltalake
 
 from lakehouse.bronze.specs import arrow_schema, avro_field_names, bronze_table_uri
+from lakehouse.bronze.validation import KafkaRecord
+from lakehouse.bronze.writer import BronzeWriter
 from rideshare.settings import Settings
 from schemas.catalog import topic_for_schema
-from schemas.codec import encode
+from schemas.codec import decode, encode
 
-__all__ = ["SampleSummary", "SampleWorld", "write_events_to_bronze"]
+__all__ = ["SampleSummary", "SampleWorld", "inject_into_bronze", "write_events_to_bronze"]
+
+log = logging.getLogger(__name__)
 
 HOUR_MS = 3_600_000
 ZONES = ("63", "95", "1", "2", "10", "42", "77", "88")
@@ -203,36 +208,64 @@ class SampleWorld:
 
     def _status(self, driver_id: str, at: int, old: str, new: str, zone: str, trip_id: str | None) -> tuple[str, dict]:
         return self._event("driver_status", at, driver_id, None, driver_id=driver_id, previous_status=old, new_status=new,
-                           reason="trip" if trip_id else "trip_finished", zone_id=zone, driver_lat=-23.55, driver_lon=-46.63, trip_id=trip_id)
+                           reason="trip" if trip_id else "trip_finished", zone_id=zone, driver_lat=-23.55, driver_lon=-46.63,
+                           trip_id=trip_id)
 
 
 def _to_timestamp(ms: int) -> datetime:
     return datetime.fromtimestamp(ms / 1000, tz=UTC)
 
 
-def write_events_to_bronze(settings: Settings, events: list[tuple[str, dict]], *, ingestion_ms: int,
-                           offsets: dict[str, int] | None = None) -> dict[str, int]:
-    """Append `events` to their bronze tables (one Delta commit per table) as Kafka records would land.
-
-    `offsets` carries the next offset per table across calls (so re-runs continue the log); it is
-    updated in place and returned. Every row gets `ingestion_ms` as its ingestion time.
-    """
-    offsets = offsets if offsets is not None else defaultdict(int)
-    by_topic: dict[str, list[dict]] = defaultdict(list)
+def _kafka_records(settings: Settings, events: list[tuple[str, dict]], offsets: dict[str, int],
+                   partition: int) -> dict[str, list[KafkaRecord]]:
+    by_topic: dict[str, list[KafkaRecord]] = defaultdict(list)
     for schema_name, record in events:
         spec = topic_for_schema(schema_name)
-        key = str(record[spec.key_field]) if spec.key_field else None
         offset = offsets.get(spec.key, 0)
         offsets[spec.key] = offset + 1
-        row = {"kafka_topic": spec.name, "kafka_partition": 0, "kafka_offset": offset, "kafka_timestamp": _to_timestamp(ingestion_ms),
-               "kafka_key": key, "raw_value": encode(schema_name, record), "ingestion_time": _to_timestamp(ingestion_ms)}
-        for name in avro_field_names(spec.key):
-            value = record[name]
-            row[name] = _to_timestamp(value) if name in ("event_time", "window_start", "window_end") else value
-        row["event_date"] = _to_timestamp(record["event_time"]).date()
-        by_topic[spec.key].append(row)
-    for topic_key, rows in by_topic.items():
-        table = pa.Table.from_pylist(rows, schema=arrow_schema(topic_key))
-        write_deltalake(bronze_table_uri(settings, topic_key), table, mode="append", partition_by=["event_date"],
-                        storage_options=settings.lake_storage_options or None)
-    return dict(offsets)
+        key = record[spec.key_field] if spec.key_field else None
+        # Like the JSONL loader: the broker timestamp is the event's own (simulated) time.
+        by_topic[spec.key].append(KafkaRecord(topic=spec.qualified(settings.topic_namespace), partition=partition, offset=offset,
+                                              timestamp_ms=int(record["event_time"]), key=None if key is None else str(key).encode(),
+                                              value=encode(schema_name, record)))
+    return by_topic
+
+
+def write_events_to_bronze(settings: Settings, events: list[tuple[str, dict]], *, offsets: dict[str, int] | None = None) -> dict[str, int]:
+    """Write `events` through the exactly-once bronze writer, as Kafka records on partition 0.
+
+    `offsets` carries the next offset per topic across calls (so later batches continue the log);
+    it is updated in place and returned.
+    """
+    offsets = offsets if offsets is not None else {}
+    for topic_key, records in _kafka_records(settings, events, offsets, partition=0).items():
+        result = BronzeWriter(settings, topic_key).write(records)
+        if result.dead_lettered:
+            log.warning("bronze writer dead-lettered %d sample %s record(s): %s", result.dead_lettered, topic_key, result.error_types)
+    return offsets
+
+
+def inject_into_bronze(settings: Settings, events: list[tuple[str, dict]], *, ingestion_ms: int, partition: int = 99) -> int:
+    """Append `events` straight to the bronze Delta tables, bypassing the writer's validation.
+
+    This is how a broken batch (e.g. negative fares from a buggy producer) reaches bronze in tests
+    of silver's quarantine and the quality checks; it uses its own Kafka partition number so it
+    never collides with the writer's exactly-once offsets. Returns the rows written.
+    """
+    by_topic = _kafka_records(settings, events, {}, partition)
+    written = 0
+    for topic_key, records in by_topic.items():
+        rows = []
+        for record in records:
+            _, value = decode(record.value)
+            row = {"kafka_topic": record.topic, "kafka_partition": record.partition, "kafka_offset": record.offset,
+                   "kafka_timestamp": _to_timestamp(record.timestamp_ms), "kafka_key": record.key.decode() if record.key else None,
+                   "raw_value": record.value, "ingestion_time": _to_timestamp(ingestion_ms)}
+            for name in avro_field_names(topic_key):
+                row[name] = _to_timestamp(value[name]) if name in ("event_time", "window_start", "window_end") else value[name]
+            row["event_date"] = _to_timestamp(value["event_time"]).date()
+            rows.append(row)
+        write_deltalake(bronze_table_uri(settings, topic_key), pa.Table.from_pylist(rows, schema=arrow_schema(topic_key)),
+                        mode="append", partition_by=["event_date"], storage_options=settings.lake_storage_options or None)
+        written += len(rows)
+    return written

@@ -42,6 +42,8 @@ class Settings(BaseSettings):
     # back) at up to 1000x, so only absurd times (unit mix-ups, garbage) are dead-lettered by default.
     bronze_event_time_max_ahead_days: float = Field(30.0, gt=0, description="Bronze dead-letters events this far after the broker time.")
     bronze_event_time_max_behind_days: float = Field(3650.0, gt=0, description="Bronze dead-letters events this far before the broker time.")
+    lake_vacuum_retention_hours: float = Field(168.0, ge=0, description="Delta vacuum keeps files removed less than this long ago.")
+    dlq_alert_threshold: int = Field(0, ge=0, description="DLQ monitor alerts when more dead letters than this arrived since its last check.")
 
     api_host: str = "127.0.0.1"
     api_port: int = Field(8000, ge=1, le=65535)

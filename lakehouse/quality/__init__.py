@@ -1,0 +1,1 @@
+"""Great Expectations suites over silver and gold, the checkpoint runner and its HTML data docs."""
