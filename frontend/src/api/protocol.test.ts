@@ -94,3 +94,14 @@ describe('parseStats', () => {
     expect(parseStats({ a: 1, b: 'x', c: { d: 2, e: { f: 3 } }, g: Number.NaN, h: null })).toEqual({ a: 1, 'c.d': 2, 'c.e.f': 3 });
   });
 });
+
+describe('removed positions', () => {
+  it('turns {"removed": true} positions of a delta into removed keys', () => {
+    const message = parseServerMessage(
+      JSON.stringify({ type: 'delta', positions: [driverLatest, { entity_type: 'rider', entity_id: 'R7', removed: true }] }),
+    );
+    if (message.type !== 'delta') throw new Error('expected a delta');
+    expect(message.positions.map((p) => p.key)).toEqual(['driver:D1']);
+    expect(message.removed).toEqual(['rider:R7']);
+  });
+});

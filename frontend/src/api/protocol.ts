@@ -122,6 +122,13 @@ function list(obj: Json, ...names: string[]): unknown[] {
   throw new ProtocolError(`"${names[0]}" must be a list`);
 }
 
+function partition<T>(items: readonly T[], predicate: (item: T) => boolean): [T[], T[]] {
+  const yes: T[] = [];
+  const no: T[] = [];
+  for (const item of items) (predicate(item) ? yes : no).push(item);
+  return [yes, no];
+}
+
 function lonLat(value: unknown): LonLat | null {
   if (Array.isArray(value) && value.length >= 2) {
     const lon = num(value[0]);
@@ -255,22 +262,28 @@ export function parseServerMessage(frame: string): ServerMessage {
     case 'snapshot':
       return {
         type: 'snapshot',
-        positions: list(data, 'positions').map(parsePosition),
+        positions: list(data, 'positions').filter((p) => !(isObject(p) && p.removed === true)).map(parsePosition),
         trips: list(data, 'trips', 'active_trips').map(parseTrip),
         surge: list(data, 'surge').map(parseSurge),
         stats: parseStats(first(data, 'stats', 'metrics')),
         status: optionalStatus(data),
       };
-    case 'delta':
+    case 'delta': {
+      // A position `{"entity_type", "entity_id", "removed": true}` says the entity left the map.
+      const [gone, moved] = partition(list(data, 'positions'), (p) => isObject(p) && p.removed === true);
       return {
         type: 'delta',
-        positions: list(data, 'positions').map(parsePosition),
-        removed: list(data, 'removed').filter((k): k is string => typeof k === 'string'),
+        positions: moved.map(parsePosition),
+        removed: [
+          ...list(data, 'removed').filter((k): k is string => typeof k === 'string'),
+          ...gone.map((p) => `${String((p as Json).entity_type ?? 'driver')}:${String((p as Json).entity_id)}`),
+        ],
         trips: list(data, 'trips').map(parseTrip),
         surge: list(data, 'surge').map(parseSurge),
         stats: first(data, 'stats', 'metrics') === undefined ? null : parseStats(first(data, 'stats', 'metrics')),
         status: optionalStatus(data),
       };
+    }
     case 'error':
       return { type: 'error', message: str(data.message) ?? str(data.detail) ?? 'unknown server error' };
     default:

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 
 import type { Delta, Position, Snapshot, SurgeZone, TripChange } from '../api/protocol';
-import { MAX_TRIPS, countEntities, initialLiveState, liveReducer } from './live';
+import { MAX_TRIPS, PRUNE_EVERY_MS, STALE_AFTER_MS, countEntities, initialLiveState, liveReducer, pruneStale } from './live';
 
 function position(entityType: 'driver' | 'rider', id: string, lon: number, status: string, eventTime = 1): Position {
   return { key: `${entityType}:${id}`, entityType, entityId: id, lon, lat: -23.5, status, headingDeg: 0, speedKmh: 0, tripId: null, eventTime };
@@ -123,5 +123,26 @@ describe('countEntities', () => {
       snapshot({ positions: [position('driver', 'D1', 1, 'available'), position('driver', 'D2', 1, 'on_trip'), position('driver', 'D3', 1, 'available'), position('rider', 'R1', 1, 'waiting')] }),
     );
     expect(countEntities(state.entities)).toEqual({ drivers: 3, riders: 1, driversByStatus: { available: 2, on_trip: 1 } });
+  });
+});
+
+describe('entities leaving the map', () => {
+  it('drops a waiting rider once the trip is in transit or over', () => {
+    const start = apply(initialLiveState, snapshot({ positions: [position('rider', 'R1', 1, 'waiting'), position('rider', 'R2', 1, 'waiting')] }));
+    const after = apply(start, delta({ trips: [{ ...trip('T1', 'in_transit', 2), riderId: 'R1' }, { ...trip('T2', 'driver_assigned', 2), riderId: 'R2' }] }));
+    expect(Object.keys(after.entities)).toEqual(['rider:R2']);
+  });
+
+  it('sweeps entities that stopped pinging for longer than STALE_AFTER_MS of simulated time', () => {
+    const start = apply(initialLiveState, snapshot({ positions: [position('driver', 'PARKED', 1, 'available', 1_000), position('driver', 'MOVING', 1, 'on_trip', 1_000)] }));
+    const soon = apply(start, delta({ positions: [position('driver', 'MOVING', 2, 'on_trip', 1_000 + PRUNE_EVERY_MS)] }));
+    expect(Object.keys(soon.entities).sort()).toEqual(['driver:MOVING', 'driver:PARKED']);
+    const later = apply(soon, delta({ positions: [position('driver', 'MOVING', 3, 'on_trip', 2_000 + STALE_AFTER_MS)] }));
+    expect(Object.keys(later.entities)).toEqual(['driver:MOVING']);
+    expect(later.clockMs).toBe(2_000 + STALE_AFTER_MS);
+  });
+
+  it('keeps entities whose ping time is unknown', () => {
+    expect(pruneStale({ 'driver:D1': position('driver', 'D1', 1, 'available', 0) }, 10 * STALE_AFTER_MS)).toHaveProperty('driver:D1');
   });
 });

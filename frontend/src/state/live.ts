@@ -10,6 +10,19 @@ export const TERMINAL_TRIP_STATES: ReadonlySet<string> = new Set(['completed', '
 /** Bound on the trips kept client-side: the oldest (by event time) are dropped beyond it. */
 export const MAX_TRIPS = 5000;
 
+/** Trip states after which the rider is no longer waiting on the street. */
+export const RIDER_LEFT_STATES: ReadonlySet<string> = new Set(['in_transit', ...TERMINAL_TRIP_STATES]);
+
+/**
+ * An entity that has not pinged for this long (simulated time) has left the map: parked drivers ping
+ * every 30 s and waiting riders every 15 s, while offline drivers and riders in a car stop pinging,
+ * and the GPS topology's latest-position hash does not say when they stop.
+ */
+export const STALE_AFTER_MS = 120_000;
+
+/** Stale entities are looked for at most once per this much simulated time (not on every frame). */
+export const PRUNE_EVERY_MS = 10_000;
+
 export type ConnectionState = 'idle' | 'connecting' | 'open' | 'closed' | 'unauthorized';
 
 export interface LiveState {
@@ -19,6 +32,10 @@ export interface LiveState {
   surge: Readonly<Record<string, SurgeZone>>;
   stats: Stats;
   status: SimStatus | null;
+  /** Newest event time seen in positions (ms): the client's view of simulated now. */
+  clockMs: number;
+  /** clockMs at the last stale-entity sweep. */
+  prunedAtMs: number;
   /** Frames applied since the page loaded (snapshots + deltas). */
   frames: number;
   lastError: string | null;
@@ -31,6 +48,8 @@ export const initialLiveState: LiveState = {
   surge: {},
   stats: {},
   status: null,
+  clockMs: 0,
+  prunedAtMs: 0,
   frames: 0,
   lastError: null,
 };
@@ -86,13 +105,14 @@ export function applyPositions(
 ): Readonly<Record<string, Position>> {
   if (positions.length === 0 && removed.length === 0) return current;
   const next: Record<string, Position> = { ...current };
-  for (const key of removed) delete next[key];
   for (const position of positions) {
     const previous = next[position.key];
     if (previous !== undefined && previous.eventTime > position.eventTime) continue;
     if (isOnMap(position)) next[position.key] = position;
     else delete next[position.key];
   }
+  // Removals win over a ping in the same frame: the frame says the entity has left by now.
+  for (const key of removed) delete next[key];
   return next;
 }
 
@@ -107,10 +127,37 @@ export function applySurge(current: Readonly<Record<string, SurgeZone>>, updates
   return next;
 }
 
+function newestEventTime(positions: readonly Position[], since: number): number {
+  let newest = since;
+  for (const p of positions) if (p.eventTime > newest) newest = p.eventTime;
+  return newest;
+}
+
+/** Drops entities whose last ping is older than STALE_AFTER_MS before `clockMs` (unknown times are kept). */
+export function pruneStale(entities: Readonly<Record<string, Position>>, clockMs: number): Readonly<Record<string, Position>> {
+  const cutoff = clockMs - STALE_AFTER_MS;
+  let next: Record<string, Position> | null = null;
+  for (const [key, p] of Object.entries(entities)) {
+    if (p.eventTime > 0 && p.eventTime < cutoff) {
+      next ??= { ...entities };
+      delete next[key];
+    }
+  }
+  return next ?? entities;
+}
+
+/** Riders whose trip reached in_transit or ended are no longer waiting on the street. */
+function ridersLeaving(trips: readonly TripChange[]): string[] {
+  return trips.filter((t) => t.riderId !== null && RIDER_LEFT_STATES.has(t.state)).map((t) => `rider:${t.riderId}`);
+}
+
 function applySnapshot(state: LiveState, snapshot: Snapshot): LiveState {
+  const clockMs = newestEventTime(snapshot.positions, 0);
   return {
     ...state,
-    entities: byKey(snapshot.positions.filter(isOnMap), (p) => p.key),
+    entities: pruneStale(byKey(snapshot.positions.filter(isOnMap), (p) => p.key), clockMs),
+    clockMs,
+    prunedAtMs: clockMs,
     trips: boundTrips(byKey(snapshot.trips.filter((t) => !TERMINAL_TRIP_STATES.has(t.state)), (t) => t.tripId)),
     surge: byKey(snapshot.surge, (s) => s.zoneId),
     stats: snapshot.stats,
@@ -121,9 +168,19 @@ function applySnapshot(state: LiveState, snapshot: Snapshot): LiveState {
 }
 
 function applyDelta(state: LiveState, delta: Delta): LiveState {
+  const clockMs = newestEventTime(delta.positions, state.clockMs);
+  const leaving = ridersLeaving(delta.trips);
+  let entities = applyPositions(state.entities, delta.positions, leaving.length ? [...delta.removed, ...leaving] : delta.removed);
+  let prunedAtMs = state.prunedAtMs;
+  if (clockMs - prunedAtMs >= PRUNE_EVERY_MS) {
+    entities = pruneStale(entities, clockMs);
+    prunedAtMs = clockMs;
+  }
   return {
     ...state,
-    entities: applyPositions(state.entities, delta.positions, delta.removed),
+    entities,
+    clockMs,
+    prunedAtMs,
     trips: applyTrips(state.trips, delta.trips),
     surge: applySurge(state.surge, delta.surge),
     stats: delta.stats === null ? state.stats : { ...state.stats, ...delta.stats },
