@@ -61,11 +61,13 @@ def create_app(settings: Settings, *, topologies: tuple[str, ...] | list[str] = 
     register_codecs()
     app_id = app_id or app_id_for(settings)
     web_port = web_port or settings.worker_web_port
+    datadir = datadir_for(settings, app_id, web_port)
+    datadir.mkdir(parents=True, exist_ok=True)  # the Faust worker chdirs into it before anything else
     app = faust.App(
         app_id,
         broker=f"kafka://{settings.bootstrap_servers}",
         store="rocksdb://",
-        datadir=str(datadir_for(settings, app_id, web_port)),
+        datadir=str(datadir),
         web_enabled=True,
         web_port=web_port,
         web_host="127.0.0.1",

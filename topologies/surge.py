@@ -286,7 +286,8 @@ def build(app: faust.App, settings: Settings, registry: TopologyRegistry) -> Top
     class SurgeView(View):
         @app.table_route(table=table, exact_key=WATERMARK_KEY)
         async def get(self, request: Request) -> Response:
-            zones = [live_object(state) for key, state in table.items() if key not in (WATERMARK_KEY, WATERMARK_KEY.encode())]
+            zones = [{**live_object(state), "panes": len(state["panes"])}
+                     for key, state in table.items() if key not in (WATERMARK_KEY, WATERMARK_KEY.encode())]
             return self.json({"watermark": table.get(WATERMARK_KEY), "window_ms": config.window_ms, "step_ms": config.step_ms,
                               "zones": sorted(zones, key=lambda zone: zone["zone_id"])})
 
