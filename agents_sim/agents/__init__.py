@@ -1,0 +1,1 @@
+"""Agents: immutable behavioural DNA, synthetic identities and the mutable per-agent state."""

@@ -1,0 +1,147 @@
+"""Agent DNA: behavioural parameters fixed at creation (frozen), drawn from the seed and the agent's
+index only, so agent N is the same person in every run with that seed whatever the population size."""
+
+from __future__ import annotations
+
+import math
+import random
+from dataclasses import dataclass
+
+from agents_sim.agents import identity
+from agents_sim.params import DriverParams, RiderParams
+from agents_sim.rng import stream
+from agents_sim.world.sampling import PlaceSampler
+
+__all__ = ["DESTINATION_KINDS", "Destination", "DriverDNA", "RiderDNA", "make_driver_dna", "make_rider_dna"]
+
+# Frequent-destination kinds and the local hours they attract trips (time-of-day affinity).
+DESTINATION_KINDS: dict[str, tuple[int, ...]] = {
+    "work": (6, 7, 8, 9, 10),
+    "study": (6, 7, 8, 12, 13, 18, 19),
+    "errands": (10, 11, 12, 13, 14, 15, 16),
+    "leisure": (18, 19, 20, 21, 22, 23, 0, 1),
+    "family": (10, 11, 12, 17, 18, 19),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Destination:
+    lat: float
+    lon: float
+    zone_id: str
+    kind: str
+
+    def affinity(self, local_hour: int) -> float:
+        return 4.0 if local_hour in DESTINATION_KINDS[self.kind] else 0.5
+
+
+@dataclass(frozen=True, slots=True)
+class DriverDNA:
+    driver_id: str
+    full_name: str
+    email: str
+    phone: str
+    vehicle_make: str
+    vehicle_model: str
+    vehicle_year: int
+    vehicle_color: str
+    license_plate: str
+    home_lat: float
+    home_lon: float
+    home_zone_id: str
+    shift_preference: str
+    shift_start_hour: float   # local hour the shift usually starts
+    hours_per_day: float
+    days_per_week: int
+    work_days: tuple[int, ...]  # weekdays (0 = Monday) the driver works
+    acceptance_rate: float
+    cancel_tendency: float    # probability of cancelling an accepted trip
+    service_quality: float    # 0..1, drives the stars riders give
+    response_time_s: float    # mean time to answer an offer
+    min_rider_rating: float   # riders rated below are declined
+    surge_acceptance_modifier: float
+
+
+@dataclass(frozen=True, slots=True)
+class RiderDNA:
+    rider_id: str
+    full_name: str
+    email: str
+    phone: str
+    home_lat: float
+    home_lon: float
+    home_zone_id: str
+    behaviour_factor: float   # 0..1: politeness/punctuality, drives the stars drivers give
+    patience_s: float
+    max_surge: float
+    rides_per_week: float
+    destinations: tuple[Destination, ...]
+    payment_method: str
+    rating_generosity: float  # shifts the stars this rider gives
+
+
+def _pick_weighted(rng: random.Random, options: tuple[tuple[str, float], ...]) -> str:
+    x = rng.random()
+    for name, p in options:
+        x -= p
+        if x < 0:
+            return name
+    return options[-1][0]
+
+
+def _trip_km(rng: random.Random, params: RiderParams) -> float:
+    return min(params.trip_km_max, max(0.6, rng.lognormvariate(math.log(params.trip_km_median), params.trip_km_sigma)))
+
+
+def make_driver_dna(seed: int, index: int, params: DriverParams, places: PlaceSampler) -> DriverDNA:
+    rng = stream(seed, "driver", index)
+    name = identity.full_name(rng)
+    make, model, year, color = identity.vehicle(rng)
+    lat, lon, zone_id = places.weighted_point(rng)
+    shift = _pick_weighted(rng, params.shift_mix)
+    _, lo, hi = next(s for s in params.shift_start_hours if s[0] == shift)
+    days = rng.randint(*params.days_per_week_range)
+    return DriverDNA(
+        driver_id=f"D{seed % 100_000:05d}-{index:06d}",
+        full_name=name, email=identity.email_for(name, rng), phone=identity.phone_number(rng),
+        vehicle_make=make, vehicle_model=model, vehicle_year=year, vehicle_color=color,
+        license_plate=identity.license_plate(rng),
+        home_lat=lat, home_lon=lon, home_zone_id=zone_id,
+        shift_preference=shift, shift_start_hour=rng.uniform(lo, hi),
+        hours_per_day=rng.uniform(*params.hours_per_day_range), days_per_week=days,
+        work_days=tuple(sorted(rng.sample(range(7), days))),
+        acceptance_rate=rng.uniform(*params.acceptance_rate_range),
+        cancel_tendency=rng.uniform(*params.cancel_tendency_range),
+        service_quality=rng.betavariate(*params.service_quality_alpha_beta),
+        response_time_s=rng.uniform(*params.response_time_s_range),
+        min_rider_rating=rng.uniform(*params.min_rider_rating_range),
+        surge_acceptance_modifier=rng.uniform(*params.surge_acceptance_modifier_range),
+    )
+
+
+def make_rider_dna(seed: int, index: int, params: RiderParams, places: PlaceSampler) -> RiderDNA:
+    rng = stream(seed, "rider", index)
+    name = identity.full_name(rng)
+    lat, lon, zone_id = places.weighted_point(rng)
+    kinds = list(DESTINATION_KINDS)
+    destinations = []
+    for _ in range(rng.randint(*params.frequent_destinations)):
+        dlat, dlon, dzone = places.point_at_distance(lat, lon, _trip_km(rng, params), rng)
+        destinations.append(Destination(dlat, dlon, dzone, rng.choice(kinds)))
+    return RiderDNA(
+        rider_id=f"R{seed % 100_000:05d}-{index:07d}",
+        full_name=name, email=identity.email_for(name, rng), phone=identity.phone_number(rng),
+        home_lat=lat, home_lon=lon, home_zone_id=zone_id,
+        behaviour_factor=rng.betavariate(12, 1.5),
+        patience_s=rng.uniform(*params.patience_min_range) * 60,
+        max_surge=rng.uniform(*params.max_surge_range),
+        rides_per_week=min(40.0, rng.lognormvariate(math.log(params.rides_per_week_median), params.rides_per_week_sigma)),
+        destinations=tuple(destinations),
+        payment_method=_pick_weighted(rng, params.payment_mix),
+        rating_generosity=rng.uniform(-0.3, 0.3),
+    )
+
+
+def trip_km(rng: random.Random, params: RiderParams) -> float:
+    """A straight-line trip distance for an ad-hoc (non-frequent) destination."""
+    return _trip_km(rng, params)

@@ -1,0 +1,27 @@
+"""Errors of the simulation package, all under rideshare.exceptions.RideshareError."""
+
+from __future__ import annotations
+
+from rideshare.exceptions import RideshareError
+
+__all__ = ["CheckpointError", "ConfigError", "InvalidTransition", "RuntimeStateError", "SimulationError"]
+
+
+class SimulationError(RideshareError):
+    """Base of the simulation's errors."""
+
+
+class ConfigError(SimulationError, ValueError):
+    """A simulation parameter is out of range or unknown; the message names it and the allowed values."""
+
+
+class InvalidTransition(SimulationError):
+    """A trip was moved along an edge its state machine does not have: a bug in the simulation."""
+
+
+class RuntimeStateError(SimulationError):
+    """A control command that the runtime's current state does not allow (e.g. resume while running)."""
+
+
+class CheckpointError(SimulationError):
+    """A checkpoint file cannot be written or read back."""

@@ -1,0 +1,276 @@
+"""Every tunable number of the simulation, in one place, with the basis of its calibrated value.
+
+Bands referred to below are those of ../shared/CALIBRATION.md (copied into the project docs by the
+lead). All parameters are frozen dataclasses validated on construction; `SimConfig.replace(...)`
+rejects unknown names (a typo never silently falls back to a default).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from agents_sim.exceptions import ConfigError
+
+__all__ = [
+    "DEFAULT_START",
+    "DemandParams",
+    "DriverParams",
+    "GpsParams",
+    "MatchingParams",
+    "PricingParams",
+    "RiderParams",
+    "SimConfig",
+    "TrafficParams",
+    "parse_start",
+]
+
+SAO_PAULO = ZoneInfo("America/Sao_Paulo")
+# A Monday 06:00 local time (UTC-3): the issue's default start instant.
+DEFAULT_START = "2026-03-02T06:00:00-03:00"
+
+
+def parse_start(value: str) -> int:
+    """ISO-8601 instant -> UTC epoch milliseconds; a naive value is read as São Paulo local time."""
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise ConfigError(f"--start {value!r} is not an ISO-8601 time; try 2026-03-02T06:00:00-03:00") from exc
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=SAO_PAULO)
+    return int(moment.timestamp() * 1000)
+
+
+def _check(condition: bool, message: str) -> None:
+    if not condition:
+        raise ConfigError(message)
+
+
+def _check_hourly(name: str, values: tuple[float, ...]) -> None:
+    _check(len(values) == 24, f"{name} needs 24 hourly values, got {len(values)}")
+    _check(all(v > 0 for v in values), f"{name} values must be positive")
+
+
+@dataclass(frozen=True)
+class TrafficParams:
+    """Street speeds. In-trip speed by local hour follows the CET bands (7–10 h 18–25 km/h, 10–17 h 20–28,
+    17–20 h 14–20, 0–5 h 30–40). Free flow 32 km/h makes trip-weighted durations ~35 % longer than free flow
+    (Fipe/USP band 31–40 %)."""
+
+    speed_kmh_by_hour: tuple[float, ...] = (
+        33, 34, 34, 34, 33, 31,   # 0–5 h: near free flow
+        26, 22, 21, 22,           # 6–9 h: AM peak (CET 25.5 km/h on arterials, lower door to door)
+        24, 25, 24, 24, 24, 24, 23,  # 10–16 h
+        18, 17, 18,               # 17–19 h: PM peak (CET 20.9, arterials 15–16)
+        22, 26, 28, 31,           # 20–23 h
+    )
+    free_flow_kmh: float = 32.0
+    # Per-trip speed spread (lognormal sigma): same hour, different streets and luck.
+    speed_sigma: float = 0.12
+    # Streets are not straight lines: network distance / great-circle distance, typical for grid-like
+    # cities (1.2–1.4 in the routing literature); the grid router reaches ~1.27 by construction and this
+    # factor adds the rest for curving streets.
+    detour_factor: float = 1.08
+    block_m: float = 220.0  # street-grid block size of the synthetic router (São Paulo blocks 100–300 m)
+
+    def __post_init__(self) -> None:
+        _check_hourly("speed_kmh_by_hour", self.speed_kmh_by_hour)
+        _check(5 <= self.free_flow_kmh <= 80, "free_flow_kmh must be 5..80")
+        _check(0 <= self.speed_sigma < 1, "speed_sigma must be 0..1")
+        _check(1.0 <= self.detour_factor <= 2.0, "detour_factor must be 1..2")
+        _check(50 <= self.block_m <= 1000, "block_m must be 50..1000")
+
+
+@dataclass(frozen=True)
+class DemandParams:
+    """When riders ask for trips. Hourly shares of a weekday's requests: AM peak 7–9 h, larger PM peak
+    17–20 h, 0–6 h ~10 % (band 8–14 %, Metrô OD survey 2017 shape, NYC/Chicago TNC curves). Weekday
+    factors: Friday heaviest, weekend days busier (+10–20 %)."""
+
+    hourly_share: tuple[float, ...] = (
+        0.020, 0.014, 0.011, 0.009, 0.011, 0.020,  # 0–5 h (8.5 %), plus 6 h below -> 0–6 h ≈ 11 %
+        0.035, 0.064, 0.073, 0.055,                # 6–9 h: AM peak
+        0.042, 0.041, 0.044, 0.043, 0.042, 0.045, 0.054,  # 10–16 h
+        0.075, 0.080, 0.068,                       # 17–19 h: PM peak (largest)
+        0.048, 0.041, 0.036, 0.029,                # 20–23 h
+    )
+    day_factor: tuple[float, ...] = (0.95, 0.97, 1.0, 1.03, 1.15, 1.15, 1.0)  # Monday..Sunday
+    # A rider refused by surge or left without a driver tries again after this many minutes (mean).
+    retry_after_min: float = 12.0
+
+    def __post_init__(self) -> None:
+        _check_hourly("hourly_share", self.hourly_share)
+        _check(abs(sum(self.hourly_share) - 1.0) < 0.01, f"hourly_share must sum to 1 (got {sum(self.hourly_share):.3f})")
+        _check(len(self.day_factor) == 7 and all(f > 0 for f in self.day_factor), "day_factor needs 7 positive values")
+        _check(self.retry_after_min > 0, "retry_after_min must be positive")
+
+
+@dataclass(frozen=True)
+class RiderParams:
+    """Rider DNA ranges. Trip lengths: straight-line km lognormal (median 4.3, sigma 0.78) times the
+    router's ~1.37 detour gives network trips of mean ~7.5 km, median ~5.9 km, p95 ~21 km (bands 6–9,
+    4.5–7, 20–30)."""
+
+    rides_per_week_median: float = 4.0
+    rides_per_week_sigma: float = 0.6
+    trip_km_median: float = 4.3
+    trip_km_sigma: float = 0.78
+    trip_km_max: float = 35.0
+    patience_min_range: tuple[float, float] = (6.0, 18.0)  # how long a rider waits for a match / a late car
+    max_surge_range: tuple[float, float] = (1.3, 3.0)
+    frequent_destinations: tuple[int, int] = (2, 5)
+    # Payment mix in Brazil's ride-hailing (card dominant, Pix rising, cash shrinking).
+    payment_mix: tuple[tuple[str, float], ...] = (
+        ("credit_card", 0.46), ("debit_card", 0.12), ("pix", 0.24), ("cash", 0.10), ("wallet", 0.08),
+    )
+    # Share of requests a rider cancels before any driver arrives for reasons of their own (changed plans).
+    spontaneous_cancel_p: float = 0.035
+    boarding_s_range: tuple[float, float] = (20.0, 150.0)  # from the car's arrival to the rider getting in
+
+    def __post_init__(self) -> None:
+        _check(0.1 <= self.rides_per_week_median <= 50, "rides_per_week_median must be 0.1..50")
+        _check(0.5 <= self.trip_km_median <= 30, "trip_km_median must be 0.5..30")
+        _check(self.patience_min_range[0] > 0 and self.patience_min_range[0] <= self.patience_min_range[1], "bad patience range")
+        _check(1.0 <= self.max_surge_range[0] <= self.max_surge_range[1], "bad max_surge_range")
+        _check(2 <= self.frequent_destinations[0] <= self.frequent_destinations[1] <= 5, "frequent_destinations must be within 2..5")
+        _check(abs(sum(p for _, p in self.payment_mix) - 1.0) < 1e-6, "payment_mix must sum to 1")
+        _check(0 <= self.spontaneous_cancel_p < 0.5, "spontaneous_cancel_p must be 0..0.5")
+
+
+@dataclass(frozen=True)
+class DriverParams:
+    """Driver DNA ranges and shift shapes. Hours online per active day 5–9 (Cebrap: 22–31 h/week over
+    4.2 days); shift mix weighted toward the day and PM peak so supply follows demand."""
+
+    shift_mix: tuple[tuple[str, float], ...] = (
+        ("morning", 0.24), ("afternoon", 0.22), ("evening", 0.22), ("night", 0.10), ("flexible", 0.22),
+    )
+    # Local start hour ranges per shift preference.
+    shift_start_hours: tuple[tuple[str, float, float], ...] = (
+        ("morning", 5.5, 7.5), ("afternoon", 10.5, 13.0), ("evening", 15.0, 17.5), ("night", 19.0, 22.0), ("flexible", 6.5, 15.0),
+    )
+    hours_per_day_range: tuple[float, float] = (5.0, 9.0)
+    days_per_week_range: tuple[int, int] = (3, 6)
+    acceptance_rate_range: tuple[float, float] = (0.70, 0.98)
+    # Probability a driver cancels an accepted trip (band 3–8 % of accepted trips).
+    cancel_tendency_range: tuple[float, float] = (0.01, 0.09)
+    response_time_s_range: tuple[float, float] = (3.0, 14.0)
+    min_rider_rating_range: tuple[float, float] = (4.3, 4.75)
+    surge_acceptance_modifier_range: tuple[float, float] = (0.0, 0.25)  # extra acceptance when surged
+    service_quality_alpha_beta: tuple[float, float] = (14.0, 1.6)  # beta distribution: mean ~0.9
+    idle_dwell_min_range: tuple[float, float] = (3.0, 10.0)  # idle wait before deciding to reposition
+    reposition_p: float = 0.55  # after a dwell, chance to drive toward demand instead of waiting again
+
+    def __post_init__(self) -> None:
+        _check(abs(sum(p for _, p in self.shift_mix) - 1.0) < 1e-6, "shift_mix must sum to 1")
+        _check({s for s, _ in self.shift_mix} == {s for s, _, _ in self.shift_start_hours}, "shift names must match")
+        _check(0 < self.hours_per_day_range[0] <= self.hours_per_day_range[1] <= 16, "bad hours_per_day_range")
+        _check(1 <= self.days_per_week_range[0] <= self.days_per_week_range[1] <= 7, "bad days_per_week_range")
+        _check(0 < self.acceptance_rate_range[0] <= self.acceptance_rate_range[1] <= 1, "bad acceptance_rate_range")
+        _check(0 <= self.cancel_tendency_range[0] <= self.cancel_tendency_range[1] < 1, "bad cancel_tendency_range")
+        _check(0 <= self.reposition_p <= 1, "reposition_p must be 0..1")
+
+
+@dataclass(frozen=True)
+class MatchingParams:
+    """Dispatch: H3 res-9 ring search (cell spacing ~0.3 km), sequential offers with a timeout."""
+
+    h3_resolution: int = 9
+    max_ring_k: int = 14           # ~4 km search radius
+    max_candidates: int = 4        # offers per search round
+    offer_timeout_s: float = 12.0
+    retry_search_s: float = 20.0   # wait before searching again when a round found nobody
+    give_up_s: float = 150.0       # the app stops searching and reports no driver available
+    eta_weight: float = 0.7
+    rating_weight: float = 0.15
+    acceptance_weight: float = 0.15
+
+    def __post_init__(self) -> None:
+        _check(0 <= self.h3_resolution <= 15, "h3_resolution must be 0..15")
+        _check(1 <= self.max_ring_k <= 40, "max_ring_k must be 1..40")
+        _check(self.max_candidates >= 1, "max_candidates must be >= 1")
+        _check(self.offer_timeout_s > 0 and self.retry_search_s > 0, "timeouts must be positive")
+
+
+@dataclass(frozen=True)
+class PricingParams:
+    """UberX-style card in BRL: the 2015 launch card (R$3 + 1.43/km + 0.35/min) inflated to 2024–25 and
+    fitted to observed quotes (~R$30–35 for 8 km): median ~R$25, ~R$3.6/km all-in, minimum R$9.
+    Platform take 20–30 % (Uber Brazil, 99), mean 25 %."""
+
+    base_brl: float = 4.0
+    per_km_brl: float = 1.95
+    per_min_brl: float = 0.42
+    minimum_brl: float = 9.0
+    take_rate_range: tuple[float, float] = (0.20, 0.30)
+    surge_cap: float = 3.0
+
+    def __post_init__(self) -> None:
+        _check(min(self.base_brl, self.per_km_brl, self.per_min_brl, self.minimum_brl) >= 0, "prices must be >= 0")
+        _check(0 <= self.take_rate_range[0] <= self.take_rate_range[1] < 1, "bad take_rate_range")
+        _check(self.surge_cap >= 1, "surge_cap must be >= 1")
+
+
+@dataclass(frozen=True)
+class GpsParams:
+    """Phone GPS: a ping every 2 s while moving (band 1–4 s), every 30 s when parked; error sigma 7 m
+    (band 5–10 m); 3 % outliers of 30–100 m in the dense core (urban canyons of Paulista, Faria Lima,
+    Centro)."""
+
+    moving_interval_s: int = 2
+    idle_interval_s: int = 30
+    rider_interval_s: int = 15
+    noise_sigma_m: float = 7.0
+    core_outlier_p: float = 0.03
+    outlier_m_range: tuple[float, float] = (30.0, 100.0)
+
+    def __post_init__(self) -> None:
+        _check(1 <= self.moving_interval_s <= 60, "moving_interval_s must be 1..60")
+        _check(self.moving_interval_s <= self.idle_interval_s <= 600, "idle_interval_s must be moving..600")
+        _check(1 <= self.rider_interval_s <= 600, "rider_interval_s must be 1..600")
+        _check(0 <= self.noise_sigma_m <= 100 and 0 <= self.core_outlier_p < 0.5, "bad GPS noise")
+
+
+@dataclass(frozen=True)
+class SimConfig:
+    """One simulation: seed, population, start instant and the parameter groups."""
+
+    seed: int = 42
+    drivers: int = 50
+    riders: int = 500
+    start: str = DEFAULT_START
+    session_id: str | None = None  # default derived from the seed (deterministic output)
+    traffic: TrafficParams = field(default_factory=TrafficParams)
+    demand: DemandParams = field(default_factory=DemandParams)
+    rider: RiderParams = field(default_factory=RiderParams)
+    driver: DriverParams = field(default_factory=DriverParams)
+    matching: MatchingParams = field(default_factory=MatchingParams)
+    pricing: PricingParams = field(default_factory=PricingParams)
+    gps: GpsParams = field(default_factory=GpsParams)
+    max_drivers: int = 20_000
+    max_riders: int = 200_000
+
+    def __post_init__(self) -> None:
+        _check(0 <= self.seed < 2**63, "seed must be 0..2^63-1")
+        _check(0 <= self.drivers <= self.max_drivers, f"drivers must be 0..{self.max_drivers}")
+        _check(0 <= self.riders <= self.max_riders, f"riders must be 0..{self.max_riders}")
+        parse_start(self.start)
+
+    @property
+    def start_ms(self) -> int:
+        return parse_start(self.start)
+
+    @property
+    def resolved_session_id(self) -> str:
+        return self.session_id or f"sim-{self.seed}"
+
+    def replace(self, **changes: Any) -> SimConfig:
+        """A copy with some fields changed; unknown names raise ConfigError."""
+        names = {f.name for f in dataclasses.fields(self)}
+        unknown = sorted(set(changes) - names)
+        if unknown:
+            raise ConfigError(f"unknown simulation parameter(s): {', '.join(unknown)}; known: {', '.join(sorted(names))}")
+        return dataclasses.replace(self, **changes)

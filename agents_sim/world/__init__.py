@@ -1,0 +1,1 @@
+"""The simulated city: zones (districts), geometry helpers, the driver H3 index and routers."""

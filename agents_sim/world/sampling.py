@@ -1,0 +1,60 @@
+"""Places in the city drawn from seeded RNGs: points inside zones, zones by demand weight, and
+destinations at a realistic trip distance."""
+
+from __future__ import annotations
+
+import bisect
+import itertools
+import math
+import random
+
+from agents_sim.world.geo import offset_m
+from agents_sim.world.zones import Zone, ZoneIndex
+
+__all__ = ["PlaceSampler"]
+
+
+class PlaceSampler:
+    def __init__(self, index: ZoneIndex) -> None:
+        self.index = index
+        self._zones = index.zones
+        self._cum_weights = list(itertools.accumulate(z.demand_weight for z in self._zones))
+
+    def weighted_zone(self, rng: random.Random) -> Zone:
+        """A zone drawn by demand weight."""
+        i = bisect.bisect_left(self._cum_weights, rng.random() * self._cum_weights[-1])
+        return self._zones[min(i, len(self._zones) - 1)]
+
+    def point_in_zone(self, zone: Zone, rng: random.Random) -> tuple[float, float]:
+        """A uniform point inside the zone's polygon (rejection sampling in its bounding box)."""
+        min_lon, min_lat, max_lon, max_lat = zone.bbox
+        for _ in range(200):
+            lat = rng.uniform(min_lat, max_lat)
+            lon = rng.uniform(min_lon, max_lon)
+            if zone.contains(lat, lon):
+                return lat, lon
+        return zone.centroid_lat, zone.centroid_lon
+
+    def weighted_point(self, rng: random.Random) -> tuple[float, float, str]:
+        zone = self.weighted_zone(rng)
+        lat, lon = self.point_in_zone(zone, rng)
+        return lat, lon, zone.zone_id
+
+    def point_at_distance(self, lat: float, lon: float, km: float, rng: random.Random) -> tuple[float, float, str]:
+        """A point inside the city about `km` (straight line) away, biased toward demand: of a few
+        random bearings the one landing in the highest-demand zone wins. Shrinks the distance when
+        every bearing leaves the city."""
+        for attempt in range(6):
+            dist_m = km * 1000 * (0.8**attempt)
+            best: tuple[float, float, str] | None = None
+            best_weight = -1.0
+            for _ in range(3):
+                bearing = rng.uniform(0, 2 * math.pi)
+                plat, plon = offset_m(lat, lon, dist_m * math.cos(bearing), dist_m * math.sin(bearing))
+                zone_id = self.index.zone_of(plat, plon)
+                if zone_id is not None and self.index.by_id[zone_id].demand_weight > best_weight:
+                    best = (plat, plon, zone_id)
+                    best_weight = self.index.by_id[zone_id].demand_weight
+            if best is not None:
+                return best
+        return self.weighted_point(rng)
