@@ -30,7 +30,7 @@ from deltalake.exceptions import CommitFailedError, DeltaError, TableNotFoundErr
 
 from lakehouse.bronze.columns import dead_letter_table, event_table
 from lakehouse.bronze.exceptions import BronzeCommitError
-from lakehouse.bronze.specs import DLQ_TABLE, BronzeTable, bronze_table, bronze_table_uri
+from lakehouse.bronze.specs import DLQ_TABLE, BronzeTable, arrow_schema, bronze_table, bronze_table_uri
 from lakehouse.bronze.validation import DAY_MS, Decoded, EventTimeBounds, KafkaRecord, Rejected, classify
 from rideshare.settings import Settings
 from schemas.catalog import topic_spec
@@ -71,8 +71,13 @@ class DeltaLog:
 
     @property
     def has_snapshot(self) -> bool:
-        """False until the table exists: an append then cannot detect a racing commit of the same app id."""
+        """False until the table is loaded: an append then could not detect a racing commit of the same app id."""
         return self._table is not None
+
+    def create_if_missing(self, schema: pa.Schema, partition_by: Sequence[str]) -> None:
+        """Create the table empty (or load it if another writer did), so every append has a snapshot."""
+        self._table = DeltaTable.create(self.uri, schema, mode="ignore", partition_by=list(partition_by),
+                                        storage_options=self._storage_options)
 
     def committed_version(self, app: str) -> int | None:
         return None if self._table is None else self._table.transaction_version(app)
@@ -205,11 +210,14 @@ class BronzeWriter:
 
     def _commit(self, pending: _Pending[Row], build: Callable[[list[Row]], pa.Table]) -> int:
         for attempt in range(1, self._max_attempts + 1):
-            if not pending.log.has_snapshot:
-                pending.drop_committed()  # the table may have been created since `plan`: check against it
             if not pending.rows:
                 return 0
             try:
+                if not pending.log.has_snapshot:
+                    pending.log.create_if_missing(arrow_schema(pending.table.topic_key), pending.table.partition_by)
+                    pending.drop_committed()  # another writer may have committed since `plan`
+                if not pending.rows:
+                    return 0
                 pending.log.append(build(pending.rows), pending.table.partition_by, pending.transactions())
                 return 1
             except (CommitFailedError, DeltaError) as exc:
