@@ -50,7 +50,7 @@ function ControlRoom({ apiKey, onLogout }: { apiKey: string; onLogout: () => voi
   useEffect(() => {
     let cancelled = false;
     client
-      .get<unknown>('/api/zones')
+      .get('/api/zones')
       .then((value) => {
         if (cancelled) return;
         if (isZoneCollection(value)) setZones(value);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 
-import { ApiClient, ApiError } from './client';
+import { ApiClient, ApiError, fillPath } from './client';
 
 // A recording fetch stands in for the network here: these tests are about the client's own request
 // building and error mapping. The real API is exercised by the e2e test.
@@ -13,11 +13,18 @@ function recordingFetch(status: number, body: unknown) {
   return { calls, impl };
 }
 
+describe('fillPath', () => {
+  it('fills and escapes path parameters and names a missing one', () => {
+    expect(fillPath('/api/drivers/{driver_id}', { driver_id: 'D 1/2' })).toBe('/api/drivers/D%201%2F2');
+    expect(() => fillPath('/api/zones/{zone_id}', {})).toThrow('missing path parameter zone_id');
+  });
+});
+
 describe('ApiClient', () => {
   it('sends the key header and a JSON body', async () => {
     const { calls, impl } = recordingFetch(200, { state: 'running' });
-    const result = await new ApiClient('k1', 'http://api', impl).post<{ state: string }>('/api/sim/drivers', { count: 3 });
-    expect(result.state).toBe('running');
+    const result = await new ApiClient('k1', 'http://api', impl).post('/api/sim/drivers', { count: 3 });
+    expect(result).toEqual({ state: 'running' });
     expect(calls[0]!.url).toBe('http://api/api/sim/drivers');
     expect(calls[0]!.init.method).toBe('POST');
     expect((calls[0]!.init.headers as Record<string, string>)['X-API-Key']).toBe('k1');

@@ -11,7 +11,9 @@ interface Props {
   onStatus: (status: SimStatus) => void;
 }
 
-const LIFECYCLE: ReadonlyArray<[ControlAction, string]> = [
+type LifecycleAction = Extract<ControlAction, 'start' | 'pause' | 'resume' | 'stop' | 'reset'>;
+
+const LIFECYCLE: ReadonlyArray<[LifecycleAction, string]> = [
   ['start', 'Start'],
   ['pause', 'Pause'],
   ['resume', 'Resume'],
@@ -49,7 +51,7 @@ export function Controls({ client, status, onStatus }: Props) {
       setMessage({ error: true, text: parsed.error });
       return;
     }
-    void run('speed', () => client.request('PUT', '/api/sim/speed', { speed: parsed.speed }));
+    void run('speed', () => client.put('/api/sim/speed', { speed: parsed.speed }));
   };
 
   return (

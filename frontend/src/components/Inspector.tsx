@@ -12,7 +12,7 @@ interface Props {
   onClose: () => void;
 }
 
-const PATHS = { driver: '/api/drivers/', rider: '/api/riders/', zone: '/api/zones/' } as const;
+const PATHS = { driver: '/api/drivers/{driver_id}', rider: '/api/riders/{rider_id}', zone: '/api/zones/{zone_id}' } as const;
 
 function Value({ value }: { value: unknown }) {
   if (value === null || value === undefined) return <span className="muted">–</span>;
@@ -57,7 +57,7 @@ export function Inspector({ client, selection, onClose }: Props) {
   const load = useCallback(async () => {
     if (selection === null || selection.kind === 'trip') return;
     try {
-      const value = await client.get<unknown>(`${PATHS[selection.kind]}${encodeURIComponent(selection.id)}`);
+      const value = await client.get(PATHS[selection.kind], { [`${selection.kind}_id`]: selection.id });
       setDetails({ key: `${selection.kind}:${selection.id}`, value });
       setError(null);
     } catch (e) {

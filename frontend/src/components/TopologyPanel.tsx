@@ -22,7 +22,7 @@ export function TopologyPanel({ client }: Props) {
 
   const load = useCallback(async () => {
     try {
-      const { sample, errors } = parseTopologyView(await client.get<unknown>('/api/topology'), Date.now());
+      const { sample, errors } = parseTopologyView(await client.get('/api/topology'), Date.now());
       setView({ sample, rates: nodeRates(previous.current, sample), errors });
       previous.current = sample;
       setError(null);
