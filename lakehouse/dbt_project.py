@@ -123,7 +123,10 @@ def run_dbt(settings: Settings, command: list[str], *, extra_vars: dict[str, Any
             "--target-path", str(paths.target_dir), "--log-path", str(paths.log_dir),
             "--vars", json.dumps(dbt_vars(settings, extra_vars)), "--no-use-colors", "--quiet"]
     log.info("dbt %s", " ".join(command))
-    result = dbtRunner(callbacks=callbacks or []).invoke(args)
+    try:
+        result = dbtRunner(callbacks=callbacks or []).invoke(args)
+    finally:
+        _release_duckdb()
     nodes = _node_results(result.result)
     failures = [f"{node.name}: {node.message}" for node in nodes if node.failed]
     if raise_on_failure and (failures or not result.success):
@@ -132,6 +135,21 @@ def run_dbt(settings: Settings, command: list[str], *, extra_vars: dict[str, Any
         detail = "\n  ".join(failures) or "see the dbt log in " + str(paths.log_dir)
         raise DbtRunError(f"dbt {' '.join(command)} failed:\n  {detail}", failures)
     return nodes
+
+
+def _release_duckdb() -> None:
+    """Close the DuckDB database dbt-duckdb keeps open in this process after a run.
+
+    DuckDB refuses a second in-process connection to the same file with another configuration
+    (e.g. our read-only reads right after a build), and the open handle would also block other
+    processes; dbt-duckdb has no public call that closes its shared environment.
+    """
+    from dbt.adapters.duckdb.connections import DuckDBConnectionManager
+
+    environment = DuckDBConnectionManager._ENV
+    if environment is not None:
+        environment.close()
+    DuckDBConnectionManager.close_all_connections()
 
 
 def _node_results(run_result: Any) -> list[DbtNodeResult]:

@@ -94,6 +94,8 @@ def _quarantine_note(connection: duckdb.DuckDBPyConnection, check: TableCheck) -
 def _gx_context(docs_dir: Path) -> Any:
     import great_expectations as gx
 
+    # GX logs every internal registration at INFO; our own report says what matters.
+    logging.getLogger("great_expectations").setLevel(logging.WARNING)
     context = gx.get_context(mode="ephemeral")
     context.variables.progress_bars = {"globally": False, "metric_calculations": False}
     context.add_data_docs_site(site_name="local", site_config={

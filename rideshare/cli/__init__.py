@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from rideshare.cli import api, demo, infra, topics
+from rideshare.cli import lakehouse as lakehouse_cli
 from rideshare.cli import topology as topology_cli
 from rideshare.cli import worker as worker_cli
 
@@ -21,6 +22,7 @@ app.command("api")(api.serve)
 app.command("demo")(demo.demo)
 app.add_typer(topology_cli.app, name="topology")
 app.command("worker")(worker_cli.worker)
+app.add_typer(lakehouse_cli.app, name="lakehouse")
 
 
 def main() -> None:

@@ -1,0 +1,166 @@
+"""Building the warehouse: bronze Delta -> dbt silver and gold -> Great Expectations checks.
+
+These functions are what both the CLI (`rideshare lakehouse build|validate|query`) and the Airflow
+DAGs call, so a scheduled run and a manual one do exactly the same work.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import duckdb
+from deltalake import DeltaTable, write_deltalake
+from deltalake.exceptions import TableNotFoundError
+
+from lakehouse.bronze.specs import BRONZE_TABLES, arrow_schema, bronze_table_uri
+from lakehouse.dbt_project import DbtNodeResult, run_dbt, warehouse_paths
+from lakehouse.exceptions import LakehouseError, WarehouseMissingError
+from lakehouse.quality.checkpoint import QualityReport, run_quality_checks
+from rideshare.settings import Settings
+
+__all__ = [
+    "GOLD_SELECTOR",
+    "SILVER_SELECTOR",
+    "BuildResult",
+    "build",
+    "build_layer",
+    "ensure_bronze_tables",
+    "generate_docs",
+    "layer_counts",
+    "query",
+]
+
+log = logging.getLogger(__name__)
+
+SILVER_SELECTOR = "path:models/staging path:models/intermediate"
+GOLD_SELECTOR = "path:models/marts"
+
+NodeCallback = Callable[[str, str], None]
+"""Called with (node name, status) as each dbt model or test finishes."""
+
+
+@dataclass
+class BuildResult:
+    """What a build did: every dbt node, the row counts per layer, the quality report and timing."""
+
+    nodes: list[DbtNodeResult] = field(default_factory=list)
+    counts: dict[str, dict[str, int]] = field(default_factory=dict)
+    quality: QualityReport | None = None
+    seconds: float = 0.0
+
+    @property
+    def models(self) -> list[DbtNodeResult]:
+        return [node for node in self.nodes if node.resource_type == "model"]
+
+    @property
+    def tests(self) -> list[DbtNodeResult]:
+        return [node for node in self.nodes if node.resource_type == "test"]
+
+
+def ensure_bronze_tables(settings: Settings) -> list[str]:
+    """Create an empty bronze table (contract schema) for every topic nothing was ingested from yet.
+
+    dbt sources need every table to exist; an empty one is what the bronze writer would append to.
+    Returns the names of the tables created.
+    """
+    created = []
+    options = settings.lake_storage_options or None
+    for table in BRONZE_TABLES.values():
+        uri = bronze_table_uri(settings, table.topic_key)
+        try:
+            DeltaTable(uri, storage_options=options)
+        except TableNotFoundError:
+            write_deltalake(uri, arrow_schema(table.topic_key).empty_table(), mode="append",
+                            partition_by=list(table.partition_by), storage_options=options)
+            created.append(table.table_name)
+    if created:
+        log.info("created empty bronze tables (nothing ingested yet): %s", ", ".join(created))
+    return created
+
+
+def _progress_callback(on_node: NodeCallback | None) -> list[Any]:
+    if on_node is None:
+        return []
+
+    def callback(event: Any) -> None:
+        if event.info.name == "NodeFinished":
+            node = event.data.node_info
+            on_node(node.node_name, node.node_status)
+
+    return [callback]
+
+
+def build_layer(settings: Settings, selector: str, *, full_refresh: bool = False,
+                on_node: NodeCallback | None = None) -> list[DbtNodeResult]:
+    """`dbt build` (models + their tests) of the selected models; raises DbtRunError on any failure."""
+    ensure_bronze_tables(settings)
+    command = ["build", "--select", *selector.split()]
+    if full_refresh:
+        command.append("--full-refresh")
+    return run_dbt(settings, command, callbacks=_progress_callback(on_node))
+
+
+def generate_docs(settings: Settings) -> str:
+    """`dbt docs generate`; returns the path of the static site's index.html."""
+    run_dbt(settings, ["docs", "generate"])
+    return str(warehouse_paths(settings).dbt_docs_index)
+
+
+def build(settings: Settings, *, full_refresh: bool = False, validate: bool = True, docs: bool = False,
+          on_node: NodeCallback | None = None, on_check: Callable[[str], None] | None = None) -> BuildResult:
+    """Silver and gold in one `dbt build`, then the quality checks (which raise on any failure)."""
+    started = time.perf_counter()
+    result = BuildResult()
+    result.nodes = build_layer(settings, f"{SILVER_SELECTOR} {GOLD_SELECTOR}", full_refresh=full_refresh, on_node=on_node)
+    result.counts = layer_counts(settings)
+    if docs:
+        generate_docs(settings)
+    if validate:
+        result.quality = run_quality_checks(settings, on_table=on_check)
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+def _bronze_counts(settings: Settings) -> dict[str, int]:
+    counts = {}
+    for table in BRONZE_TABLES.values():
+        try:
+            delta = DeltaTable(bronze_table_uri(settings, table.topic_key), storage_options=settings.lake_storage_options or None)
+        except TableNotFoundError:
+            continue
+        counts[table.table_name] = int(delta.count())
+    return counts
+
+
+def layer_counts(settings: Settings) -> dict[str, dict[str, int]]:
+    """Row counts of every table per layer: bronze (Delta), silver and gold (the DuckDB warehouse)."""
+    counts: dict[str, dict[str, int]] = {"bronze": _bronze_counts(settings), "silver": {}, "gold": {}}
+    path = warehouse_paths(settings).duckdb_file
+    if not path.exists():
+        return counts
+    with duckdb.connect(str(path), read_only=True) as connection:
+        tables = connection.execute(
+            "select table_schema, table_name from information_schema.tables "
+            "where table_schema in ('silver', 'gold') order by table_schema, table_name").fetchall()
+        for schema, table in tables:
+            counts[schema][table] = int(connection.execute(f'select count(*) from {schema}."{table}"').fetchone()[0])
+    return counts
+
+
+def query(settings: Settings, sql: str) -> tuple[list[str], list[tuple[Any, ...]]]:
+    """Run read-only SQL on the warehouse (schemas `silver` and `gold`); returns (columns, rows)."""
+    path = warehouse_paths(settings).duckdb_file
+    if not path.exists():
+        raise WarehouseMissingError(f"no warehouse at {path}: run `rideshare lakehouse build` first")
+    with duckdb.connect(str(path), read_only=True) as connection:
+        try:
+            cursor = connection.execute(sql)
+        except duckdb.Error as exc:
+            raise LakehouseError(f"query failed: {exc}\n"
+                                 "Tables live in schemas silver and gold, e.g. `select * from gold.fact_trips limit 5`") from exc
+        columns = [description[0] for description in cursor.description or []]
+        return columns, cursor.fetchall()

@@ -1,0 +1,158 @@
+"""`rideshare lakehouse ...`: build silver/gold with dbt, validate with Great Expectations, maintain Delta, query gold."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from rideshare.cli.common import console, settings, user_errors
+
+app = typer.Typer(
+    help="The lakehouse: bronze Delta tables -> dbt silver (staging, quarantine) -> gold star schema (SCD2), "
+    "checked by Great Expectations.\n\n"
+    "Typical use: `rideshare lakehouse build`, then `rideshare lakehouse query \"select * from gold.agg_daily_platform_revenue\"`.",
+    no_args_is_help=True,
+)
+
+
+def _progress() -> Progress:
+    return Progress(SpinnerColumn(), TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                    TextColumn("{task.fields[current]}"), TimeElapsedColumn(), console=console, transient=True)
+
+
+def _counts_table(counts: dict[str, dict[str, int]]) -> Table:
+    table = Table(title="Rows per layer")
+    table.add_column("layer")
+    table.add_column("table")
+    table.add_column("rows", justify="right")
+    for layer, tables in counts.items():
+        for index, (name, rows) in enumerate(tables.items()):
+            table.add_row(layer if index == 0 else "", name, f"{rows:,}", end_section=index == len(tables) - 1)
+    return table
+
+
+def _dbt_node_count() -> int:
+    """Models + tests dbt will run (for the progress bar); counted from the project's files."""
+    from lakehouse.dbt_project import DBT_PROJECT_DIR
+
+    models = len(list((DBT_PROJECT_DIR / "models").rglob("*.sql")))
+    tests = sum(path.read_text().count("- unique") + path.read_text().count("- not_null") + path.read_text().count("arguments:")
+                for path in (DBT_PROJECT_DIR / "models").rglob("*.yml"))
+    return models + tests + len(list((DBT_PROJECT_DIR / "tests" / "singular").glob("*.sql")))
+
+
+@app.command()
+def build(
+    full_refresh: Annotated[bool, typer.Option("--full-refresh", help="Rebuild incremental silver models from all of bronze.")] = False,
+    validate: Annotated[bool, typer.Option("--validate/--no-validate", help="Run the Great Expectations checks after dbt.")] = True,
+    docs: Annotated[bool, typer.Option("--docs", help="Also run `dbt docs generate` (static site in the warehouse folder).")] = False,
+) -> None:
+    """Run `dbt build` (silver + gold models and every dbt test), then the quality checks; print row counts per layer.
+
+    Incremental by default: silver only reads bronze rows ingested since its last build. Fails (exit 1)
+    on any failing dbt test or expectation, with a report of what failed.
+    """
+    from lakehouse.build import build as build_warehouse
+
+    with user_errors(), _progress() as progress:
+        config = settings()
+        dbt_task = progress.add_task("dbt build", total=_dbt_node_count(), current="")
+        gx_task = progress.add_task("quality checks", total=None, current="", visible=validate)
+
+        def on_node(name: str, status: str) -> None:
+            progress.update(dbt_task, advance=1, current=f"{name} [{status}]")
+
+        def on_check(table: str) -> None:
+            progress.update(gx_task, advance=1, current=table)
+
+        result = build_warehouse(config, full_refresh=full_refresh, validate=validate, docs=docs, on_node=on_node, on_check=on_check)
+    console.print(_counts_table(result.counts))
+    failed_tests = [node for node in result.tests if node.failed]
+    passed = len(result.tests) - len(failed_tests)
+    console.print(f"[green]built[/] {len(result.models)} models, {passed}/{len(result.tests)} dbt tests passed in {result.seconds:.1f}s")
+    if result.quality is not None:
+        console.print(f"[green]quality:[/] {result.quality.render()}")
+    if docs:
+        from lakehouse.dbt_project import warehouse_paths
+
+        console.print(f"dbt docs: {warehouse_paths(config).dbt_docs_index}")
+
+
+@app.command()
+def validate(
+    suite: Annotated[list[str] | None, typer.Option("--suite", "-s", help="Suite(s) to run: silver, gold (default both).")] = None,
+) -> None:
+    """Run the Great Expectations suites over the built warehouse and write HTML data docs.
+
+    Checks volume, freshness (against the newest event time in the data), distributions (fares within
+    bounds, surge within its cap, plausible trip durations) and that quarantine tables are empty.
+    Exit code 1 with a report when any expectation fails.
+    """
+    from lakehouse.quality.checkpoint import run_quality_checks
+
+    with user_errors():
+        with _progress() as progress:
+            task = progress.add_task("quality checks", total=None, current="")
+            report = run_quality_checks(settings(), suites=tuple(suite or ("silver", "gold")),
+                                        on_table=lambda table: progress.update(task, advance=1, current=table))
+        console.print(f"[green]passed:[/] {report.render()}")
+
+
+@app.command()
+def maintain(
+    retention_hours: Annotated[
+        float | None, typer.Option(help="Vacuum retention in hours (default: RIDESHARE_LAKE_VACUUM_RETENTION_HOURS).")] = None,
+) -> None:
+    """Compact small files, write a Delta checkpoint and vacuum unreferenced files of every bronze table."""
+    from lakehouse.maintenance import maintain_lake
+
+    with user_errors():
+        with _progress() as progress:
+            task = progress.add_task("maintenance", total=None, current="")
+            results = maintain_lake(settings(), retention_hours=retention_hours,
+                                    on_table=lambda name: progress.update(task, advance=1, current=name))
+        table = Table(title="Delta maintenance")
+        for column in ("table", "files before", "files after", "compacted away", "vacuumed", "version", "seconds"):
+            table.add_column(column, justify="left" if column == "table" else "right")
+        for item in results:
+            table.add_row(item.table, str(item.files_before), str(item.files_after), str(item.files_compacted_away),
+                          str(item.files_vacuumed), f"{item.version_before} -> {item.version_after}", f"{item.seconds:.2f}")
+        console.print(table)
+
+
+@app.command("dlq-check")
+def dlq_check(
+    threshold: Annotated[
+        int | None, typer.Option(help="Alert above this many new dead letters (default: RIDESHARE_DLQ_ALERT_THRESHOLD).")] = None,
+) -> None:
+    """Count dead letters since the last check; above the threshold, log an alert and add a row to the alerts table."""
+    from lakehouse.dlq_monitor import alerts_uri, check_dlq
+
+    with user_errors():
+        config = settings()
+        check = check_dlq(config, threshold=threshold)
+        if check.alert:
+            console.print(f"[bold red]ALERT[/] {check.alert.message}\nrecorded in {alerts_uri(config)}")
+        else:
+            console.print(f"[green]ok:[/] {check.new_dead_letters} new dead letter(s)")
+
+
+@app.command()
+def query(
+    sql: Annotated[str, typer.Argument(help="SQL over schemas silver and gold, e.g. \"select * from gold.fact_trips limit 5\".")],
+    limit: Annotated[int, typer.Option(help="Print at most this many rows.")] = 50,
+) -> None:
+    """Run read-only SQL on the DuckDB warehouse and print the result as a table."""
+    from lakehouse.build import query as run_query
+
+    with user_errors():
+        columns, rows = run_query(settings(), sql)
+        table = Table(*columns)
+        for row in rows[:limit]:
+            table.add_row(*("" if value is None else str(value) for value in row))
+        console.print(table)
+        if len(rows) > limit:
+            console.print(f"({len(rows) - limit} more rows; use --limit)")
