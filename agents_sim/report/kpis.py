@@ -122,13 +122,16 @@ def report_of(accumulator: KpiAccumulator, *, city_active_drivers: int = DEFAULT
 
 
 def _number(value: float) -> str:
-    if abs(value) >= 1e6:
+    if abs(value) >= 1e5:
         return f"{value / 1e6:.2f} M"
-    if abs(value) >= 1e4:
-        return f"{value / 1e3:.0f} k"
     if abs(value) >= 100:
         return f"{value:.0f}"
     return f"{value:.2f}" if abs(value) < 10 else f"{value:.1f}"
+
+
+def _edge(value: float) -> str:
+    """A band edge as written in CALIBRATION.md (no trailing zeros)."""
+    return f"{value / 1e6:g} M" if abs(value) >= 1e5 else f"{value:g}"
 
 
 def value_text(check: Check, value: float | None) -> str:
@@ -146,15 +149,19 @@ def value_text(check: Check, value: float | None) -> str:
 
 
 def band_text(check: Check) -> str:
-    def edge(v: float) -> str:
-        return f"{v * 100:g}" if check.unit == "%" else _number(v).replace(".00", "").rstrip()
-
-    unit = {"%": " %", "bool": "", "R$": ""}.get(check.unit, f" {check.unit}" if check.unit else "")
-    prefix = "R$ " if check.unit == "R$" else ""
     if check.unit == "bool":
         return "yes"
+
+    def edge(v: float) -> str:
+        return _edge(v * 100) if check.unit == "%" else _edge(v)
+
+    prefix = "R$ " if check.unit == "R$" else ""
+    unit = "" if check.unit in ("R$", "") else f" {check.unit}"
     if check.lo is not None and check.hi is not None:
-        return f"{prefix}{edge(check.lo)}–{edge(check.hi)}{unit}"
+        lo, hi = edge(check.lo), edge(check.hi)
+        if lo.endswith(" M") and hi.endswith(" M"):
+            lo = lo.removesuffix(" M")
+        return f"{prefix}{lo}–{hi}{unit}"
     if check.lo is not None:
         return f"≥ {prefix}{edge(check.lo)}{unit}"
     return f"≤ {prefix}{edge(check.hi)}{unit}" if check.hi is not None else "-"

@@ -1,0 +1,56 @@
+"""The report's renderings: the terminal table, the JSON file and the HTML page with its plots."""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+from pathlib import Path
+
+from rich.console import Console
+
+from agents_sim.report.html import render_html, write_html
+from agents_sim.report.render import kpi_table, write_json
+from tests.unit.agents_sim.report_events import busy_day
+
+
+def _table_text(report: object) -> str:
+    console = Console(width=200, record=True, force_terminal=False)
+    console.print(kpi_table(report))  # type: ignore[arg-type]  # a KpiReport
+    return console.export_text()
+
+
+def test_table_shows_every_kpi_with_value_band_and_mark() -> None:
+    report = busy_day().report()
+    text = _table_text(report)
+    for row in report.rows:
+        assert row.band.title in text
+    assert "6–9 km" in text and "R$ 8–10" in text
+    assert "✓" in text and "✗" in text
+    assert f"{report.in_band} of 16 KPIs in band" in text
+    assert "surge topology" not in text  # this day has surged trips, so surge is measured
+
+
+def test_json_report_has_sixteen_rows_with_values_bands_and_plot_series(tmp_path: Path) -> None:
+    report = busy_day().report()
+    data = json.loads(write_json(report, tmp_path / "out" / "kpis.json").read_text(encoding="utf-8"))
+    assert data["total"] == 16 and data["in_band"] == report.in_band
+    assert [row["key"] for row in data["rows"]] == [row.band.key for row in report.rows]
+    fares = next(row for row in data["rows"] if row["key"] == "fares")
+    minimum = next(c for c in fares["checks"] if c["metric"] == "fare.min_brl")
+    assert minimum["value"] == 12.0 and minimum["lo"] == 8 and minimum["in_band"] is False
+    assert len(data["series"]["requests_by_hour"]) == 24 and sum(data["series"]["requests_by_hour"]) == 24
+    assert data["facts"]["completed"] == 24
+
+
+def test_html_page_embeds_five_png_plots_and_the_table(tmp_path: Path) -> None:
+    report = busy_day().report()
+    page = write_html(report, tmp_path / "kpis.html").read_text(encoding="utf-8")
+    images = re.findall(r'src="data:image/png;base64,([^"]+)"', page)
+    assert len(images) == 5
+    for image in images:
+        assert base64.b64decode(image)[:8] == b"\x89PNG\r\n\x1a\n"
+    for caption in ("Hourly demand curve", "Speed by hour", "Pickup-wait histogram", "Fare histogram", "Driver time split"):
+        assert caption in page
+    assert page.count("<tr><td>") >= 16
+    assert render_html(report) == page
