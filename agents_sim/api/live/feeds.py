@@ -21,7 +21,7 @@ from agents_sim.api.live.hub import LiveHub
 from agents_sim.api.runtime_port import SimulationControl
 from schemas.live_state import LiveStateKeys
 
-__all__ = ["RedisFeed", "SimulationPositionFeed", "normalise_position"]
+__all__ = ["RedisFeed", "SimulationPositionFeed", "changed_positions", "normalise_position"]
 
 log = logging.getLogger(__name__)
 
@@ -93,6 +93,27 @@ class RedisFeed:
             self.hub.push_surge(payload)
 
 
+Fingerprint = tuple[Any, ...]
+
+
+def changed_positions(last: dict[str, Fingerprint], positions: list[JsonObject]) -> tuple[list[JsonObject], dict[str, Fingerprint]]:
+    """The positions that moved or changed status since `last`, plus removal markers for entities that
+    left the map; returns them with the new fingerprints to compare the next poll against."""
+    current: dict[str, Fingerprint] = {}
+    changed: list[JsonObject] = []
+    for position in positions:
+        key = position_key(position)
+        fingerprint = (position.get("lat"), position.get("lon"), position.get("driver_status"), position.get("status"))
+        current[key] = fingerprint
+        if last.get(key) != fingerprint:
+            changed.append(position)
+    for gone in last.keys() - current.keys():
+        # Left the map (went offline / rider picked up): the clients drop the marker.
+        entity_type, _, entity_id = gone.partition(":")
+        changed.append({"entity_type": entity_type, "entity_id": entity_id, "removed": True})
+    return changed, current
+
+
 def normalise_position(position: JsonObject) -> JsonObject:
     """The simulation's position dict in the live-state shape (entity_type, entity_id, lat, lon, driver_status...)."""
     out = dict(position)
@@ -112,7 +133,7 @@ class SimulationPositionFeed:
         self.runtime = runtime
         self.hub = hub
         self.interval_s = interval_s
-        self._last: dict[str, tuple[Any, ...]] = {}
+        self._last: dict[str, Fingerprint] = {}
 
     async def positions_snapshot(self) -> list[JsonObject]:
         return [normalise_position(p) for p in await asyncio.to_thread(self.runtime.positions)]
@@ -124,21 +145,6 @@ class SimulationPositionFeed:
             except Exception:  # keep polling: one failed read must not end the feed
                 log.exception("reading positions from the simulation failed")
             else:
-                self.hub.push_positions(self._changed(positions))
+                changed, self._last = changed_positions(self._last, positions)
+                self.hub.push_positions(changed)
             await asyncio.sleep(self.interval_s)
-
-    def _changed(self, positions: list[JsonObject]) -> list[JsonObject]:
-        current: dict[str, tuple[Any, ...]] = {}
-        changed: list[JsonObject] = []
-        for position in positions:
-            key = position_key(position)
-            fingerprint = (position.get("lat"), position.get("lon"), position.get("driver_status"), position.get("status"))
-            current[key] = fingerprint
-            if self._last.get(key) != fingerprint:
-                changed.append(position)
-        for gone in self._last.keys() - current.keys():
-            # Left the map (went offline / rider picked up): tell the clients so they drop the marker.
-            entity_type, _, entity_id = gone.partition(":")
-            changed.append({"entity_type": entity_type, "entity_id": entity_id, "removed": True})
-        self._last = current
-        return changed

@@ -102,13 +102,14 @@ class LiveHub:
 
     def trip_changed(self, change: JsonObject) -> None:
         """A trip changed state. Called from the simulation thread: store and return, nothing else."""
+        loop = self._loop
+        if loop is None or loop.is_closed():
+            return  # the hub is not running (app shut down): nobody would ever read it
         with self._trip_lock:
             self._incoming_trips[str(change.get("trip_id"))] = change
-        loop = self._loop
-        if loop is not None and not loop.is_closed():
-            # set() is not thread-safe; a wake-up that misses only waits for the next frame interval.
-            with contextlib.suppress(RuntimeError):
-                loop.call_soon_threadsafe(self._wakeup.set)
+        # Event.set() is not thread-safe; if the loop is closing, the change simply waits for no one.
+        with contextlib.suppress(RuntimeError):
+            loop.call_soon_threadsafe(self._wakeup.set)
 
     # -- clients -----------------------------------------------------------------------------------
     def register(self) -> Client:
