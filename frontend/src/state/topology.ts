@@ -2,7 +2,7 @@
 // per-node throughput from two successive samples, and a layered layout for drawing it.
 
 export interface TopologyNode {
-  /** Unique across topologies: `<topology>/<node>`. */
+  /** Unique across topologies: `<topology>.<node>`. */
   id: string;
   topology: string;
   name: string;
@@ -49,22 +49,35 @@ function asList(value: unknown): unknown[] {
 function lagOf(node: Json): number | null {
   const lag = firstOf(node, ['lag', 'consumer_lag']);
   if (typeof lag === 'number' && Number.isFinite(lag)) return lag;
-  // Per-partition lag ({"0": 12, "1": 3}) sums to the node's lag.
-  if (isObject(lag)) return Object.values(lag).reduce<number>((sum, v) => sum + count(v), 0);
+  if (isObject(lag)) {
+    // `{"partitions": {"0": 12, "1": 3}, "total": 15}` or a bare per-partition map.
+    if (typeof lag.total === 'number') return lag.total;
+    const partitions = isObject(lag.partitions) ? lag.partitions : lag;
+    return Object.values(partitions).reduce<number>((sum, v) => sum + count(v), 0);
+  }
   return null;
 }
 
+/**
+ * Node ids are global (`<topology>.<node>`, as the worker declares them) so edges may cross topologies
+ * (GPS reads the dedup node's output); bare names are qualified with their topology.
+ */
 function parseOne(topologyName: string, raw: Json, nodes: TopologyNode[], edges: TopologyEdge[]): void {
-  const qualify = (name: string) => `${topologyName}/${name}`;
+  const prefix = `${topologyName}.`;
+  const qualify = (name: string) => (name.startsWith(prefix) ? name : `${prefix}${name}`);
+  const declared = new Set<string>();
+  const pendingEdges: [string, string][] = [];
   for (const item of asList(raw.nodes)) {
     if (!isObject(item)) continue;
     const name = firstOf(item, ['id', 'name']);
     if (typeof name !== 'string') continue;
+    const id = qualify(name);
+    declared.add(name);
     const counters = isObject(item.counters) ? { ...item, ...item.counters } : item;
     nodes.push({
-      id: qualify(name),
+      id,
       topology: topologyName,
-      name,
+      name: id.slice(prefix.length),
       kind: String(firstOf(item, ['kind', 'type', 'role']) ?? 'operator'),
       eventsIn: count(firstOf(counters, ['events_in', 'in', 'received'])),
       eventsOut: count(firstOf(counters, ['events_out', 'out', 'emitted'])),
@@ -72,18 +85,21 @@ function parseOne(topologyName: string, raw: Json, nodes: TopologyNode[], edges:
       lag: lagOf(counters),
     });
     for (const target of asList(firstOf(item, ['downstream', 'outputs', 'to']))) {
-      if (typeof target === 'string') edges.push({ from: qualify(name), to: qualify(target) });
+      if (typeof target === 'string') pendingEdges.push([name, target]);
     }
   }
   for (const edge of asList(raw.edges)) {
     if (Array.isArray(edge) && typeof edge[0] === 'string' && typeof edge[1] === 'string') {
-      edges.push({ from: qualify(edge[0]), to: qualify(edge[1]) });
+      pendingEdges.push([edge[0], edge[1]]);
     } else if (isObject(edge)) {
       const from = firstOf(edge, ['from', 'source']);
       const to = firstOf(edge, ['to', 'target']);
-      if (typeof from === 'string' && typeof to === 'string') edges.push({ from: qualify(from), to: qualify(to) });
+      if (typeof from === 'string' && typeof to === 'string') pendingEdges.push([from, to]);
     }
   }
+  // An endpoint this topology declared is its own node; any other id is taken as a global id as is.
+  const resolve = (end: string) => (declared.has(end) ? qualify(end) : end);
+  for (const [from, to] of pendingEdges) edges.push({ from: resolve(from), to: resolve(to) });
 }
 
 /** Accepts `{"topologies": [{name, nodes, edges}]}`, `{"<name>": {nodes, edges}}` or a single `{nodes, edges}`. */
