@@ -51,13 +51,13 @@ class Simulation:
     """A world ready to run: `populate()` once, then `run_until(t_ms)` as often as wanted."""
 
     def __init__(self, config: SimConfig, sink: Sink, *, surge: SurgeSource | None = None, router: Router | None = None,
-                 session_id: str | None = None, zones: ZoneIndex | None = None) -> None:
+                 session_id: str | None = None, zones: ZoneIndex | None = None, resume_at_ms: int | None = None) -> None:
         self.config = config
         self.sink = sink
         self.surge: SurgeSource = surge or StaticSurge()
         start_ms = config.start_ms
         self.utc_offset_ms = int(datetime.fromtimestamp(start_ms / 1000, SAO_PAULO).utcoffset().total_seconds() * 1000)  # type: ignore[union-attr]  # aware datetime
-        self.env = simpy.Environment(initial_time=start_ms)
+        self.env = simpy.Environment(initial_time=resume_at_ms if resume_at_ms is not None else start_ms)
         self.zones = zones or zone_index()
         self.places = PlaceSampler(self.zones)
         self.traffic = TrafficModel(config.traffic, self.utc_offset_ms)
@@ -92,6 +92,9 @@ class Simulation:
         """Create the configured population, emit their profiles and start every process."""
         self.spawn_drivers(self.config.drivers)
         self.spawn_riders(self.config.riders)
+        self.start_world_processes()
+
+    def start_world_processes(self) -> None:
         self.env.process(self.ping_gps())
         self.env.process(self.update_profiles())
 

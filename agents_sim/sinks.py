@@ -106,6 +106,7 @@ class KafkaSink:
     """Produces through rideshare.producer.EventProducer (batched; `flush()` waits for every ack)."""
 
     def __init__(self, settings: Settings, **producer_overrides: Any) -> None:
+        self.settings = settings
         self.producer = EventProducer(settings, **producer_overrides)
 
     @property
