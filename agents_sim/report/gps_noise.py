@@ -51,7 +51,16 @@ DENSE_CORE: tuple[tuple[str, float, float, float], ...] = (
 )
 
 
+# a bounding box around the circles (with margin) answers "no" cheaply for the far more numerous pings elsewhere
+_CORE_BOX = (
+    min(lat - r / M_PER_DEG_LAT for _, lat, _, r in DENSE_CORE), max(lat + r / M_PER_DEG_LAT for _, lat, _, r in DENSE_CORE),
+    min(lon - 1.2 * r / M_PER_DEG_LAT for _, _, lon, r in DENSE_CORE), max(lon + 1.2 * r / M_PER_DEG_LAT for _, _, lon, r in DENSE_CORE),
+)
+
+
 def in_dense_core(lat: float, lon: float) -> bool:
+    if not (_CORE_BOX[0] <= lat <= _CORE_BOX[1] and _CORE_BOX[2] <= lon <= _CORE_BOX[3]):
+        return False
     for _name, core_lat, core_lon, radius_m in DENSE_CORE:
         dy = (lat - core_lat) * M_PER_DEG_LAT
         dx = (lon - core_lon) * M_PER_DEG_LAT * math.cos(math.radians(core_lat))
