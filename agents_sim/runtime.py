@@ -24,6 +24,8 @@ States::
   unsubscribe function.
 - `checkpoint(path)` / `restore(path)`: write the whole world (agents, trips in flight, RNG states,
   clock) to a file and load it back; see agents_sim.checkpoint.
+- `end_ms`: when given, the sim thread stops by itself (STOPPED, sink flushed) once simulated time
+  reaches it exactly (`rideshare sim run --duration`); `wait(timeout_s)` blocks until the thread ends.
 - Surge: with a `KafkaSink` the runtime consumes the surge topic (`KafkaSurge`); otherwise it uses
   the injected `surge` source or 1.0 everywhere.
 """
@@ -66,8 +68,10 @@ class RuntimeState:
 
 
 class SimulationRuntime:
-    def __init__(self, config: SimConfig, sink: Sink, *, surge: SurgeSource | None = None, speed: float | None = 1.0) -> None:
+    def __init__(self, config: SimConfig, sink: Sink, *, surge: SurgeSource | None = None, speed: float | None = 1.0,
+                 end_ms: int | None = None) -> None:
         self.config = config
+        self.end_ms = end_ms
         self.sink = sink
         if surge is None and isinstance(sink, KafkaSink):
             surge = KafkaSurge(sink.settings)
@@ -142,6 +146,13 @@ class SimulationRuntime:
         self.sink.flush()
         if self._surge is not None:
             self._surge.close()
+
+    def wait(self, timeout_s: float | None = None) -> bool:
+        """Block until the sim thread has ended (e.g. reached `end_ms`); True when it has."""
+        if self._thread is not None:
+            self._thread.join(timeout_s)
+            return not self._thread.is_alive()
+        return self.state == RuntimeState.STOPPED
 
     def _mark_stopped(self) -> None:
         if self.state != RuntimeState.STOPPED:
@@ -295,6 +306,9 @@ class SimulationRuntime:
                     active = self.state in (RuntimeState.RUNNING, RuntimeState.DRAINING)
                     if active:
                         step_ms = self._step(step_ms)
+                        if self.end_ms is not None and self.sim.now >= self.end_ms:
+                            self._mark_stopped()
+                            break
                 if not active:
                     time.sleep(0.02)
                     window = (time.monotonic(), self.sim.now)
@@ -324,6 +338,8 @@ class SimulationRuntime:
             target = min(target, max(sim.now, self._target_ms()))
         if self.state == RuntimeState.DRAINING:
             target = min(target, self._drain_deadline_ms)
+        if self.end_ms is not None:
+            target = min(target, self.end_ms)
         started = time.monotonic()
         if target > sim.now:
             sim.run_until(target)

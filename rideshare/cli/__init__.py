@@ -6,6 +6,7 @@ import typer
 
 from rideshare.cli import api, demo, infra, topics
 from rideshare.cli import lakehouse as lakehouse_cli
+from rideshare.cli import sim as sim_cli
 from rideshare.cli import topology as topology_cli
 from rideshare.cli import worker as worker_cli
 
@@ -23,6 +24,7 @@ app.command("demo")(demo.demo)
 app.add_typer(topology_cli.app, name="topology")
 app.command("worker")(worker_cli.worker)
 app.add_typer(lakehouse_cli.app, name="lakehouse")
+app.add_typer(sim_cli.app, name="sim")
 
 
 def main() -> None:

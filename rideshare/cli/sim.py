@@ -1,0 +1,167 @@
+"""`rideshare sim`: run the São Paulo simulation (`run`), show its zone model (`describe`) and the KPI
+report of a run (`report`, from rideshare/cli/sim_report.py)."""
+
+from __future__ import annotations
+
+import time
+from typing import Annotated, Any
+
+import typer
+from rich.live import Live
+from rich.table import Table
+
+from agents_sim.exceptions import ConfigError
+from agents_sim.params import DEFAULT_START, SimConfig
+from agents_sim.sinks import JsonlSink, KafkaSink, NullSink, Sink
+from rideshare.cli import sim_report
+from rideshare.cli.common import console, settings, user_errors
+
+app = typer.Typer(help="The SimPy São Paulo ride-hailing simulation.", no_args_is_help=True)
+app.command("report")(sim_report.report)
+
+
+def parse_speed(value: str) -> float | None:
+    """`max` (as fast as possible) or a multiplier of real time, 0.5..1000."""
+    if value.strip().lower() in ("max", "0"):
+        return None
+    try:
+        speed = float(value)
+    except ValueError:
+        raise ConfigError(f"--speed {value!r} is neither a number nor 'max'") from None
+    if not 0.5 <= speed <= 1000:
+        raise ConfigError(f"--speed {speed:g} is outside 0.5..1000 (use 'max' for as fast as possible)")
+    return speed
+
+
+def build_sink(spec: str) -> Sink:
+    """`kafka`, `jsonl:PATH` or `null`."""
+    if spec == "kafka":
+        return KafkaSink(settings())
+    if spec == "null":
+        return NullSink()
+    if spec.startswith("jsonl:") and len(spec) > len("jsonl:"):
+        return JsonlSink(spec[len("jsonl:"):])
+    raise ConfigError(f"--sink {spec!r} is not one of: kafka, jsonl:PATH, null")
+
+
+class _KpiTee:
+    """Feeds every event to the KPI accumulator as well as to the real sink."""
+
+    def __init__(self, sink: Sink) -> None:
+        from agents_sim.report import KpiAccumulator
+
+        self.sink = sink
+        self.accumulator = KpiAccumulator()
+
+    def emit(self, schema_name: str, record: dict[str, Any]) -> None:
+        self.sink.emit(schema_name, record)
+        self.accumulator.add(schema_name, record)
+
+    def flush(self) -> None:
+        self.sink.flush()
+
+    def close(self) -> None:
+        self.sink.close()
+
+
+def _fmt_ms(t_ms: int) -> str:
+    return time.strftime("%a %Y-%m-%d %H:%M:%S", time.gmtime((t_ms - 3 * 3_600_000) / 1000)) + " (SP)"
+
+
+def _progress_table(status: dict[str, Any], trips: dict[str, int], started: float, start_ms: int, end_ms: int) -> Table:
+    wall = max(time.monotonic() - started, 1e-6)
+    done = (status["sim_time_ms"] - start_ms) / max(end_ms - start_ms, 1)
+    table = Table.grid(padding=(0, 2))
+    table.add_row("sim time", _fmt_ms(status["sim_time_ms"]), f"{done:5.1%} of the run")
+    table.add_row("speed achieved", f"{status['speed_achieved']:,.1f}× real time", f"wall {wall:,.1f} s")
+    table.add_row("events", f"{status['events_emitted']:,}", f"{status['events_emitted'] / wall:,.0f} events/s")
+    table.add_row("trips by state", ", ".join(f"{k} {v}" for k, v in sorted(trips.items())) or "-", "")
+    return table
+
+
+@app.command()
+def run(
+    seed: Annotated[int, typer.Option(help="Seed of every random stream: the same seed and options give the same events.")] = 42,
+    drivers: Annotated[int, typer.Option(min=0, help="Drivers in the world (each works by its own shift DNA).")] = 400,
+    riders: Annotated[int, typer.Option(min=0, help="Riders in the world (each requests rides by the demand curve).")] = 6000,
+    speed: Annotated[str, typer.Option(help="Real time × X (0.5..1000), or 'max' for as fast as possible.")] = "max",
+    duration: Annotated[float, typer.Option(min=1, help="Simulated seconds to run (86400 = one day).")] = 3600,
+    start: Annotated[str, typer.Option(help="Simulated start instant, ISO-8601 (naive = São Paulo local time).")] = DEFAULT_START,
+    sink: Annotated[str, typer.Option(help="Where events go: kafka (catalog topics), jsonl:PATH (one JSON object per line) or null.")]
+    = "jsonl:.local/sim/events.jsonl",
+    kpis: Annotated[bool, typer.Option(help="Print the KPI report (calibration bands) at the end.")] = True,
+) -> None:
+    """Run the simulation and stream its events to Kafka, a jsonl file or nowhere.
+
+    Examples:
+
+      rideshare sim run --duration 86400 --sink jsonl:day.jsonl          # one weekday to a file
+
+      rideshare sim run --speed 60 --sink kafka                           # a live stream, 1 min per second
+    """
+    from agents_sim.runtime import SimulationRuntime
+
+    with user_errors():
+        config = SimConfig(seed=seed, drivers=drivers, riders=riders, start=start)
+        pace = parse_speed(speed)
+        real_sink = build_sink(sink)
+        event_sink: Sink = _KpiTee(real_sink) if kpis else real_sink
+        end_ms = config.start_ms + int(duration * 1000)
+        with console.status("building the world (zones, agents' DNA, profiles)..."):
+            runtime = SimulationRuntime(config, event_sink, speed=pace, end_ms=end_ms)
+        started = time.monotonic()
+        runtime.start()
+        try:
+            with Live(console=console, refresh_per_second=4, transient=True) as live:
+                while not runtime.wait(0.25):
+                    live.update(_progress_table(runtime.status(), runtime.sim.active_trip_states(), started, config.start_ms, end_ms))
+        except KeyboardInterrupt:
+            console.print("[yellow]interrupted: stopping and flushing the sink...[/]")
+        finally:
+            runtime.stop()
+            event_sink.close()
+        if runtime.error is not None:
+            raise ConfigError(f"the simulation failed: {runtime.error!r}")
+        wall = time.monotonic() - started
+        console.print(_summary(runtime, wall, sink))
+        if isinstance(event_sink, _KpiTee):
+            from agents_sim.report import report_of
+            from agents_sim.report.render import kpi_table
+
+            console.print(kpi_table(report_of(event_sink.accumulator)))
+
+
+def _summary(runtime: Any, wall_s: float, sink_spec: str) -> Table:
+    sim = runtime.sim
+    overview = sim.stats.overview()
+    sim_s = (sim.now - sim.config.start_ms) / 1000
+    table = Table(title=f"Simulation {sim.session_id}: {sim_s:,.0f} simulated s in {wall_s:,.1f} s wall", show_header=False)
+    table.add_column("what")
+    table.add_column("value", justify="right")
+    table.add_row("sink", sink_spec)
+    table.add_row("speed (sim s / wall s)", f"{sim_s / max(wall_s, 1e-9):,.0f}×")
+    table.add_row("events", f"{sim.events.counter:,} ({sim.events.counter / max(wall_s, 1e-9):,.0f}/s)")
+    for schema, count in sorted(sim.events.by_schema.items()):
+        table.add_row(f"  {schema}", f"{count:,}")
+    for key in ("requests", "completed", "cancelled_by_rider", "cancelled_by_driver", "no_drivers_available", "surge_refusals"):
+        table.add_row(key.replace("_", " "), f"{overview[key]:,}")
+    rate = overview["completion_rate"]
+    table.add_row("completion rate", f"{rate:.1%}" if rate is not None else "-")
+    for reason, count in overview["cancel_reasons"].items():  # type: ignore[union-attr]  # a dict by construction
+        table.add_row(f"  cancelled {reason}", f"{count:,}")
+    return table
+
+
+@app.command()
+def describe(top: Annotated[int, typer.Option(min=1, max=96, help="How many zones to list (by demand weight).")] = 96) -> None:
+    """Print the zone model: São Paulo's 96 districts with their derived demand weight and surge sensitivity."""
+    from agents_sim.world.zones import load_zones
+
+    zones = sorted(load_zones(), key=lambda z: -z.demand_weight)
+    table = Table(title="Zones (districts of São Paulo; weights derived in agents_sim/world/zones.py)")
+    for header in ("zone_id", "name", "subprefecture", "area km²", "demand weight", "surge sensitivity", "dense core"):
+        table.add_column(header)
+    for zone in zones[:top]:
+        table.add_row(zone.zone_id, zone.name, zone.subprefecture, f"{zone.area_km2:.1f}", f"{zone.demand_weight:.2%}",
+                      f"{zone.surge_sensitivity:.2f}", "yes" if zone.dense_core else "")
+    console.print(table)
