@@ -11,6 +11,7 @@ import { MapView } from './components/MapView';
 import { StatsPanel } from './components/StatsPanel';
 import { TopologyPanel } from './components/TopologyPanel';
 import { useLiveSocket } from './hooks/useLiveSocket';
+import { useTripRoutes } from './hooks/useTripRoutes';
 import { DEFAULT_VISIBILITY, type LayerVisibility } from './map/layers';
 import { type ZoneCollection, isZoneCollection, zoneIdOf, zoneNameOf } from './map/zones';
 import { countEntities } from './state/live';
@@ -34,6 +35,7 @@ export function App() {
 function ControlRoom({ apiKey, onLogout }: { apiKey: string; onLogout: () => void }) {
   const client = useMemo(() => new ApiClient(apiKey), [apiKey]);
   const [live, dispatch] = useLiveSocket(apiKey);
+  useTripRoutes(client, live.trips, dispatch);
   const [zones, setZones] = useState<ZoneCollection | null>(null);
   const [zonesError, setZonesError] = useState<string | null>(null);
   const [selection, setSelection] = useState<Selection | null>(null);

@@ -13,6 +13,9 @@ export function usePolling(load: () => Promise<void>, intervalMs: number, enable
     const tick = async () => {
       try {
         await latest.current();
+      } catch (error) {
+        // Callers show their own errors; a failed poll must not stop the next one.
+        console.warn('poll failed', error);
       } finally {
         if (!cancelled) timer = setTimeout(tick, intervalMs);
       }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 
 import type { Delta, Position, Snapshot, SurgeZone, TripChange } from '../api/protocol';
-import { MAX_TRIPS, PRUNE_EVERY_MS, STALE_AFTER_MS, countEntities, initialLiveState, liveReducer, pruneStale } from './live';
+import { MAX_TRIPS, PRUNE_EVERY_MS, STALE_AFTER_MS, applyRoutes, countEntities, initialLiveState, liveReducer, pruneStale, tripsMissingRoutes } from './live';
 
 function position(entityType: 'driver' | 'rider', id: string, lon: number, status: string, eventTime = 1): Position {
   return { key: `${entityType}:${id}`, entityType, entityId: id, lon, lat: -23.5, status, headingDeg: 0, speedKmh: 0, tripId: null, eventTime };
@@ -144,5 +144,35 @@ describe('entities leaving the map', () => {
 
   it('keeps entities whose ping time is unknown', () => {
     expect(pruneStale({ 'driver:D1': position('driver', 'D1', 1, 'available', 0) }, 10 * STALE_AFTER_MS)).toHaveProperty('driver:D1');
+  });
+});
+
+describe('trip routes', () => {
+  const pickupLeg: [number, number][] = [[1, 1], [2, 2]];
+  const dropoffLeg: [number, number][] = [[2, 2], [3, 3]];
+
+  it('forgets the pickup route when the trip starts its dropoff leg', () => {
+    const start = apply(initialLiveState, snapshot({ trips: [trip('T1', 'at_pickup', 1, pickupLeg)] }));
+    const after = apply(start, delta({ trips: [trip('T1', 'in_transit', 2)] }));
+    expect(after.trips['T1']?.route).toEqual([]);
+    expect(tripsMissingRoutes(after.trips)).toBe(1);
+  });
+
+  it('counts only trips on a leg as missing a route', () => {
+    const state = apply(initialLiveState, snapshot({ trips: [trip('T1', 'requested', 1), trip('T2', 'en_route_pickup', 1), trip('T3', 'in_transit', 1, dropoffLeg)] }));
+    expect(tripsMissingRoutes(state.trips)).toBe(1);
+  });
+
+  it('fills routes from the API for tracked trips in the same state, and never brings back untracked ones', () => {
+    const start = apply(initialLiveState, snapshot({ trips: [trip('T1', 'in_transit', 1), trip('T2', 'en_route_pickup', 1)] }));
+    const after = liveReducer(start, {
+      kind: 'trip-routes',
+      trips: [trip('T1', 'in_transit', 0, dropoffLeg), trip('T2', 'at_pickup', 0, pickupLeg), trip('GONE', 'in_transit', 0, dropoffLeg)],
+    });
+    expect(after.trips['T1']?.route).toEqual(dropoffLeg);
+    expect(after.trips['T1']?.eventTime).toBe(1);
+    expect(after.trips['T2']?.route).toEqual([]);
+    expect(after.trips['GONE']).toBeUndefined();
+    expect(applyRoutes(after.trips, [])).toBe(after.trips);
   });
 });

@@ -10,6 +10,12 @@ export const TERMINAL_TRIP_STATES: ReadonlySet<string> = new Set(['completed', '
 /** Bound on the trips kept client-side: the oldest (by event time) are dropped beyond it. */
 export const MAX_TRIPS = 5000;
 
+/** Trip states with a driver on a route (to the pickup, then to the dropoff). */
+export const LEG_STATES: ReadonlySet<string> = new Set(['driver_assigned', 'en_route_pickup', 'at_pickup', 'in_transit']);
+
+/** Trip state that starts a new leg: the route known for the previous one no longer applies. */
+const NEW_LEG_STATE = 'in_transit';
+
 /** Trip states after which the rider is no longer waiting on the street. */
 export const RIDER_LEFT_STATES: ReadonlySet<string> = new Set(['in_transit', ...TERMINAL_TRIP_STATES]);
 
@@ -56,6 +62,7 @@ export const initialLiveState: LiveState = {
 
 export type LiveAction =
   | { kind: 'message'; message: ServerMessage }
+  | { kind: 'trip-routes'; trips: TripChange[] }
   | { kind: 'connection'; connection: ConnectionState }
   | { kind: 'status'; status: SimStatus }
   | { kind: 'protocol-error'; error: string };
@@ -92,8 +99,9 @@ export function applyTrips(current: Readonly<Record<string, TripChange>>, change
       delete next[change.tripId];
       continue;
     }
-    // A state change often carries no route: keep the one we already know.
-    next[change.tripId] = change.route.length === 0 && previous !== undefined ? { ...change, route: previous.route } : change;
+    // A state change often carries no route: keep the one we already know while the leg is the same.
+    const sameLeg = previous !== undefined && (change.state !== NEW_LEG_STATE || previous.state === NEW_LEG_STATE);
+    next[change.tripId] = change.route.length === 0 && sameLeg ? { ...change, route: previous.route } : change;
   }
   return boundTrips(next);
 }
@@ -151,6 +159,28 @@ function ridersLeaving(trips: readonly TripChange[]): string[] {
   return trips.filter((t) => t.riderId !== null && RIDER_LEFT_STATES.has(t.state)).map((t) => `rider:${t.riderId}`);
 }
 
+/** Trips on a leg whose route we do not know (the WebSocket's trip changes may come without routes). */
+export function tripsMissingRoutes(trips: Readonly<Record<string, TripChange>>): number {
+  let missing = 0;
+  for (const trip of Object.values(trips)) if (LEG_STATES.has(trip.state) && trip.route.length < 2) missing += 1;
+  return missing;
+}
+
+/**
+ * Routes from GET /api/trips for trips we already track. Trips we do not track are ignored: the
+ * WebSocket announces every trip, and a late REST answer must not bring back a finished one.
+ */
+export function applyRoutes(current: Readonly<Record<string, TripChange>>, fromApi: readonly TripChange[]): Readonly<Record<string, TripChange>> {
+  let next: Record<string, TripChange> | null = null;
+  for (const trip of fromApi) {
+    const known = current[trip.tripId];
+    if (known === undefined || known.state !== trip.state || trip.route.length < 2 || known.route === trip.route) continue;
+    next ??= { ...current };
+    next[trip.tripId] = { ...known, route: trip.route, pickup: known.pickup ?? trip.pickup, dropoff: known.dropoff ?? trip.dropoff };
+  }
+  return next ?? current;
+}
+
 function applySnapshot(state: LiveState, snapshot: Snapshot): LiveState {
   const clockMs = newestEventTime(snapshot.positions, 0);
   return {
@@ -197,6 +227,8 @@ export function liveReducer(state: LiveState, action: LiveAction): LiveState {
       return { ...state, status: action.status };
     case 'protocol-error':
       return { ...state, lastError: action.error };
+    case 'trip-routes':
+      return { ...state, trips: applyRoutes(state.trips, action.trips) };
     case 'message': {
       const message = action.message;
       if (message.type === 'snapshot') return applySnapshot(state, message);

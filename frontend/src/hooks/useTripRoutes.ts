@@ -1,0 +1,19 @@
+// Fills in routes the WebSocket's trip changes did not carry, from GET /api/trips, only while some trip
+// on a leg lacks its route (so a feed that sends routes never triggers a request).
+
+import { useCallback } from 'react';
+
+import type { ApiClient } from '../api/client';
+import { parseTrip } from '../api/protocol';
+import { type LiveAction, tripsMissingRoutes } from '../state/live';
+import type { LiveState } from '../state/live';
+import { usePolling } from './usePolling';
+
+export function useTripRoutes(client: ApiClient, trips: LiveState['trips'], dispatch: (action: LiveAction) => void): void {
+  const missing = tripsMissingRoutes(trips) > 0;
+  const load = useCallback(async () => {
+    const answer: unknown = await client.get('/api/trips');
+    if (Array.isArray(answer)) dispatch({ kind: 'trip-routes', trips: answer.map(parseTrip) });
+  }, [client, dispatch]);
+  usePolling(load, 3000, missing);
+}
