@@ -1,0 +1,39 @@
+"""Gold: rebuilt (with its dbt tests, SCD2 and revenue checks) whenever silver's asset is updated, then the gold suite."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from airflow.sdk import dag, task
+
+from lakehouse.dags.assets import GOLD, SILVER
+
+
+@dag(
+    dag_id="rideshare_gold",
+    schedule=[SILVER],
+    start_date=datetime(2026, 1, 1, tzinfo=UTC),
+    catchup=False,
+    max_active_runs=1,
+    tags=["rideshare", "lakehouse", "gold"],
+    doc_md=__doc__,
+)
+def rideshare_gold() -> None:
+    @task
+    def build_gold() -> int:
+        from lakehouse.build import GOLD_SELECTOR, build_layer
+        from rideshare.settings import load_settings
+
+        return len(build_layer(load_settings(), GOLD_SELECTOR))
+
+    @task(outlets=[GOLD])
+    def validate_gold() -> str:
+        from lakehouse.quality.checkpoint import run_quality_checks
+        from rideshare.settings import load_settings
+
+        return run_quality_checks(load_settings(), suites=("gold",)).render()
+
+    build_gold() >> validate_gold()
+
+
+rideshare_gold()

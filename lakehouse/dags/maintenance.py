@@ -1,0 +1,46 @@
+"""Daily Delta maintenance of every bronze table: compact small files, checkpoint the log, vacuum with retention."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from airflow.sdk import dag, task
+
+from lakehouse.bronze.specs import BRONZE_TABLES
+
+
+@dag(
+    dag_id="rideshare_delta_maintenance",
+    schedule="@daily",
+    start_date=datetime(2026, 1, 1, tzinfo=UTC),
+    catchup=False,
+    max_active_runs=1,
+    tags=["rideshare", "lakehouse", "maintenance"],
+    doc_md=__doc__,
+)
+def rideshare_delta_maintenance() -> None:
+    @task
+    def compact_checkpoint_vacuum(topic_key: str) -> dict:
+        from dataclasses import asdict
+
+        from deltalake import DeltaTable
+        from deltalake.exceptions import TableNotFoundError
+
+        from lakehouse.bronze.specs import bronze_table_uri
+        from lakehouse.maintenance import maintain_table
+        from rideshare.settings import load_settings
+
+        settings = load_settings()
+        uri = bronze_table_uri(settings, topic_key)
+        try:
+            DeltaTable(uri, storage_options=settings.lake_storage_options or None)
+        except TableNotFoundError:
+            return {"table": topic_key, "skipped": "not created yet"}
+        return asdict(maintain_table(uri, retention_hours=settings.lake_vacuum_retention_hours,
+                                     storage_options=settings.lake_storage_options, name=topic_key))
+
+    # One mapped task per table: one slow or failing table does not hold up the others.
+    compact_checkpoint_vacuum.expand(topic_key=sorted(BRONZE_TABLES))
+
+
+rideshare_delta_maintenance()

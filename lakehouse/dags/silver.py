@@ -1,0 +1,44 @@
+"""Hourly silver: incremental dbt build of staging/quarantine models (with their tests), then the silver suite.
+
+The silver asset is emitted only when the quality checks pass, so gold never builds on bad silver.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from airflow.sdk import dag, task
+
+from lakehouse.dags.assets import SILVER
+
+
+@dag(
+    dag_id="rideshare_silver",
+    schedule="@hourly",
+    start_date=datetime(2026, 1, 1, tzinfo=UTC),
+    catchup=False,
+    max_active_runs=1,
+    default_args={"retries": 1, "retry_delay": timedelta(minutes=5)},
+    tags=["rideshare", "lakehouse", "silver"],
+    doc_md=__doc__,
+)
+def rideshare_silver() -> None:
+    @task
+    def build_silver() -> int:
+        from lakehouse.build import SILVER_SELECTOR, build_layer
+        from rideshare.settings import load_settings
+
+        nodes = build_layer(load_settings(), SILVER_SELECTOR)
+        return len(nodes)
+
+    @task(outlets=[SILVER])
+    def validate_silver() -> str:
+        from lakehouse.quality.checkpoint import run_quality_checks
+        from rideshare.settings import load_settings
+
+        return run_quality_checks(load_settings(), suites=("silver",)).render()
+
+    build_silver() >> validate_silver()
+
+
+rideshare_silver()

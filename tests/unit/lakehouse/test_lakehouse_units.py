@@ -1,0 +1,77 @@
+"""Lakehouse pieces that need no dbt run: the generated dbt profile, the suite declarations, the
+sample world's determinism and Delta maintenance on real (local) Delta tables."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pyarrow as pa
+import pytest
+import yaml
+from deltalake import DeltaTable, write_deltalake
+
+from lakehouse.dbt_project import dbt_vars, write_profile
+from lakehouse.maintenance import maintain_table
+from lakehouse.quality.suites import QUARANTINE_TABLES, QualityContext, QualityThresholds, suite_tables
+from lakehouse.sample_bronze import SampleWorld
+from rideshare.settings import load_settings
+
+START_MS = 1_767_225_600_000  # 2026-01-01T00:00:00Z
+
+
+def test_profile_points_duckdb_and_lake_at_the_settings(tmp_path: Path) -> None:
+    settings = load_settings(local_dir=tmp_path / "local", lake_uri=str(tmp_path / "lake") + "/")
+    paths = write_profile(settings)
+    output = yaml.safe_load((paths.profiles_dir / "profiles.yml").read_text())["rideshare"]["outputs"]["local"]
+    assert output["path"] == str(tmp_path / "local" / "warehouse" / "rideshare.duckdb")
+    assert output["plugins"] == [{"module": "delta"}]
+    assert output["settings"]["autoinstall_known_extensions"] is False
+    assert dbt_vars(settings)["lake_uri"] == str(tmp_path / "lake")  # no trailing slash: sources append /bronze/<table>
+
+
+def test_suites_cover_silver_gold_and_every_quarantine_table() -> None:
+    silver = {check.table for check in suite_tables(("silver",))}
+    gold = {check.table for check in suite_tables(("gold",))}
+    assert set(QUARANTINE_TABLES) <= silver
+    assert {"gold.fact_trips", "gold.fact_payments", "gold.agg_surge_history"} <= gold
+    with pytest.raises(ValueError, match="unknown suite"):
+        suite_tables(("bronze",))
+
+
+def test_fact_trip_expectations_use_the_thresholds_and_the_data_clock() -> None:
+    thresholds = QualityThresholds(surge_cap=2.5)
+    check = next(check for check in suite_tables(("gold",)) if check.table == "gold.fact_trips")
+    configs = [expectation.configuration for expectation in check.expectations(QualityContext(thresholds, data_now_s=10_000.0))]
+    surge = next(c for c in configs if c.kwargs.get("column") == "surge_multiplier")
+    freshness = next(c for c in configs if c.kwargs.get("column") == "completed_at_s")
+    assert surge.kwargs["max_value"] == 2.5
+    assert freshness.kwargs["min_value"] == 10_000.0 - thresholds.gold_freshness_lag_s
+
+
+def test_sample_world_is_deterministic_and_its_summary_matches_its_events() -> None:
+    def run() -> tuple[list, object]:
+        world = SampleWorld(seed=3, drivers=5, riders=9, trips_per_hour=25)
+        events = world.profiles(START_MS)
+        hour, summary = world.hour(START_MS)
+        return events + hour, summary
+
+    (events, summary), (again, _) = run(), run()
+    assert events == again
+    trips = [record for schema, record in events if schema == "trip_event"]
+    payments = [record for schema, record in events if schema == "payment"]
+    assert sum(1 for t in trips if t["event_type"] == "completed") == summary.completed_trips == len(payments)
+    captured = [p for p in payments if p["status"] == "captured"]
+    assert len(captured) == summary.captured_payments
+    assert round(sum(p["fare_brl"] for p in captured), 2) == round(summary.revenue_brl, 2)
+
+
+def test_maintenance_compacts_small_files_checkpoints_and_vacuums(tmp_path: Path) -> None:
+    uri = str(tmp_path / "table")
+    for batch in range(6):
+        write_deltalake(uri, pa.table({"n": pa.array([batch * 10 + i for i in range(10)], pa.int64())}), mode="append")
+    result = maintain_table(uri, retention_hours=0)
+    assert result.files_before == 6 and result.files_after == 1
+    assert result.files_compacted_away == 6 and result.files_vacuumed == 6
+    assert (Path(uri) / "_delta_log" / "_last_checkpoint").exists()
+    table = DeltaTable(uri)
+    assert sorted(table.to_pandas()["n"]) == list(range(60))  # compaction keeps every row
