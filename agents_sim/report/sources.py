@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import gzip
-import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
+
+import msgspec
 
 from agents_sim.report.exceptions import ReportError
 
@@ -19,17 +20,18 @@ def read_jsonl(path: str | Path) -> Iterator[tuple[str, dict[str, Any]]]:
     if not path.is_file():
         raise ReportError(f"no events file at {path}; write one with `rideshare sim run --sink jsonl:{path}`")
     opener: Any = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rt", encoding="utf-8") as lines:
+    with opener(path, "rb") as lines:
         yield from _parse(lines, path)
 
 
-def _parse(lines: IO[str], path: Path) -> Iterator[tuple[str, dict[str, Any]]]:
+def _parse(lines: IO[bytes], path: Path) -> Iterator[tuple[str, dict[str, Any]]]:
+    decode = msgspec.json.Decoder().decode  # ~2× the stdlib's speed; a weekday run has millions of lines
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
         try:
-            item = json.loads(line)
+            item = decode(line)
             yield item["schema"], item["value"]
-        except (ValueError, KeyError, TypeError) as exc:
+        except (msgspec.DecodeError, KeyError, TypeError) as exc:
             raise ReportError(f"{path}:{number} is not a file-sink event line ({{\"schema\", \"key\", \"value\"}}): "
                               f"{type(exc).__name__}: {exc}") from exc
