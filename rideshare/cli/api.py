@@ -27,16 +27,13 @@ class PositionsChoice(StrEnum):
 
 def build_runtime(s: Settings, *, drivers: int, riders: int, seed: int, speed: float | None, sink: SinkChoice):
     """The simulation runtime the API drives (imported here: loading the world takes a moment)."""
-    from agents_sim.runtime import SimulationRuntime
-
     from agents_sim.params import SimConfig
+    from agents_sim.runtime import SimulationRuntime
     from agents_sim.sinks import KafkaSink, NullSink
 
     config = SimConfig(seed=seed, drivers=drivers, riders=riders)
     event_sink = KafkaSink(s) if sink is SinkChoice.KAFKA else NullSink()
-    runtime = SimulationRuntime(config, event_sink, settings=s)
-    runtime.set_speed(speed)
-    return runtime
+    return SimulationRuntime(config, event_sink, speed=speed)
 
 
 def serve(

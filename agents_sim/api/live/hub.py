@@ -140,7 +140,7 @@ class LiveHub:
     async def run(self) -> None:
         """Cut frames forever: as soon as something changed, but never more often than `frame_interval_s`."""
         self._loop = asyncio.get_running_loop()
-        self.runtime.subscribe(self.trip_changed)
+        unsubscribe = self.runtime.subscribe(self.trip_changed)
         stats_task = asyncio.create_task(self._push_stats_forever())
         last_frame = 0.0
         try:
@@ -156,6 +156,8 @@ class LiveHub:
         finally:
             stats_task.cancel()
             self._loop = None
+            if callable(unsubscribe):
+                unsubscribe()
 
     def _cut_frame(self) -> Delta:
         frame, self._incoming = self._incoming, Delta()

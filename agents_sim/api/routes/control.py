@@ -18,7 +18,7 @@ router = APIRouter(prefix="/api/sim", tags=["control"])
 Status = dict[str, Any]
 
 
-@router.post("/start", summary="Start the simulation (or continue a paused one)")
+@router.post("/start", summary="Start a new simulation (created -> running); a paused one is resumed with /resume")
 def start(_: AdminRole, runtime: Runtime) -> Status:
     runtime.start()
     return runtime.status()
