@@ -200,7 +200,7 @@ class GpsWindows:
         return batch
 
 
-async def write_live_state(redis: Any, keys: LiveStateKeys, batch: LiveStateBatch, density_script: Any) -> None:
+async def write_live_state(redis: Any, keys: LiveStateKeys, batch: LiveStateBatch) -> None:
     pipe = redis.pipeline(transaction=False)
     if batch.positions:
         geo: list[Any] = []
@@ -216,7 +216,7 @@ async def write_live_state(redis: Any, keys: LiveStateKeys, batch: LiveStateBatc
         args: list[Any] = [batch.window_end]
         for cell, kind, delta in batch.density:
             args.extend((cell, kind, delta))
-        density_script(keys=[keys.density_h3], args=args, client=pipe)
+        pipe.eval(_DENSITY_SCRIPT, 1, keys.density_h3, *args)  # one small script per sweep: no EVALSHA cache to manage
     await pipe.execute()
 
 
@@ -261,7 +261,6 @@ def build(app: faust.App, settings: Settings, registry: TopologyRegistry) -> Top
         import redis.asyncio as aioredis
 
         client = aioredis.Redis.from_url(settings.redis_url)
-        density_script = client.register_script(_DENSITY_SCRIPT)
         codec = schema_registry()
         async for event in stream.events():
             partition = event.message.partition
@@ -283,7 +282,7 @@ def build(app: faust.App, settings: Settings, registry: TopologyRegistry) -> Top
                 await observer(ping)
             if batch:
                 started = time.perf_counter()
-                await write_live_state(client, keys, batch, density_script)
+                await write_live_state(client, keys, batch)
                 metrics.redis_publish_seconds.labels("gps").observe(time.perf_counter() - started)
                 metrics.window_closes.labels("gps").inc(len(batch.positions))
                 for sink in sinks:
