@@ -17,6 +17,8 @@ export interface RideshareTestHook {
     drivers: Record<string, [number, number, string]>;
     riders: number;
     trips: number;
+    /** Trips drawn with a route. */
+    routes: number;
     surge: Record<string, number>;
   };
   zoneIds(): string[];
@@ -57,6 +59,7 @@ export function installTestHook(live: RefObject<LiveState>, zones: RefObject<Zon
         drivers,
         riders,
         trips: Object.keys(state.trips).length,
+        routes: Object.values(state.trips).filter((t) => t.route.length > 1).length,
         surge: Object.fromEntries(Object.values(state.surge).map((s) => [s.zoneId, s.multiplier])),
       };
     },

@@ -1,4 +1,4 @@
-import type { PickingInfo } from '@deck.gl/core';
+import { type PickingInfo, WebMercatorViewport } from '@deck.gl/core';
 import DeckGL, { type DeckGLRef } from '@deck.gl/react';
 import { type Ref, useMemo } from 'react';
 
@@ -19,6 +19,9 @@ interface Props {
   tileUrl: string | null;
   onSelect: (selection: Selection) => void;
 }
+
+/** Width of the sidebar next to the map (styles.css `.sidebar`). */
+const SIDEBAR_PX = 380;
 
 // São Paulo, until the districts arrive and give the real bounds.
 const FALLBACK_VIEW = { longitude: -46.63, latitude: -23.6, zoom: 10, pitch: 0, bearing: 0 };
@@ -54,7 +57,10 @@ export function MapView({ deckRef, zones, entities, trips, surge, visibility, ti
   const initialViewState = useMemo(() => {
     const bounds = zones ? zoneBounds(zones) : null;
     if (bounds === null) return FALLBACK_VIEW;
-    return { ...FALLBACK_VIEW, longitude: (bounds[0][0] + bounds[1][0]) / 2, latitude: (bounds[0][1] + bounds[1][1]) / 2 };
+    // Fit the whole city in the map area (the window minus the sidebar).
+    const viewport = new WebMercatorViewport({ width: Math.max(200, window.innerWidth - SIDEBAR_PX), height: Math.max(200, window.innerHeight) });
+    const { longitude, latitude, zoom } = viewport.fitBounds(bounds, { padding: 24 });
+    return { ...FALLBACK_VIEW, longitude, latitude, zoom };
   }, [zones]);
 
   const tooltip = (info: PickingInfo) => {
