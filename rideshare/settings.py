@@ -53,6 +53,7 @@ class Settings(BaseSettings):
     gps_idle_expiry_ms: int = Field(300_000, ge=1_000, description="Event time after which a silent entity leaves the live map.")
     surge_window_ms: int = Field(300_000, ge=60_000, description="Hopping window size of the surge demand/supply counts.")
     surge_step_ms: int = Field(60_000, ge=1_000, description="Hopping window step (how often surge is re-evaluated, event time).")
+    surge_allowed_lateness_ms: int = Field(15_000, ge=0, description="Event time a surge window waits past its end for late signals.")
     # API keys: comma-separated in RIDESHARE_API_ADMIN_KEYS / RIDESHARE_API_VIEWER_KEYS. SecretStr keeps them
     # out of reprs and logs. The defaults are development keys documented in the README: change them anywhere shared.
     api_admin_keys: Annotated[tuple[SecretStr, ...], NoDecode] = Field(

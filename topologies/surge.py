@@ -49,6 +49,9 @@ class SurgeConfig:
     cap: float = 3.0
     smoothing: float = 0.5  # share of the gap to the target closed per step
     dead_band: float = 0.2  # smaller moves are ignored (no flapping), except returning to 1.0
+    # A window closes once event time is this far past its end: signals merge several source
+    # partitions that are read concurrently, so they arrive slightly out of event-time order.
+    allowed_lateness_ms: int = 0
 
     def __post_init__(self) -> None:
         if self.window_ms % self.step_ms:
@@ -153,7 +156,8 @@ def build(app: faust.App, settings: Settings, registry: TopologyRegistry) -> Top
     from streams.tables import state_table
     from streams.topics import catalog_topic, internal_topic
 
-    config = SurgeConfig(window_ms=settings.surge_window_ms, step_ms=settings.surge_step_ms)
+    config = SurgeConfig(window_ms=settings.surge_window_ms, step_ms=settings.surge_step_ms,
+                         allowed_lateness_ms=settings.surge_allowed_lateness_ms)
     keys = LiveStateKeys(settings.topic_namespace)
     metrics = context_of(app).metrics
     heads = dedup_heads(registry)
@@ -243,16 +247,17 @@ def build(app: faust.App, settings: Settings, registry: TopologyRegistry) -> Top
         async for signal in stream:
             panes.record(events_in=1)
             watermark = table.get(WATERMARK_KEY) or 0
-            if signal["event_time"] < watermark - config.window_ms + config.step_ms:
+            closed_until = watermark - config.allowed_lateness_ms  # windows ending before this were emitted
+            if signal["event_time"] < closed_until - config.window_ms + config.step_ms:
                 metrics.late_events.labels("surge").inc()  # no open window contains it any more
                 continue
             table[signal["zone_id"]] = apply_signal(table.get(signal["zone_id"]), signal, config)
             metrics.events_processed.labels("surge").inc()
-            if pane_start(signal["event_time"], config.step_ms) <= pane_start(watermark, config.step_ms):
+            if signal["event_time"] <= watermark:
                 continue
             table[WATERMARK_KEY] = signal["event_time"]
             if watermark:
-                for window_end in closed_window_ends(watermark, signal["event_time"], config):
+                for window_end in closed_window_ends(closed_until, signal["event_time"] - config.allowed_lateness_ms, config):
                     await close_windows(client, window_end, signal["session_id"])
 
     async def close_windows(client: Any, window_end: int, session_id: str) -> None:
