@@ -61,7 +61,7 @@ class TrafficParams:
     (Fipe/USP band 31–40 %)."""
 
     speed_kmh_by_hour: tuple[float, ...] = (
-        33, 34, 34, 34, 33, 31,   # 0–5 h: near free flow
+        31, 31.5, 32, 32, 31, 29,   # 0–5 h: near free flow
         26, 22, 21, 22,           # 6–9 h: AM peak (CET 25.5 km/h on arterials, lower door to door)
         24, 25, 24, 24, 24, 24, 23,  # 10–16 h
         18, 17, 18,               # 17–19 h: PM peak (CET 20.9, arterials 15–16)
@@ -74,6 +74,10 @@ class TrafficParams:
     # cities (1.2–1.4 in the routing literature); the grid router reaches ~1.27 by construction and this
     # factor adds the rest for curving streets.
     detour_factor: float = 1.08
+    # Long trips use arterials and marginais (Tietê, Pinheiros): up to +25 % speed for trips of 20 km and
+    # more, which keeps the duration p95 at 40–50 min while the distance p95 is 20–30 km.
+    long_trip_speedup: float = 0.25
+    long_trip_km: tuple[float, float] = (4.0, 20.0)
     block_m: float = 220.0  # street-grid block size of the synthetic router (São Paulo blocks 100–300 m)
 
     def __post_init__(self) -> None:
@@ -114,7 +118,7 @@ class RiderParams:
     router's ~1.37 detour gives network trips of mean ~7.5 km, median ~5.9 km, p95 ~21 km (bands 6–9,
     4.5–7, 20–30)."""
 
-    rides_per_week_median: float = 4.0
+    rides_per_week_median: float = 2.8
     rides_per_week_sigma: float = 0.6
     trip_km_median: float = 4.3
     trip_km_sigma: float = 0.78
@@ -128,10 +132,10 @@ class RiderParams:
     )
     # Share of requests a rider cancels before any driver arrives for reasons of their own (changed plans).
     spontaneous_cancel_p: float = 0.035
-    boarding_s_range: tuple[float, float] = (20.0, 150.0)  # from the car's arrival to the rider getting in
+    boarding_s_range: tuple[float, float] = (15.0, 90.0)  # from the car's arrival to the rider getting in
 
     def __post_init__(self) -> None:
-        _check(0.1 <= self.rides_per_week_median <= 50, "rides_per_week_median must be 0.1..50")
+        _check(0.1 <= self.rides_per_week_median <= 1000, "rides_per_week_median must be 0.1..1000")
         _check(0.5 <= self.trip_km_median <= 30, "trip_km_median must be 0.5..30")
         _check(self.patience_min_range[0] > 0 and self.patience_min_range[0] <= self.patience_min_range[1], "bad patience range")
         _check(1.0 <= self.max_surge_range[0] <= self.max_surge_range[1], "bad max_surge_range")
@@ -146,21 +150,21 @@ class DriverParams:
     4.2 days); shift mix weighted toward the day and PM peak so supply follows demand."""
 
     shift_mix: tuple[tuple[str, float], ...] = (
-        ("morning", 0.24), ("afternoon", 0.22), ("evening", 0.22), ("night", 0.10), ("flexible", 0.22),
+        ("morning", 0.32), ("afternoon", 0.18), ("evening", 0.30), ("night", 0.05), ("flexible", 0.15),
     )
     # Local start hour ranges per shift preference.
     shift_start_hours: tuple[tuple[str, float, float], ...] = (
-        ("morning", 5.5, 7.5), ("afternoon", 10.5, 13.0), ("evening", 15.0, 17.5), ("night", 19.0, 22.0), ("flexible", 6.5, 15.0),
+        ("morning", 6.0, 7.5), ("afternoon", 10.0, 12.5), ("evening", 14.5, 17.0), ("night", 19.5, 22.0), ("flexible", 7.0, 14.0),
     )
     hours_per_day_range: tuple[float, float] = (5.0, 9.0)
-    days_per_week_range: tuple[int, int] = (3, 6)
+    days_per_week_range: tuple[int, int] = (4, 6)
     acceptance_rate_range: tuple[float, float] = (0.70, 0.98)
     # Probability a driver cancels an accepted trip (band 3–8 % of accepted trips).
     cancel_tendency_range: tuple[float, float] = (0.01, 0.09)
     response_time_s_range: tuple[float, float] = (3.0, 14.0)
     min_rider_rating_range: tuple[float, float] = (4.3, 4.75)
     surge_acceptance_modifier_range: tuple[float, float] = (0.0, 0.25)  # extra acceptance when surged
-    service_quality_alpha_beta: tuple[float, float] = (14.0, 1.6)  # beta distribution: mean ~0.9
+    service_quality_alpha_beta: tuple[float, float] = (18.0, 1.6)  # beta: mean ~0.92, few poor drivers (≤ 3 % below 4.6)
     idle_dwell_min_range: tuple[float, float] = (3.0, 10.0)  # idle wait before deciding to reposition
     reposition_p: float = 0.55  # after a dwell, chance to drive toward demand instead of waiting again
 
@@ -179,7 +183,7 @@ class MatchingParams:
     """Dispatch: H3 res-9 ring search (cell spacing ~0.3 km), sequential offers with a timeout."""
 
     h3_resolution: int = 9
-    max_ring_k: int = 14           # ~4 km search radius
+    max_ring_k: int = 20           # ~6 km search radius
     max_candidates: int = 4        # offers per search round
     offer_timeout_s: float = 12.0
     retry_search_s: float = 20.0   # wait before searching again when a round found nobody

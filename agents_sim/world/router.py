@@ -57,6 +57,12 @@ class TrafficModel:
     def speed_kmh(self, t_ms: int) -> float:
         return self.params.speed_kmh_by_hour[self.local_hour(t_ms)]
 
+    def long_trip_factor(self, distance_m: float) -> float:
+        """Speed multiplier of a trip of this length (long trips run on faster arterials)."""
+        lo, hi = self.params.long_trip_km
+        share = min(1.0, max(0.0, (distance_m / 1000 - lo) / (hi - lo)))
+        return 1.0 + self.params.long_trip_speedup * share
+
 
 class Router(Protocol):
     def route(self, lat1: float, lon1: float, lat2: float, lon2: float, *, depart_ms: int, speed_factor: float = 1.0) -> Route:
@@ -87,7 +93,7 @@ class GridRouter:
         points = self._staircase(lat1, lon1, lat2, lon2)
         cum = _cumulative(points)
         distance = max(cum[-1] * self.params.detour_factor, 1.0)
-        speed_mps = self.traffic.speed_kmh(depart_ms) * speed_factor / 3.6
+        speed_mps = self.traffic.speed_kmh(depart_ms) * speed_factor * self.traffic.long_trip_factor(distance) / 3.6
         return Route(tuple(points), cum, distance, distance / speed_mps)
 
     def _staircase(self, lat1: float, lon1: float, lat2: float, lon2: float) -> list[tuple[float, float]]:
