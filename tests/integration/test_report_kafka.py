@@ -6,12 +6,11 @@ import json
 from pathlib import Path
 
 import pytest
-import typer
 from typer.testing import CliRunner
 
 from agents_sim.report import ReportError, compute_kpis
 from agents_sim.report.kafka_source import KafkaEvents
-from rideshare.cli.sim_report import report
+from rideshare.cli import app
 from rideshare.producer import EventProducer
 from rideshare.settings import Settings
 from schemas.catalog import topic_spec
@@ -42,11 +41,8 @@ def test_report_from_kafka_topics_equals_the_report_of_the_events_in_memory(prod
 
 
 def test_cli_reads_a_namespace_from_kafka(produced: Settings, tmp_path: Path) -> None:
-    app = typer.Typer()
-    app.command("report")(report)
-    app.command("other")(lambda: None)
     out = tmp_path / "kpis.json"
-    result = CliRunner().invoke(app, ["report", f"kafka:{produced.topic_namespace}", "--json", str(out),
+    result = CliRunner().invoke(app, ["sim", "report", f"kafka:{produced.topic_namespace}", "--json", str(out),
                                       "--html", str(tmp_path / "kpis.html")])
     assert result.exit_code == 0, result.output
     assert "skipped 1 undecodable" in result.output
