@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+import signal
 from enum import StrEnum
+from types import FrameType
 from typing import Annotated
 
 import typer
@@ -25,13 +27,14 @@ class PositionsChoice(StrEnum):
     SIMULATION = "simulation"
 
 
-def build_runtime(s: Settings, *, drivers: int, riders: int, seed: int, speed: float | None, sink: SinkChoice):
+def build_runtime(s: Settings, *, drivers: int, riders: int, seed: int, speed: float | None, sink: SinkChoice,
+                  start: str | None = None):
     """The simulation runtime the API drives (imported here: loading the world takes a moment)."""
     from agents_sim.params import SimConfig
     from agents_sim.runtime import SimulationRuntime
     from agents_sim.sinks import KafkaSink, NullSink
 
-    config = SimConfig(seed=seed, drivers=drivers, riders=riders)
+    config = SimConfig(seed=seed, drivers=drivers, riders=riders, **({"start": start} if start else {}))
     event_sink = KafkaSink(s) if sink is SinkChoice.KAFKA else NullSink()
     return SimulationRuntime(config, event_sink, speed=speed)
 
@@ -43,6 +46,9 @@ def serve(
     riders: int = typer.Option(2_000, min=0, help="Riders at start."),
     speed: float = typer.Option(30.0, min=0, help="Simulated seconds per wall second (0.5-1000); 0 = as fast as possible."),
     seed: int = typer.Option(42, help="Seed of every random stream: same seed + same settings = same events."),
+    start: str | None = typer.Option(
+        None, help="Simulated start instant, ISO-8601 (e.g. 2026-03-02T07:30:00-03:00); default: the simulation's (06:00 São Paulo)."
+    ),
     sink: Annotated[SinkChoice, typer.Option(help="Where events go: Kafka topics, or nowhere (UI-only runs).")] = SinkChoice.KAFKA,
     positions: Annotated[PositionsChoice, typer.Option(
         help="Where the map's positions come from: the GPS topology's Redis output (needs `rideshare worker`), "
@@ -69,7 +75,7 @@ def serve(
         logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
         with console.status(f"building the world: {drivers:,} drivers, {riders:,} riders ..."):
             try:
-                runtime = build_runtime(s, drivers=drivers, riders=riders, seed=seed, speed=speed or None, sink=sink)
+                runtime = build_runtime(s, drivers=drivers, riders=riders, seed=seed, speed=speed or None, sink=sink, start=start)
             except ValueError as exc:
                 raise RideshareError(f"invalid simulation option: {exc}") from exc
         app = create_app(s, runtime, positions_source=positions.value, worker_urls=worker_url or None)
@@ -77,8 +83,17 @@ def serve(
         if autostart:
             runtime.start()
         console.print(f"[green]✓[/] UI http://{host}:{port}/   API docs http://{host}:{port}/docs   WebSocket ws://{host}:{port}/ws")
+        # uvicorn shuts down gracefully on SIGTERM/SIGINT, then re-raises the signal with the previous handlers:
+        # turn it into a normal exit so the simulation below is stopped and its events flushed.
+        signal.signal(signal.SIGTERM, _exit_quietly)
         try:
             server.run()
+        except KeyboardInterrupt:
+            pass
         finally:
             runtime.stop()
             console.print("simulation stopped, events flushed")
+
+
+def _exit_quietly(signum: int, frame: FrameType | None) -> None:
+    raise SystemExit(0)

@@ -50,6 +50,7 @@ class DemoOptions:
     riders: int
     speed: float
     seed: int
+    start: str
     duration_s: float | None
     workers: int
     lakehouse_every_s: float
@@ -66,6 +67,7 @@ class Demo:
     started_services: list[KafkaService | RedisService] = field(default_factory=list)
     lakehouse_next_at: float = 0.0
     lakehouse_builds: int = 0
+    lakehouse_last: str = ""
 
     # -- start -------------------------------------------------------------------------------------
     def start(self) -> None:
@@ -109,7 +111,7 @@ class Demo:
         o = self.options
         command = rideshare_command(
             "api", "--port", str(o.api_port), "--drivers", str(o.drivers), "--riders", str(o.riders),
-            "--speed", str(o.speed), "--seed", str(o.seed), "--autostart",
+            "--speed", str(o.speed), "--seed", str(o.seed), "--start", o.start, "--autostart",
             "--positions", "redis" if worker_urls else "simulation",
             *[arg for url in worker_urls for arg in ("--worker-url", url)],
         )
@@ -125,32 +127,37 @@ class Demo:
             self._set("lakehouse", "missing", "`rideshare lakehouse` is not installed: no periodic silver/gold build")
             return
         self.lakehouse_next_at = time.monotonic() + self.options.lakehouse_every_s
-        self._set("lakehouse", "idle", f"first build in {self.options.lakehouse_every_s:.0f} s")
+        self._set("lakehouse", "idle", "")
 
     # -- run ---------------------------------------------------------------------------------------
     def tick(self) -> None:
         """Once a second: notice dead children, run the lakehouse build when due."""
-        for component in self.components.values():
+        for key, component in self.components.items():
             child = component.process
-            if child is not None and component.state == "up" and not child.running():
+            if key != "lakehouse" and child is not None and component.state == "up" and not child.running():
                 component.state, component.detail = "failed", f"exited with code {child.returncode}; see {child.log_file}"
         lakehouse = self.components.get("lakehouse")
-        if lakehouse is None or lakehouse.state == "missing":
+        if lakehouse is not None and lakehouse.state != "missing":
+            self._tick_lakehouse(lakehouse)
+
+    def _tick_lakehouse(self, lakehouse: Component) -> None:
+        build = lakehouse.process
+        if build is not None and build.running():
             return
-        if lakehouse.process is not None and lakehouse.process.running():
-            return
-        if lakehouse.process is not None:
-            code = lakehouse.process.returncode
-            lakehouse.state = "idle" if code == 0 else "failed"
-            outcome = "ok" if code == 0 else f"failed (code {code}), see {lakehouse.process.log_file}"
-            lakehouse.detail = f"build #{self.lakehouse_builds} {outcome}"
-            lakehouse.process = None
+        if build is not None:  # a build just ended
+            code = build.returncode
+            outcome = "ok" if code == 0 else f"failed (code {code}), see {build.log_file}"
+            self.lakehouse_last = f"build #{self.lakehouse_builds} {outcome}"
+            lakehouse.state, lakehouse.process = ("idle" if code == 0 else "failed"), None
             self.lakehouse_next_at = time.monotonic() + self.options.lakehouse_every_s
         if time.monotonic() >= self.lakehouse_next_at:
             self.lakehouse_builds += 1
             command = rideshare_command("lakehouse", "build")
             lakehouse.process = ChildProcess("lakehouse build", command, self.log_dir / "lakehouse.log").start()
-            lakehouse.state, lakehouse.detail = "up", f"build #{self.lakehouse_builds} running"
+            lakehouse.state, lakehouse.detail = "up", f"build #{self.lakehouse_builds} running (bronze -> silver -> gold)"
+            return
+        next_in = f"next build in {self.lakehouse_next_at - time.monotonic():.0f} s"
+        lakehouse.detail = f"{self.lakehouse_last}; {next_in}" if self.lakehouse_last else next_in
 
     def stop(self) -> None:
         for key in ("lakehouse", "api", *sorted(k for k in self.components if k.startswith("worker-"))):
@@ -222,6 +229,8 @@ def demo(
     riders: int = typer.Option(2_000, min=0, help="Riders at start."),
     speed: float = typer.Option(30.0, min=0.5, max=1000, help="Simulated seconds per wall second."),
     seed: int = typer.Option(42, help="Simulation seed."),
+    start: str = typer.Option("2026-03-02T07:30:00-03:00", help="Simulated start (ISO-8601): the default is just before the "
+                              "morning peak, so the map is busy from the first minute."),
     workers: int = typer.Option(1, min=0, max=4, help="Faust workers (they share the topics' partitions)."),
     worker_port: int | None = typer.Option(None, help="Web port of the first worker (default: RIDESHARE_WORKER_WEB_PORT); next ones +1."),
     api_port: int | None = typer.Option(None, help="API/UI port (default: RIDESHARE_API_PORT)."),
@@ -234,7 +243,7 @@ def demo(
     """
     with user_errors():
         s = settings()
-        options = DemoOptions(drivers, riders, speed, seed, duration, workers, lakehouse_every,
+        options = DemoOptions(drivers, riders, speed, seed, start, duration, workers, lakehouse_every,
                               api_port or s.api_port, worker_port or s.worker_web_port)
         run_demo(s, options)
 
@@ -258,6 +267,10 @@ def run_demo(s: Settings, options: DemoOptions) -> None:
             console.print("[yellow]stopping ...[/]")
         finally:
             app.stop()
+    console.print()
+    for component in app.components.values():
+        if component.process is not None or component.state == "stopped":
+            console.print(f"  {component.name}: {component.state} ({component.detail})")
     console.print(f"[green]✓[/] demo stopped after {time.monotonic() - started_at:,.0f} s; logs in {app.log_dir}")
 
 
