@@ -18,12 +18,15 @@ ROCKSDB_OPTIONS: dict[str, int] = {
 
 
 def state_table(app: faust.App, name: str, *, partitions: int, help: str) -> faust.Table:
-    """A changelog-backed table keyed by raw UTF-8 strings (the source topic's key bytes, so
-    `@app.table_route` finds the owner of a key) with JSON values. Read keys back as bytes."""
+    """A changelog-backed table keyed by strings stored as raw UTF-8 (the source topic's key bytes,
+    so `@app.table_route` finds the owner of a key) with JSON values. Keys read back as bytes."""
     return app.Table(
         name,
         default=None,
-        schema=faust.Schema(key_serializer="raw", value_serializer="json"),
+        # key_type=bytes is what makes Faust use the raw serializer for the changelog topic too, which
+        # `@app.table_route` hashes keys with (a schema's key_serializer alone leaves it on JSON).
+        key_type=bytes,
+        schema=faust.Schema(key_type=bytes, key_serializer="raw", value_serializer="json"),
         partitions=partitions,
         options=dict(ROCKSDB_OPTIONS),  # Faust pops keys out of this dict: give each table its own
         help=help,
