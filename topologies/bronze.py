@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import time
 from collections.abc import Sequence
 from typing import Any
@@ -40,6 +41,8 @@ __all__ = ["BronzeIngest", "build", "dead_letter_headers", "kafka_record"]
 log = logging.getLogger(__name__)
 
 MAX_RETRY_DELAY_S = 30.0
+STOP_GRACE_S = 60.0
+EXIT_BATCH_NOT_COMMITTED = 75  # EX_TEMPFAIL: restart the worker, the batch is re-delivered
 
 
 def kafka_record(message: Any) -> KafkaRecord:
@@ -143,12 +146,33 @@ def build(app: faust.App, settings: Settings, registry: TopologyRegistry) -> Top
     return topology
 
 
+async def _finish_before_ack(batch: asyncio.Future[BatchResult], table_name: str) -> None:
+    """The agent is being cancelled (worker stop, rebalance) with a batch in flight.
+
+    take_events acknowledges the batch in a `finally` even on cancellation, and Faust commits
+    acknowledged offsets on the way out: let the in-flight batch reach Delta first. If it cannot (the
+    lake is down and the batch is retrying), leave without committing any offset rather than lose it.
+    """
+    try:
+        await asyncio.wait_for(asyncio.shield(batch), STOP_GRACE_S)
+    except (TimeoutError, asyncio.CancelledError):
+        if not batch.done():
+            log.critical("bronze %s: stopping with a batch not yet in Delta; exiting without committing its offsets "
+                         "(it is re-delivered on restart)", table_name)
+            os._exit(EXIT_BATCH_NOT_COMMITTED)
+
+
 def _add_agent(app: faust.App, source: faust.TopicT, name: str, ingest: BronzeIngest, max_records: int, within_s: float) -> None:
     async def bronze_agent(stream: faust.StreamT) -> None:
         # take_events acks the batch's offsets after this loop body returns, i.e. after the Delta commit.
         async for events in stream.take_events(max_records, within=within_s):
             started = time.perf_counter()
-            result = await ingest.ingest([kafka_record(event.message) for event in events])
+            batch = asyncio.ensure_future(ingest.ingest([kafka_record(event.message) for event in events]))
+            try:
+                result = await asyncio.shield(batch)
+            except asyncio.CancelledError:
+                await _finish_before_ack(batch, ingest.table_name)
+                raise
             log.debug("bronze %s: %d records -> %d rows, %d dead letters, %d skipped in %.3f s", ingest.table_name,
                       len(events), result.written, result.dead_lettered, result.skipped, time.perf_counter() - started)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 from pathlib import Path
 from types import SimpleNamespace
@@ -101,3 +102,34 @@ def test_a_batch_that_cannot_reach_the_lake_is_retried_until_it_lands_and_never_
     assert asyncio.run(run()) == 1
     assert nodes["batch"].errors >= 2
     assert list(DeltaTable(bronze_table_uri(settings, "gps")).to_pandas()["event_id"]) == [event["event_id"]]
+
+
+def test_stopping_the_agent_mid_commit_lets_the_batch_reach_delta_before_its_offsets_are_acked(settings: Settings) -> None:
+    app = create_app(settings, topologies=("bronze",), web_port=16069)
+    agent = next(agent for name, agent in app.agents.items() if name.endswith("bronze-gps"))
+    ingest_writer = next(cell.cell_contents for cell in agent.fun.__closure__ if isinstance(cell.cell_contents, BronzeIngest)).writer
+    real_commit = ingest_writer.commit
+    commit_started = threading.Event()
+
+    def slow_commit(plan):  # type: ignore[no-untyped-def]
+        commit_started.set()
+        time.sleep(1.0)  # the worker is told to stop while the Delta commit is in flight
+        return real_commit(plan)
+
+    ingest_writer.commit = slow_commit
+    events = [valid_event("gps_ping", n, NOW_MS) for n in range(3)]  # exactly one full batch
+
+    async def drive() -> None:
+        async with agent.test_context() as test_agent:
+            for event in events:
+                await asyncio.wait_for(test_agent.put(encode("gps_ping", event), key=kafka_key("gps_ping", event)), 30)
+            for _ in range(200):
+                if commit_started.is_set():
+                    break
+                await asyncio.sleep(0.02)
+            assert commit_started.is_set()
+        # leaving the context cancelled the agent mid-commit
+
+    asyncio.run(drive())
+    assert len(DeltaTable(bronze_table_uri(settings, "gps")).to_pandas()) == 3
+    assert context_of(app).registry.node("bronze.delta-gps").events_out == 3
