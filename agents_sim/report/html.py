@@ -10,7 +10,7 @@ from typing import Any
 
 from agents_sim.report.kpis import KpiReport, band_text, value_text
 
-__all__ = ["render_html", "write_html"]
+__all__ = ["render_html", "write_html", "write_plots"]
 
 _STATUS_COLOUR = {"pass": "#1a7f37", "miss": "#cf222e", "n/a": "#9a6700"}
 # in-trip speed bands of CALIBRATION.md drawn behind the speed curve: (first hour, last hour + 1, lo, hi)
@@ -39,6 +39,7 @@ def _figure(title: str, xlabel: str, ylabel: str, *, height_in: float = 3.4) -> 
 
 
 def _plots(series: dict[str, Any]) -> list[tuple[str, str]]:
+    """(caption, base64 PNG) of the five plots."""
     hours = list(range(24))
     plots = []
 
@@ -117,3 +118,15 @@ def write_html(report: KpiReport, path: str | Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(render_html(report), encoding="utf-8")
     return path
+
+
+def write_plots(report: KpiReport, folder: str | Path) -> list[Path]:
+    """The five plots as PNG files (demand.png, speed.png, wait.png, fares.png, time_split.png), e.g. for a README."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for name, (_caption, png) in zip(("demand", "speed", "wait", "fares", "time_split"), _plots(report.measurements.series), strict=True):
+        path = folder / f"{name}.png"
+        path.write_bytes(base64.b64decode(png))
+        paths.append(path)
+    return paths

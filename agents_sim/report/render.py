@@ -10,7 +10,7 @@ from rich.text import Text
 
 from agents_sim.report.kpis import KpiReport, band_text, value_text
 
-__all__ = ["kpi_table", "write_json"]
+__all__ = ["kpi_table", "markdown_table", "write_json"]
 
 _MARK = {"pass": ("✓", "green"), "miss": ("✗", "red"), "n/a": ("n/a", "yellow")}
 
@@ -46,3 +46,16 @@ def write_json(report: KpiReport, path: str | Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(report.to_dict(), indent=2, ensure_ascii=False, default=str) + "\n", encoding="utf-8")
     return path
+
+
+def markdown_table(report: KpiReport) -> str:
+    """The table as GitHub markdown (for the README and closing notes): one line per KPI."""
+    lines = ["| KPI | value | band | in band |", "|---|---|---|---|"]
+    for row in report.rows:
+        values = "<br>".join(f"{c.check.label}: {value_text(c.check, c.value)}" for c in row.checks if c.counts)
+        bands = "<br>".join(band_text(c.check) for c in row.checks if c.counts)
+        status = {"pass": "✓", "miss": "✗", "n/a": "n/a"}[row.status]
+        note = f" ({row.reason})" if row.status == "n/a" else ""
+        lines.append(f"| {row.band.title} | {values} | {bands} | {status}{note} |")
+    lines.append(f"\n**{report.in_band} of {report.total} KPIs in band.**")
+    return "\n".join(lines) + "\n"

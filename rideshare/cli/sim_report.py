@@ -13,9 +13,9 @@ import typer
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from agents_sim.report import DEFAULT_CITY_ACTIVE_DRIVERS, KpiReport, compute_kpis, read_jsonl
-from agents_sim.report.html import write_html
+from agents_sim.report.html import write_html, write_plots
 from agents_sim.report.kafka_source import KafkaEvents
-from agents_sim.report.render import kpi_table, write_json
+from agents_sim.report.render import kpi_table, markdown_table, write_json
 from rideshare.cli.common import console, settings, user_errors
 
 __all__ = ["report"]
@@ -44,6 +44,10 @@ def report(
     city_drivers: Annotated[int, typer.Option(
         "--city-drivers", min=1, help="Active drivers per day in the whole city, to scale the run's trips to city volume.")]
     = DEFAULT_CITY_ACTIVE_DRIVERS,
+    markdown_path: Annotated[Path | None, typer.Option(
+        "--markdown", help="Also write the table as GitHub markdown (for a README or a closing note).")] = None,
+    plots_dir: Annotated[Path | None, typer.Option(
+        "--plots", help="Also write the five plots as PNG files into this folder.")] = None,
     fail_under: Annotated[int | None, typer.Option(
         "--fail-under", min=0, max=16, help="Exit with code 2 when fewer KPIs than this are in band (for CI).")] = None,
 ) -> None:
@@ -76,5 +80,11 @@ def report(
         written_json = write_json(result, json_path or default_json)
         written_html = write_html(result, html_path or default_html)
         console.print(f"{result.measurements.facts['events']:,} events · JSON: {written_json} · HTML: {written_html}")
+        if markdown_path is not None:
+            markdown_path.parent.mkdir(parents=True, exist_ok=True)
+            markdown_path.write_text(markdown_table(result), encoding="utf-8")
+            console.print(f"markdown: {markdown_path}")
+        if plots_dir is not None:
+            console.print(f"plots: {', '.join(str(p) for p in write_plots(result, plots_dir))}")
         if fail_under is not None and result.in_band < fail_under:
             raise typer.Exit(2)

@@ -72,3 +72,11 @@ def test_help_explains_the_inputs(cli: typer.Typer) -> None:
     result = CliRunner().invoke(cli, ["sim", "report", "--help"])
     assert result.exit_code == 0
     assert "kafka:" in result.output and "jsonl" in result.output and "--fail-under" in result.output
+
+
+def test_markdown_and_plots_options_write_their_files(cli: typer.Typer, events_file: Path, tmp_path: Path) -> None:
+    result = CliRunner().invoke(cli, ["sim", "report", str(events_file), "--markdown", str(tmp_path / "kpis.md"),
+                                      "--plots", str(tmp_path / "plots")])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "kpis.md").read_text(encoding="utf-8").startswith("| KPI |")
+    assert len(list((tmp_path / "plots").glob("*.png"))) == 5

@@ -9,8 +9,8 @@ from pathlib import Path
 
 from rich.console import Console
 
-from agents_sim.report.html import render_html, write_html
-from agents_sim.report.render import kpi_table, write_json
+from agents_sim.report.html import render_html, write_html, write_plots
+from agents_sim.report.render import kpi_table, markdown_table, write_json
 from tests.unit.agents_sim.report_events import busy_day
 
 
@@ -54,3 +54,18 @@ def test_html_page_embeds_five_png_plots_and_the_table(tmp_path: Path) -> None:
         assert caption in page
     assert page.count("<tr><td>") >= 16
     assert render_html(report) == page
+
+
+def test_markdown_table_has_one_line_per_kpi_and_the_count() -> None:
+    report = busy_day().report()
+    text = markdown_table(report)
+    rows = [line for line in text.splitlines() if line.startswith("| ") and not line.startswith("| KPI")]
+    assert len(rows) == 16
+    assert f"**{report.in_band} of 16 KPIs in band.**" in text
+    assert "| trip distance | mean: 4.75 km<br>median: " in text  # 2..8 km by hour % 7 over 24 hours
+
+
+def test_plots_are_written_as_five_png_files(tmp_path: Path) -> None:
+    paths = write_plots(busy_day().report(), tmp_path / "plots")
+    assert [p.name for p in paths] == ["demand.png", "speed.png", "wait.png", "fares.png", "time_split.png"]
+    assert all(p.read_bytes()[:4] == b"\x89PNG" for p in paths)
