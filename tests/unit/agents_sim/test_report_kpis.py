@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from agents_sim.report import BANDS, KpiAccumulator, measure
+from agents_sim.report import BANDS, KpiAccumulator, measure, report_of
 from agents_sim.report.fold import local_slot
 from schemas.codec import encode
 from tests.unit.agents_sim.report_events import MIDNIGHT_MS, MINUTE, Run, at
@@ -287,3 +287,24 @@ def test_a_row_misses_when_one_required_check_is_out_of_band() -> None:
     row = run.report().row("platform_take")
     assert row.status == "miss"
     assert "40.0 %" in row.reason and "20–30 %" in row.reason
+
+
+def test_a_weeknight_busier_than_friday_and_saturday_nights_is_reported_as_no() -> None:
+    run = Run()
+    run.control(at(0), "started")
+    for day in range(7):
+        for i in range(30 if day == 2 else 5):  # Wednesday night is the busiest
+            run.trip_event(f"n{day}-{i}", "requested", at(24 * day + 21 + i / 100))
+    run.control(at(24 * 7 + 6), "stopped")
+    report = run.report()
+    assert report.value("demand.fri_sat_night_heaviest") == 0.0
+    assert report.row("demand_shape").checks[4].in_band is False
+
+
+def test_report_of_an_accumulator_fed_elsewhere_equals_compute_kpis() -> None:
+    run = Run()
+    run.trip("t1", at(9), km=7.0)
+    accumulator = KpiAccumulator()
+    for schema, record in run.events:
+        accumulator.add(schema, record)
+    assert report_of(accumulator).measurements.metrics == run.report().measurements.metrics
