@@ -7,6 +7,7 @@ import logging
 import socket
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -150,7 +151,11 @@ def test_zones_and_metrics_sections(client: httpx.Client) -> None:
                       ("drivers", "drivers_by_status"), ("riders", "riders_by_status")):
         section = client.get(f"/api/metrics/{path}", headers=VIEWER)
         assert section.status_code == 200, path
-        assert section.json() and type(section.json()) is type(everything[key]), path  # the runtime's section, not a default
+        assert type(section.json()) is type(everything[key]), path  # the runtime's section, not a default
+    assert len(client.get("/api/metrics/zones", headers=VIEWER).json()) == 96
+    assert {"requests", "completed"} <= client.get("/api/metrics/overview", headers=VIEWER).json().keys()
+    drivers_by_status = client.get("/api/metrics/drivers", headers=VIEWER).json()
+    assert sum(drivers_by_status.values()) == client.get("/api/sim/status", headers=VIEWER).json()["drivers"]
 
 
 def test_prometheus_metrics_and_docs_need_no_key(client: httpx.Client) -> None:
@@ -196,3 +201,15 @@ def test_keys_never_reach_the_logs(client: httpx.Client) -> None:
             logger.setLevel(level)
     assert any("/ws?key=***" in line for line in capture.lines)  # the connection was logged, redacted
     assert not any("it-admin" in line or "it-viewer" in line for line in capture.lines)
+
+
+def test_the_built_ui_is_served_at_the_root_next_to_the_api(api_settings: Settings, runtime: SimulationRuntime, tmp_path: Path) -> None:
+    (tmp_path / "assets").mkdir()
+    (tmp_path / "index.html").write_text("<!doctype html><title>Rideshare control room</title>")
+    (tmp_path / "assets" / "app.js").write_text("console.log('map')")
+    app = create_app(api_settings, runtime, positions_source="simulation", worker_urls=[], frontend_dir=tmp_path)
+    with BackgroundServer(app, port=_free_port()) as base_url, httpx.Client(base_url=base_url) as http:
+        assert "Rideshare control room" in http.get("/").text
+        assert http.get("/assets/app.js").text == "console.log('map')"
+        assert http.get("/api/sim/status", headers=VIEWER).status_code == 200  # the mount does not shadow the API
+        assert http.get("/docs").status_code == 200
