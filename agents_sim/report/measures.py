@@ -237,8 +237,9 @@ def _drivers_below_floor(acc: KpiAccumulator) -> float | None:
 
     A platform shows the mean of a driver's last ~500 ratings; a day gives each driver a handful, whose
     mean is far noisier, so counting drivers whose day-mean is < 4.6 would overstate the share. Instead:
-    between-driver variance τ² = variance of the drivers' day-means − pooled within-driver variance × mean(1/n)
-    (method of moments), true means taken as normal(m, τ²), share = Φ((4.6 − m) / τ).
+    between-driver variance τ² = variance of the drivers' day-means − mean over drivers of s²ᵢ/nᵢ (each
+    term an unbiased estimate of that driver's noise; a pooled s² would assume every driver is equally
+    consistent, which the 5-star-heavy data are not), true means taken as normal(m, τ²), share = Φ((4.6 − m) / τ).
     """
     rated = [(n, mean, var) for n, mean, var in acc.drivers_rated() if n >= 2]
     if len(rated) < MIN_RATED_DRIVERS:
@@ -246,8 +247,8 @@ def _drivers_below_floor(acc: KpiAccumulator) -> float | None:
     means = [mean for _, mean, _ in rated]
     centre = sum(means) / len(means)
     spread = sum((m - centre) ** 2 for m in means) / (len(means) - 1)
-    within = sum((n - 1) * var for n, _, var in rated) / sum(n - 1 for n, _, _ in rated)
-    tau_sq = spread - within * sum(1 / n for n, _, _ in rated) / len(rated)
+    noise = sum(var / n for n, _, var in rated) / len(rated)
+    tau_sq = spread - noise
     if tau_sq <= 0:
         return 1.0 if centre < DRIVER_RATING_FLOOR else 0.0
     return 0.5 * (1.0 + math.erf((DRIVER_RATING_FLOOR - centre) / math.sqrt(2.0 * tau_sq)))

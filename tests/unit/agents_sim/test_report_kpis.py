@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import random
 
 import pytest
 
@@ -308,3 +309,33 @@ def test_report_of_an_accumulator_fed_elsewhere_equals_compute_kpis() -> None:
     for schema, record in run.events:
         accumulator.add(schema, record)
     assert report_of(accumulator).measurements.metrics == run.report().measurements.metrics
+
+
+def _rate_drivers(run: Run, five_star_p: list[float], ratings_each: int, rng: random.Random) -> None:
+    """Ratings drawn like the simulation's: 5 stars with p, else 4/3/2/1 with 68/22/6/4 %."""
+    for d, p in enumerate(five_star_p):
+        for _ in range(ratings_each):
+            x = rng.random()
+            stars = 5 if rng.random() < p else 4 if x < 0.68 else 3 if x < 0.9 else 2 if x < 0.96 else 1
+            run.rating(at(9), stars, ratee=f"d{d}")
+
+
+def test_drivers_below_4_6_is_near_zero_for_good_drivers_although_many_day_means_are_below() -> None:
+    rng = random.Random(11)
+    run = Run()
+    good = [rng.uniform(0.85, 0.98) for _ in range(600)]  # long-run means 4.78–4.97: none below 4.6
+    _rate_drivers(run, good, 6, rng)
+    accumulator = KpiAccumulator()
+    for schema, record in run.events:
+        accumulator.add(schema, record)
+    naive = sum(mean < 4.6 for _, mean, _ in accumulator.drivers_rated()) / len(good)
+    assert naive > 0.05  # six ratings a day: one 3-star and one 4-star already drag a day-mean to 4.5
+    assert report_of(accumulator).value("ratings.drivers_below_4_6_share") < 0.01
+
+
+def test_drivers_below_4_6_detects_a_real_group_of_poor_drivers() -> None:
+    rng = random.Random(12)
+    run = Run()
+    _rate_drivers(run, [0.5] * 100 + [0.93] * 900, 6, rng)  # 10 % of drivers with a long-run mean of 4.27
+    share = run.report().value("ratings.drivers_below_4_6_share")
+    assert 0.05 < share < 0.15
