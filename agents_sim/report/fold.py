@@ -25,6 +25,7 @@ SAO_PAULO = ZoneInfo("America/Sao_Paulo")
 HOUR_MS = 3_600_000
 MATCH_WINDOW_MS = 60_000
 SURGED_ABOVE = 1.0 + 1e-9  # a trip is surged when its multiplier is above 1.0×
+MIN_PACE_KM = 0.5  # the pace (time per km) of shorter hops is dominated by a single light or turn
 NIGHT_START_HOUR = 20  # a "night" for the Fri/Sat comparison runs 20:00–04:00, keyed by the evening's date
 NIGHT_END_HOUR = 4
 ONLINE_STATUSES = ("available", "repositioning", "en_route_pickup", "on_trip")
@@ -90,6 +91,8 @@ class KpiAccumulator:
         self.duration_s = Histogram(bin_width=1.0, upper=6 * 3600.0)
         self.trip_km_by_hour = [0.0] * 24
         self.trip_h_by_hour = [0.0] * 24
+        self.pace_sum_by_hour = [0.0] * 24  # Σ in-trip hours per km, trips of ≥ MIN_PACE_KM only
+        self.pace_count_by_hour = [0] * 24
         # money
         self.fare_brl = Histogram(bin_width=0.05, upper=2_000.0)
         self.fare_with_km_brl = 0.0
@@ -180,6 +183,9 @@ class KpiAccumulator:
             _, hour = local_slot(trip.in_transit_ms if trip.in_transit_ms is not None else t - int(duration_s * 1000))
             self.trip_km_by_hour[hour] += distance_km
             self.trip_h_by_hour[hour] += duration_s / 3600.0
+            if distance_km >= MIN_PACE_KM:
+                self.pace_sum_by_hour[hour] += duration_s / 3600.0 / distance_km
+                self.pace_count_by_hour[hour] += 1
         if fare is not None:
             self.fare_brl.add(fare)
             if distance_km:

@@ -103,10 +103,12 @@ def _window_speed(acc: KpiAccumulator, hours: range) -> float | None:
 def _speeds(acc: KpiAccumulator, out: _Values) -> None:
     for metric, hours in SPEED_WINDOWS.items():
         out.put(metric, _window_speed(acc, hours), f"no completed trip started in {hours.start}–{hours.stop} h")
-    # Congestion: free flow is the 0–5 h speed; the day's trips take (free-flow speed / day speed − 1) longer.
-    free_flow = _window_speed(acc, SPEED_WINDOWS["speed.h00_05_kmh"])
-    overall = _window_speed(acc, range(24))
-    extra = free_flow / overall - 1.0 if free_flow and overall else None
+    # Congestion, per trip: how much longer the average trip takes than at free flow = the mean pace (in-trip
+    # time per km) of all trips over the mean pace of trips starting 0–5 h (free flow), minus 1.
+    night = SPEED_WINDOWS["speed.h00_05_kmh"]
+    free_flow = _ratio(sum(acc.pace_sum_by_hour[h] for h in night), sum(acc.pace_count_by_hour[h] for h in night))
+    day = _ratio(sum(acc.pace_sum_by_hour), sum(acc.pace_count_by_hour))
+    extra = day / free_flow - 1.0 if free_flow and day else None
     out.put("traffic.extra_time_share", extra, "needs completed trips at night (free flow) and over the day")
 
 

@@ -54,8 +54,8 @@ def test_in_trip_speed_is_distance_over_time_per_hour_window_and_traffic_compare
     assert report.value("speed.h00_05_kmh") == pytest.approx(32.0)
     assert report.value("speed.h17_20_kmh") is None
     assert "17–20" in report.measurements.reasons["speed.h17_20_kmh"]
-    # free flow 32 km/h; the day's trips: 23 km in 50 min
-    assert report.value("traffic.extra_time_share") == pytest.approx(32.0 / (23.0 / (50 / 60)) - 1.0)
+    # pace in min/km: 3.0 and 2.0 in the morning, 1.875 at night (free flow); the day's mean pace 6.875 / 3
+    assert report.value("traffic.extra_time_share") == pytest.approx((6.875 / 3) / 1.875 - 1.0)
 
 
 def test_pickup_wait_statistics_and_uplift_at_busy_hours() -> None:
