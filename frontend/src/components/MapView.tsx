@@ -21,7 +21,7 @@ interface Props {
 }
 
 /** Width of the sidebar next to the map (styles.css `.sidebar`). */
-const SIDEBAR_PX = 380;
+const SIDEBAR_PX = 420;
 
 // São Paulo, until the districts arrive and give the real bounds.
 const FALLBACK_VIEW = { longitude: -46.63, latitude: -23.6, zoom: 10, pitch: 0, bearing: 0 };

@@ -5,10 +5,10 @@ import { formatInt, formatLag, formatRate } from '../format';
 import { usePolling } from '../hooks/usePolling';
 import { type NodeRate, type TopologySample, layoutTopology, nodeRates, parseTopologyView } from '../state/topology';
 
-const COLUMN_WIDTH = 170;
-const ROW_HEIGHT = 58;
-const NODE_WIDTH = 150;
-const NODE_HEIGHT = 48;
+const COLUMN_WIDTH = 128;
+const ROW_HEIGHT = 50;
+const NODE_WIDTH = 116;
+const NODE_HEIGHT = 42;
 const TOPOLOGY_GAP = 26;
 
 interface Props {
@@ -98,13 +98,13 @@ export function TopologyPanel({ client }: Props) {
                 <g key={node.id} transform={`translate(${x},${y})`} className={`node node-${node.kind}`} data-testid="topology-node">
                   <title>{`${node.id} (${node.kind}): in ${formatInt(node.eventsIn)}, out ${formatInt(node.eventsOut)}, errors ${formatInt(node.errors)}`}</title>
                   <rect width={NODE_WIDTH} height={NODE_HEIGHT} rx={6} />
-                  <text x={8} y={16} className="node-name">
-                    {node.name.length > 20 ? `${node.name.slice(0, 19)}…` : node.name}
+                  <text x={6} y={13} className="node-name">
+                    {node.name.length > 17 ? `${node.name.slice(0, 16)}…` : node.name}
                   </text>
-                  <text x={8} y={30} className="node-stat">
+                  <text x={6} y={25} className="node-stat">
                     {formatRate(rate?.inPerS)} in · {formatRate(rate?.outPerS)} out
                   </text>
-                  <text x={8} y={43} className="node-stat">
+                  <text x={6} y={37} className="node-stat">
                     lag {formatLag(node.lag)}
                     {node.errors > 0 ? ` · ${formatInt(node.errors)} err` : ''}
                   </text>

@@ -32,7 +32,7 @@ export function useLiveSocket(apiKey: string | null): [LiveState, (action: LiveA
       };
       socket.onmessage = (event: MessageEvent<string>) => {
         try {
-          dispatch({ kind: 'message', message: parseServerMessage(event.data) });
+          dispatch({ kind: 'message', message: parseServerMessage(event.data), receivedAt: Date.now() });
         } catch (error) {
           if (!(error instanceof ProtocolError)) throw error;
           dispatch({ kind: 'protocol-error', error: error.message });

@@ -9,10 +9,10 @@ const at = (entityType: 'driver' | 'rider', id: string, lat: number, lon: number
 });
 
 describe('densityCells', () => {
-  it('counts drivers and riders per H3 res-8 cell', () => {
+  it('counts drivers and riders per H3 cell', () => {
     const cells = densityCells([
       at('driver', 'D1', -23.55, -46.63),
-      at('driver', 'D2', -23.5501, -46.6301), // same cell (res 8 cells are ~0.7 km²)
+      at('driver', 'D2', -23.5501, -46.6301), // ~15 m away: same cell
       at('rider', 'R1', -23.55, -46.63),
       at('driver', 'D3', -23.7, -46.8),
     ]);

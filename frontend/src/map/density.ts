@@ -1,11 +1,12 @@
-// H3 density of the live map: drivers and waiting riders counted per H3 cell (resolution 8, the same as
-// the live-state density hash), computed from the positions the WebSocket already pushes.
+// H3 density of the live map: drivers and waiting riders counted per H3 cell, computed from the positions
+// the WebSocket already pushes. Resolution 7 (~5 km² cells): at the zoom that shows the whole city the
+// live-state hash's resolution 8 cells are a few pixels wide and read as dots, not as a heatmap.
 
 import { latLngToCell } from 'h3-js';
 
 import type { Position } from '../api/protocol';
 
-export const DENSITY_RESOLUTION = 8;
+export const DENSITY_RESOLUTION = 7;
 
 export interface DensityCell {
   hex: string;

@@ -1,7 +1,19 @@
 import { describe, expect, it } from 'vitest';
 
-import type { Delta, Position, Snapshot, SurgeZone, TripChange } from '../api/protocol';
-import { MAX_TRIPS, PRUNE_EVERY_MS, STALE_AFTER_MS, applyRoutes, countEntities, initialLiveState, liveReducer, pruneStale, tripsMissingRoutes } from './live';
+import type { Delta, Position, SimStatus, Snapshot, SurgeZone, TripChange } from '../api/protocol';
+import {
+  MAX_TRIPS,
+  MIN_STALE_WALL_MS,
+  PRUNE_EVERY_WALL_MS,
+  STALE_AFTER_SIM_MS,
+  applyRoutes,
+  countEntities,
+  initialLiveState,
+  liveReducer,
+  pruneStale,
+  staleAfterWallMs,
+  tripsMissingRoutes,
+} from './live';
 
 function position(entityType: 'driver' | 'rider', id: string, lon: number, status: string, eventTime = 1): Position {
   return { key: `${entityType}:${id}`, entityType, entityId: id, lon, lat: -23.5, status, headingDeg: 0, speedKmh: 0, tripId: null, eventTime };
@@ -15,6 +27,10 @@ function surge(zoneId: string, multiplier: number, windowEnd: number): SurgeZone
   return { zoneId, multiplier, demand: 1, supply: 1, windowEnd };
 }
 
+function status(state: string, speed: number | null): SimStatus {
+  return { state, sessionId: null, seed: null, simTimeMs: null, speed, speedAchieved: null, eventsEmitted: null, drivers: null, riders: null };
+}
+
 function snapshot(partial: Partial<Snapshot>): Snapshot {
   return { type: 'snapshot', positions: [], trips: [], surge: [], stats: {}, status: null, ...partial };
 }
@@ -23,7 +39,7 @@ function delta(partial: Partial<Delta>): Delta {
   return { type: 'delta', positions: [], removed: [], trips: [], surge: [], stats: null, status: null, ...partial };
 }
 
-const apply = (state: typeof initialLiveState, message: Snapshot | Delta) => liveReducer(state, { kind: 'message', message });
+const apply = (state: typeof initialLiveState, message: Snapshot | Delta, receivedAt = 0) => liveReducer(state, { kind: 'message', message, receivedAt });
 
 describe('liveReducer', () => {
   it('replaces the whole state with a snapshot, leaving out offline drivers and finished trips', () => {
@@ -107,7 +123,7 @@ describe('liveReducer', () => {
 
   it('records server errors and connection changes without touching the map', () => {
     const start = apply(initialLiveState, snapshot({ positions: [position('driver', 'D1', 1, 'available')] }));
-    const errored = liveReducer(start, { kind: 'message', message: { type: 'error', message: 'boom' } });
+    const errored = liveReducer(start, { kind: 'message', message: { type: 'error', message: 'boom' }, receivedAt: 0 });
     expect(errored.lastError).toBe('boom');
     expect(errored.entities).toBe(start.entities);
     const open = liveReducer(errored, { kind: 'connection', connection: 'open' });
@@ -133,17 +149,38 @@ describe('entities leaving the map', () => {
     expect(Object.keys(after.entities)).toEqual(['rider:R2']);
   });
 
-  it('sweeps entities that stopped pinging for longer than STALE_AFTER_MS of simulated time', () => {
-    const start = apply(initialLiveState, snapshot({ positions: [position('driver', 'PARKED', 1, 'available', 1_000), position('driver', 'MOVING', 1, 'on_trip', 1_000)] }));
-    const soon = apply(start, delta({ positions: [position('driver', 'MOVING', 2, 'on_trip', 1_000 + PRUNE_EVERY_MS)] }));
-    expect(Object.keys(soon.entities).sort()).toEqual(['driver:MOVING', 'driver:PARKED']);
-    const later = apply(soon, delta({ positions: [position('driver', 'MOVING', 3, 'on_trip', 2_000 + STALE_AFTER_MS)] }));
-    expect(Object.keys(later.entities)).toEqual(['driver:MOVING']);
-    expect(later.clockMs).toBe(2_000 + STALE_AFTER_MS);
+  it('sweeps entities whose updates stopped arriving while the simulation runs', () => {
+    const running = status('running', 30);
+    const wait = staleAfterWallMs(running);
+    const start = apply(initialLiveState, snapshot({ status: running, positions: [position('driver', 'GONE', 1, 'available'), position('driver', 'BUSY', 1, 'on_trip')] }), 0);
+    const soon = apply(start, delta({ positions: [position('driver', 'BUSY', 2, 'on_trip', 2)] }), wait / 2);
+    expect(Object.keys(soon.entities).sort()).toEqual(['driver:BUSY', 'driver:GONE']);
+    const later = apply(soon, delta({ positions: [position('driver', 'BUSY', 3, 'on_trip', 3)] }), wait + PRUNE_EVERY_WALL_MS);
+    expect(Object.keys(later.entities)).toEqual(['driver:BUSY']);
   });
 
-  it('keeps entities whose ping time is unknown', () => {
-    expect(pruneStale({ 'driver:D1': position('driver', 'D1', 1, 'available', 0) }, 10 * STALE_AFTER_MS)).toHaveProperty('driver:D1');
+  it('does not count a pause as silence: nothing is swept while paused, nor right after resuming', () => {
+    const start = apply(initialLiveState, snapshot({ status: status('running', 30), positions: [position('driver', 'PARKED', 1, 'available')] }), 0);
+    const wait = staleAfterWallMs(status('running', 30));
+    const paused = apply(start, delta({ status: status('paused', 30) }), 1_000);
+    const stillPaused = apply(paused, delta({ stats: { x: 1 } }), 10 * wait);
+    expect(stillPaused.entities).toHaveProperty('driver:PARKED');
+    const resumed = apply(stillPaused, delta({ status: status('running', 30) }), 10 * wait + 1);
+    const shortlyAfter = apply(resumed, delta({ stats: { x: 2 } }), 10 * wait + wait / 2);
+    expect(shortlyAfter.entities).toHaveProperty('driver:PARKED');
+    const muchLater = apply(shortlyAfter, delta({ stats: { x: 3 } }), 12 * wait);
+    expect(muchLater.entities).toEqual({});
+  });
+
+  it('waits longer at slower speeds, never less than the minimum', () => {
+    expect(staleAfterWallMs(status('running', 1))).toBe(STALE_AFTER_SIM_MS);
+    expect(staleAfterWallMs(status('running', 1000))).toBe(MIN_STALE_WALL_MS);
+    expect(staleAfterWallMs(status('running', null))).toBe(MIN_STALE_WALL_MS);
+  });
+
+  it('keeps everything when nothing is old enough', () => {
+    const entities = { 'driver:D1': { ...position('driver', 'D1', 1, 'available'), receivedAt: 100 } };
+    expect(pruneStale(entities, 150, 0, 100)).toBe(entities);
   });
 });
 

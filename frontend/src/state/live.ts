@@ -20,28 +20,38 @@ const NEW_LEG_STATE = 'in_transit';
 export const RIDER_LEFT_STATES: ReadonlySet<string> = new Set(['in_transit', ...TERMINAL_TRIP_STATES]);
 
 /**
- * An entity that has not pinged for this long (simulated time) has left the map: parked drivers ping
- * every 30 s and waiting riders every 15 s, while offline drivers and riders in a car stop pinging,
- * and the GPS topology's latest-position hash does not say when they stop.
+ * Entities leave the map by themselves when they stop pinging: offline drivers and riders in a car go
+ * silent (parked drivers ping every 30 s of simulated time, waiting riders every 15 s), and the GPS
+ * topology's latest-position hash never says so. Silence is measured in wall time since the entity's
+ * last update *arrived* while the simulation runs: event times cannot be compared across entities,
+ * because a lagging worker delivers some Kafka partitions minutes (simulated) behind others.
+ * An entity is stale after STALE_AFTER_SIM_MS of simulated time at the current speed, never sooner
+ * than MIN_STALE_WALL_MS of wall time.
  */
-export const STALE_AFTER_MS = 120_000;
+export const STALE_AFTER_SIM_MS = 10 * 60_000;
+export const MIN_STALE_WALL_MS = 60_000;
 
-/** Stale entities are looked for at most once per this much simulated time (not on every frame). */
-export const PRUNE_EVERY_MS = 10_000;
+/** Stale entities are looked for at most this often (wall ms), not on every frame. */
+export const PRUNE_EVERY_WALL_MS = 2_000;
+
+/** A position with the client wall time its last update arrived. */
+export interface TrackedPosition extends Position {
+  receivedAt: number;
+}
 
 export type ConnectionState = 'idle' | 'connecting' | 'open' | 'closed' | 'unauthorized';
 
 export interface LiveState {
   connection: ConnectionState;
-  entities: Readonly<Record<string, Position>>;
+  entities: Readonly<Record<string, TrackedPosition>>;
   trips: Readonly<Record<string, TripChange>>;
   surge: Readonly<Record<string, SurgeZone>>;
   stats: Stats;
   status: SimStatus | null;
-  /** Newest event time seen in positions (ms): the client's view of simulated now. */
-  clockMs: number;
-  /** clockMs at the last stale-entity sweep. */
-  prunedAtMs: number;
+  /** Wall ms when the simulation was last seen entering the running state (silence counts from there). */
+  runningSince: number;
+  /** Wall ms of the last stale-entity sweep. */
+  prunedAt: number;
   /** Frames applied since the page loaded (snapshots + deltas). */
   frames: number;
   lastError: string | null;
@@ -54,17 +64,17 @@ export const initialLiveState: LiveState = {
   surge: {},
   stats: {},
   status: null,
-  clockMs: 0,
-  prunedAtMs: 0,
+  runningSince: 0,
+  prunedAt: 0,
   frames: 0,
   lastError: null,
 };
 
 export type LiveAction =
-  | { kind: 'message'; message: ServerMessage }
+  | { kind: 'message'; message: ServerMessage; receivedAt: number }
   | { kind: 'trip-routes'; trips: TripChange[] }
   | { kind: 'connection'; connection: ConnectionState }
-  | { kind: 'status'; status: SimStatus }
+  | { kind: 'status'; status: SimStatus; receivedAt: number }
   | { kind: 'protocol-error'; error: string };
 
 /** An entity stays on the map while it is online (drivers) or waiting (riders). */
@@ -107,16 +117,17 @@ export function applyTrips(current: Readonly<Record<string, TripChange>>, change
 }
 
 export function applyPositions(
-  current: Readonly<Record<string, Position>>,
+  current: Readonly<Record<string, TrackedPosition>>,
   positions: readonly Position[],
   removed: readonly string[],
-): Readonly<Record<string, Position>> {
+  receivedAt: number,
+): Readonly<Record<string, TrackedPosition>> {
   if (positions.length === 0 && removed.length === 0) return current;
-  const next: Record<string, Position> = { ...current };
+  const next: Record<string, TrackedPosition> = { ...current };
   for (const position of positions) {
     const previous = next[position.key];
     if (previous !== undefined && previous.eventTime > position.eventTime) continue;
-    if (isOnMap(position)) next[position.key] = position;
+    if (isOnMap(position)) next[position.key] = { ...position, receivedAt };
     else delete next[position.key];
   }
   // Removals win over a ping in the same frame: the frame says the entity has left by now.
@@ -135,23 +146,40 @@ export function applySurge(current: Readonly<Record<string, SurgeZone>>, updates
   return next;
 }
 
-function newestEventTime(positions: readonly Position[], since: number): number {
-  let newest = since;
-  for (const p of positions) if (p.eventTime > newest) newest = p.eventTime;
-  return newest;
+/** Wall ms of silence after which an entity is stale, at the simulation's current speed. */
+export function staleAfterWallMs(status: SimStatus | null): number {
+  const speed = status?.speed ?? null;
+  return speed === null || speed <= 0 ? MIN_STALE_WALL_MS : Math.max(MIN_STALE_WALL_MS, STALE_AFTER_SIM_MS / speed);
 }
 
-/** Drops entities whose last ping is older than STALE_AFTER_MS before `clockMs` (unknown times are kept). */
-export function pruneStale(entities: Readonly<Record<string, Position>>, clockMs: number): Readonly<Record<string, Position>> {
-  const cutoff = clockMs - STALE_AFTER_MS;
-  let next: Record<string, Position> | null = null;
+/** Drops entities silent for longer than `staleAfterMs` while running (silence counts from `runningSince`). */
+export function pruneStale(
+  entities: Readonly<Record<string, TrackedPosition>>,
+  now: number,
+  runningSince: number,
+  staleAfterMs: number,
+): Readonly<Record<string, TrackedPosition>> {
+  const cutoff = now - staleAfterMs;
+  if (runningSince > cutoff) return entities;
+  let next: Record<string, TrackedPosition> | null = null;
   for (const [key, p] of Object.entries(entities)) {
-    if (p.eventTime > 0 && p.eventTime < cutoff) {
+    if (p.receivedAt < cutoff) {
       next ??= { ...entities };
       delete next[key];
     }
   }
   return next ?? entities;
+}
+
+function isRunning(status: SimStatus | null): boolean {
+  return status?.state.toLowerCase() === 'running';
+}
+
+/** A new status: remember when the simulation (re)started running, since pauses are not silence. */
+function withStatus(state: LiveState, status: SimStatus | null, now: number): LiveState {
+  if (status === null) return state;
+  const runningSince = isRunning(status) && !isRunning(state.status) ? now : state.runningSince;
+  return { ...state, status, runningSince };
 }
 
 /** Riders whose trip reached in_transit or ended are no longer waiting on the street. */
@@ -181,41 +209,37 @@ export function applyRoutes(current: Readonly<Record<string, TripChange>>, fromA
   return next ?? current;
 }
 
-function applySnapshot(state: LiveState, snapshot: Snapshot): LiveState {
-  const clockMs = newestEventTime(snapshot.positions, 0);
+function applySnapshot(state: LiveState, snapshot: Snapshot, now: number): LiveState {
+  const entities: Record<string, TrackedPosition> = {};
+  for (const p of snapshot.positions) if (isOnMap(p)) entities[p.key] = { ...p, receivedAt: now };
   return {
-    ...state,
-    entities: pruneStale(byKey(snapshot.positions.filter(isOnMap), (p) => p.key), clockMs),
-    clockMs,
-    prunedAtMs: clockMs,
+    ...withStatus(state, snapshot.status, now),
+    entities,
     trips: boundTrips(byKey(snapshot.trips.filter((t) => !TERMINAL_TRIP_STATES.has(t.state)), (t) => t.tripId)),
     surge: byKey(snapshot.surge, (s) => s.zoneId),
     stats: snapshot.stats,
-    status: snapshot.status ?? state.status,
     frames: state.frames + 1,
     lastError: null,
   };
 }
 
-function applyDelta(state: LiveState, delta: Delta): LiveState {
-  const clockMs = newestEventTime(delta.positions, state.clockMs);
+function applyDelta(state: LiveState, delta: Delta, now: number): LiveState {
+  const next = withStatus(state, delta.status, now);
   const leaving = ridersLeaving(delta.trips);
-  let entities = applyPositions(state.entities, delta.positions, leaving.length ? [...delta.removed, ...leaving] : delta.removed);
-  let prunedAtMs = state.prunedAtMs;
-  if (clockMs - prunedAtMs >= PRUNE_EVERY_MS) {
-    entities = pruneStale(entities, clockMs);
-    prunedAtMs = clockMs;
+  let entities = applyPositions(next.entities, delta.positions, leaving.length ? [...delta.removed, ...leaving] : delta.removed, now);
+  let prunedAt = next.prunedAt;
+  if (now - prunedAt >= PRUNE_EVERY_WALL_MS) {
+    if (isRunning(next.status)) entities = pruneStale(entities, now, next.runningSince, staleAfterWallMs(next.status));
+    prunedAt = now;
   }
   return {
-    ...state,
+    ...next,
     entities,
-    clockMs,
-    prunedAtMs,
-    trips: applyTrips(state.trips, delta.trips),
-    surge: applySurge(state.surge, delta.surge),
-    stats: delta.stats === null ? state.stats : { ...state.stats, ...delta.stats },
-    status: delta.status ?? state.status,
-    frames: state.frames + 1,
+    prunedAt,
+    trips: applyTrips(next.trips, delta.trips),
+    surge: applySurge(next.surge, delta.surge),
+    stats: delta.stats === null ? next.stats : { ...next.stats, ...delta.stats },
+    frames: next.frames + 1,
   };
 }
 
@@ -224,15 +248,15 @@ export function liveReducer(state: LiveState, action: LiveAction): LiveState {
     case 'connection':
       return state.connection === action.connection ? state : { ...state, connection: action.connection };
     case 'status':
-      return { ...state, status: action.status };
+      return withStatus(state, action.status, action.receivedAt);
     case 'protocol-error':
       return { ...state, lastError: action.error };
     case 'trip-routes':
       return { ...state, trips: applyRoutes(state.trips, action.trips) };
     case 'message': {
       const message = action.message;
-      if (message.type === 'snapshot') return applySnapshot(state, message);
-      if (message.type === 'delta') return applyDelta(state, message);
+      if (message.type === 'snapshot') return applySnapshot(state, message, action.receivedAt);
+      if (message.type === 'delta') return applyDelta(state, message, action.receivedAt);
       return { ...state, lastError: message.message };
     }
   }
