@@ -23,7 +23,7 @@ from tests.unit.lakehouse.bronze_poison import valid_event
 
 pytestmark = pytest.mark.integration
 
-EVENTS = 60_000
+EVENTS = 30_000
 
 
 def test_a_worker_killed_mid_run_and_restarted_writes_every_offset_exactly_once(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import random
+import re
 import time
 from collections import Counter
 from pathlib import Path
@@ -129,3 +130,31 @@ def test_poison_records_land_in_the_dlq_topic_and_table_with_a_reason_while_vali
                        for c in cases)
     assert topic_reasons == expected
     assert all(letter["source_partition"] is not None and letter["source_offset"] is not None for letter in letters)
+
+
+def test_two_workers_split_the_partitions_and_commit_side_by_side_exactly_once(
+    kafka: KafkaService, settings: Settings, tmp_path: Path
+) -> None:
+    lake = isolated_settings(settings, "bronzetwo", tmp_path, bronze_batch_max_records=500, bronze_batch_max_seconds=0.5)
+    now_ms = int(time.time() * 1000)
+    first = BronzeWorkerProcess(lake, tmp_path / "first.log").start()
+    second = BronzeWorkerProcess(lake, tmp_path / "second.log").start()
+    try:
+        producer = EventProducer(lake)
+        per_topic: Counter[str] = Counter()
+        for n in range(12_000):  # produced while the two workers join: batches land across the rebalance
+            schema = ("gps_ping", "trip_event", "driver_status")[n % 3]
+            producer.send(schema, valid_event(schema, n, now_ms + n))
+            per_topic[topic_for_schema(schema).key] += 1
+        producer.flush()
+        wait_for(lambda: all(len(bronze_rows(lake, key, ["kafka_offset"])) >= count for key, count in per_topic.items()),
+                 timeout_s=120, what="every record in bronze", worker=first)
+        second.assert_alive()
+        time.sleep(1.5)
+    finally:
+        first.stop()
+        second.stop()
+    for key, count in per_topic.items():
+        assert assert_every_offset_exactly_once(lake, key) == count
+    gps_assignment = re.compile(r"rideshare\.gps\s+\|\s+\{[\d, -]+\}")
+    assert gps_assignment.search(first.log()) and gps_assignment.search(second.log()), "both workers must own gps partitions"
