@@ -9,6 +9,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
+import httpx
 import pytest
 from confluent_kafka import Consumer
 
@@ -110,6 +111,7 @@ def test_poison_records_land_in_the_dlq_topic_and_table_with_a_reason_while_vali
                  timeout_s=90, what="all poison in the DLQ table and all valid records in bronze", worker=worker)
         letters = _dead_letters_on_topic(lake, len(cases))
         worker.assert_alive()  # poison never crashes the worker
+        metrics = httpx.get(f"http://127.0.0.1:{worker.port}/metrics", timeout=10).text
     finally:
         worker.stop()
 
@@ -130,6 +132,9 @@ def test_poison_records_land_in_the_dlq_topic_and_table_with_a_reason_while_vali
                        for c in cases)
     assert topic_reasons == expected
     assert all(letter["source_partition"] is not None and letter["source_offset"] is not None for letter in letters)
+    dlq_counted = sum(float(line.rsplit(" ", 1)[1]) for line in metrics.splitlines() if line.startswith("rideshare_dlq_records_total{"))
+    assert dlq_counted == len(cases)
+    assert 'rideshare_bronze_commit_seconds_count{table="gps"}' in metrics
 
 
 def test_two_workers_split_the_partitions_and_commit_side_by_side_exactly_once(
