@@ -114,7 +114,10 @@ class BronzeIngest:
         for reason, count in result.error_types.items():
             self.metrics.dlq_records.labels(source_topic, reason).inc(count)
         if result.skipped:
-            log.info("bronze %s: skipped %d re-delivered records already in Delta", self.table_name, result.skipped)
+            # Normal after a crash or rebalance. Not normal when the topics were deleted and recreated while
+            # the lake was kept: offsets restart at 0 and everything below the committed versions is skipped.
+            log.info("bronze %s: skipped %d re-delivered records already in Delta (if the Kafka topics were recreated, "
+                     "start from an empty lake: their offsets restarted)", self.table_name, result.skipped)
 
 
 def build(app: faust.App, settings: Settings, registry: TopologyRegistry) -> Topology:
