@@ -268,7 +268,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Start the simulation (or continue a paused one) */
+        /** Start a new simulation (created -> running); a paused one is resumed with /resume */
         post: operations["start_api_sim_start_post"];
         delete?: never;
         options?: never;
