@@ -61,7 +61,7 @@ class TrafficParams:
     (Fipe/USP band 31–40 %)."""
 
     speed_kmh_by_hour: tuple[float, ...] = (
-        31, 31.5, 32, 32, 31, 29,   # 0–5 h: near free flow
+        29.5, 30, 30, 30, 29.5, 28,  # 0–5 h: near free flow
         26, 22, 21, 22,           # 6–9 h: AM peak (CET 25.5 km/h on arterials, lower door to door)
         24, 25, 24, 24, 24, 24, 23,  # 10–16 h
         18, 17, 18,               # 17–19 h: PM peak (CET 20.9, arterials 15–16)
@@ -118,12 +118,12 @@ class RiderParams:
     router's ~1.37 detour gives network trips of mean ~7.5 km, median ~5.9 km, p95 ~21 km (bands 6–9,
     4.5–7, 20–30)."""
 
-    rides_per_week_median: float = 2.8
+    rides_per_week_median: float = 3.2
     rides_per_week_sigma: float = 0.6
     trip_km_median: float = 4.3
     trip_km_sigma: float = 0.78
     trip_km_max: float = 35.0
-    patience_min_range: tuple[float, float] = (6.0, 18.0)  # how long a rider waits for a match / a late car
+    patience_min_range: tuple[float, float] = (7.0, 20.0)  # how long a rider waits for a match / a late car
     max_surge_range: tuple[float, float] = (1.3, 3.0)
     frequent_destinations: tuple[int, int] = (2, 5)
     # Payment mix in Brazil's ride-hailing (card dominant, Pix rising, cash shrinking).
@@ -131,7 +131,7 @@ class RiderParams:
         ("credit_card", 0.46), ("debit_card", 0.12), ("pix", 0.24), ("cash", 0.10), ("wallet", 0.08),
     )
     # Share of requests a rider cancels before any driver arrives for reasons of their own (changed plans).
-    spontaneous_cancel_p: float = 0.035
+    spontaneous_cancel_p: float = 0.03
     boarding_s_range: tuple[float, float] = (15.0, 90.0)  # from the car's arrival to the rider getting in
 
     def __post_init__(self) -> None:
@@ -147,21 +147,21 @@ class RiderParams:
 @dataclass(frozen=True)
 class DriverParams:
     """Driver DNA ranges and shift shapes. Hours online per active day 5–9 (Cebrap: 22–31 h/week over
-    4.2 days); shift mix weighted toward the day and PM peak so supply follows demand."""
+    4.2 days); shifts centred on demand so supply follows it."""
 
-    shift_mix: tuple[tuple[str, float], ...] = (
-        ("morning", 0.32), ("afternoon", 0.18), ("evening", 0.30), ("night", 0.05), ("flexible", 0.15),
-    )
-    # Local start hour ranges per shift preference.
-    shift_start_hours: tuple[tuple[str, float, float], ...] = (
-        ("morning", 6.0, 7.5), ("afternoon", 10.0, 12.5), ("evening", 14.5, 17.0), ("night", 19.5, 22.0), ("flexible", 7.0, 14.0),
-    )
+    # Shifts follow demand: a shift is centred on an hour drawn from the demand curve raised to this power
+    # (>1 sharpens the peaks, so more drivers centre their day on the AM and PM peaks). Drivers choose
+    # their hours by earnings, which peak with demand (Cebrap; Uber "busy hours" guidance).
+    shift_peak_focus: float = 1.3
+    flexible_share: float = 0.15  # drivers whose start varies ±1.5 h day to day (others ±0.5 h)
+    # Part-timers who drive the commute peaks only (two blocks a day); they make supply peak with demand.
+    split_shift_share: float = 0.25
     hours_per_day_range: tuple[float, float] = (5.0, 9.0)
     days_per_week_range: tuple[int, int] = (4, 6)
-    acceptance_rate_range: tuple[float, float] = (0.70, 0.98)
+    acceptance_rate_range: tuple[float, float] = (0.78, 0.99)
     # Probability a driver cancels an accepted trip (band 3–8 % of accepted trips).
-    cancel_tendency_range: tuple[float, float] = (0.01, 0.09)
-    response_time_s_range: tuple[float, float] = (3.0, 14.0)
+    cancel_tendency_range: tuple[float, float] = (0.01, 0.07)
+    response_time_s_range: tuple[float, float] = (2.0, 10.0)
     min_rider_rating_range: tuple[float, float] = (4.3, 4.75)
     surge_acceptance_modifier_range: tuple[float, float] = (0.0, 0.25)  # extra acceptance when surged
     service_quality_alpha_beta: tuple[float, float] = (18.0, 1.6)  # beta: mean ~0.92, few poor drivers (≤ 3 % below 4.6)
@@ -169,8 +169,9 @@ class DriverParams:
     reposition_p: float = 0.55  # after a dwell, chance to drive toward demand instead of waiting again
 
     def __post_init__(self) -> None:
-        _check(abs(sum(p for _, p in self.shift_mix) - 1.0) < 1e-6, "shift_mix must sum to 1")
-        _check({s for s, _ in self.shift_mix} == {s for s, _, _ in self.shift_start_hours}, "shift names must match")
+        _check(0 <= self.shift_peak_focus <= 5, "shift_peak_focus must be 0..5")
+        _check(0 <= self.flexible_share <= 1, "flexible_share must be 0..1")
+        _check(0 <= self.split_shift_share <= 1, "split_shift_share must be 0..1")
         _check(0 < self.hours_per_day_range[0] <= self.hours_per_day_range[1] <= 16, "bad hours_per_day_range")
         _check(1 <= self.days_per_week_range[0] <= self.days_per_week_range[1] <= 7, "bad days_per_week_range")
         _check(0 < self.acceptance_rate_range[0] <= self.acceptance_rate_range[1] <= 1, "bad acceptance_rate_range")

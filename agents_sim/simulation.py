@@ -66,6 +66,7 @@ class Simulation:
         self.events = EventFactory(session_id or config.resolved_session_id, sink)
         self.rng = stream(config.seed, "behaviour")
         self.gps_rng = stream(config.seed, "gps")
+        self.clock_rng = stream(config.seed, "rider-clock")
         self.index: DriverIndex[Driver] = DriverIndex(config.matching.h3_resolution)
         gps = config.gps
         self.gps = GpsSchedule(gps.moving_interval_s, gps.idle_interval_s, gps.rider_interval_s)
@@ -102,7 +103,7 @@ class Simulation:
         made = []
         for _ in range(n):
             ordinal = len(self.drivers)
-            dna = make_driver_dna(self.config.seed, ordinal, self.config.driver, self.places)
+            dna = make_driver_dna(self.config.seed, ordinal, self.config.driver, self.places, self.config.demand.hourly_share)
             driver = Driver(dna=dna, ordinal=ordinal, lat=dna.home_lat, lon=dna.home_lon, profile=identity_changes.driver_profile(dna))
             self.drivers[dna.driver_id] = driver
             identity_changes.emit_driver_profile(self, driver, "created", [])
@@ -249,19 +250,26 @@ class Simulation:
     # ----------------------------------------------------------------- drivers
 
     def next_shift(self, driver: Driver, now: int) -> tuple[int, int]:
-        """(start, end) of the driver's next shift that ends after `now` (start clipped to now)."""
+        """(start, end) of the driver's next shift block that ends after `now` (start clipped to now).
+        A split-shift driver works two blocks a day, around the AM and the PM peak."""
         dna = driver.dna
         local_day = (now + self.utc_offset_ms) // DAY_MS
         for day in range(local_day - 1, local_day + 15):
             if (day + 3) % 7 not in dna.work_days:
                 continue
             jitter = derive_seed(self.config.seed, "shift", driver.ordinal, day)
-            start_h = dna.shift_start_hour + ((jitter % 1000) / 1000 - 0.5)  # ±30 min day to day
+            spread_h = 3.0 if dna.shift_preference == "flexible" else 1.0
+            shift_h = ((jitter % 1000) / 1000 - 0.5) * spread_h  # day-to-day variation
             hours = dna.hours_per_day * (0.85 + 0.3 * ((jitter >> 10) % 1000) / 1000)
-            start = day * DAY_MS + int(start_h * HOUR_MS) - self.utc_offset_ms
-            end = start + int(hours * HOUR_MS)
-            if end > now + 10 * 60_000:
-                return max(start, now), end
+            if dna.split_shift_pm_hour is None:
+                blocks = ((dna.shift_start_hour + shift_h, hours),)
+            else:
+                blocks = ((dna.shift_start_hour + shift_h, hours / 2), (dna.split_shift_pm_hour + shift_h, hours / 2))
+            for start_h, block_h in blocks:
+                start = day * DAY_MS + int(start_h * HOUR_MS) - self.utc_offset_ms
+                end = start + int(block_h * HOUR_MS)
+                if end > now + 10 * 60_000:
+                    return max(start, now), end
         return now + DAY_MS, now + DAY_MS + HOUR_MS  # a driver with no work days never goes online
 
     def work_shifts(self, driver: Driver) -> Generator[simpy.Event, Any, None]:
@@ -314,9 +322,8 @@ class Simulation:
             driver.idle_wait = False
 
     def _reposition_target(self, driver: Driver) -> tuple[float, float]:
-        """The nearest of a few demand-weighted zones: drivers head to where riders are."""
-        zones = [self.places.weighted_zone(self.rng) for _ in range(4)]
-        zone = min(zones, key=lambda z: haversine_m(driver.lat, driver.lon, z.centroid_lat, z.centroid_lon))
+        """A zone within 8 km drawn by demand weight: idle drivers head to where riders are."""
+        zone = self.places.nearby_weighted_zone(driver.lat, driver.lon, 8.0, self.rng)
         return self.places.point_in_zone(zone, self.rng)
 
     # ----------------------------------------------------------------- riders
@@ -324,7 +331,7 @@ class Simulation:
     def request_rides(self, rider: Rider) -> Generator[simpy.Event, Any, None]:
         """A rider's requests: a Poisson process thinned by the demand curve."""
         peak_rate_per_ms = rider.dna.rides_per_week / (168 * HOUR_MS) * self.demand.peak
-        rng = stream(self.config.seed, "rider-clock", rider.ordinal)
+        rng = self.clock_rng  # shared: event order is deterministic, and one Random per rider costs ~20 µs to seed
         while True:
             yield self.env.timeout(int(rng.expovariate(peak_rate_per_ms)) + 1)
             if rider.status != "idle" or not self.accepting_requests:

@@ -51,6 +51,7 @@ class DriverDNA:
     home_zone_id: str
     shift_preference: str
     shift_start_hour: float   # local hour the shift usually starts
+    split_shift_pm_hour: float | None  # split-shift drivers: local start of the PM block (the AM block starts at shift_start_hour)
     hours_per_day: float
     days_per_week: int
     work_days: tuple[int, ...]  # weekdays (0 = Monday) the driver works
@@ -93,13 +94,30 @@ def _trip_km(rng: random.Random, params: RiderParams) -> float:
     return min(params.trip_km_max, max(0.6, rng.lognormvariate(math.log(params.trip_km_median), params.trip_km_sigma)))
 
 
-def make_driver_dna(seed: int, index: int, params: DriverParams, places: PlaceSampler) -> DriverDNA:
+def _shift_name(start_hour: float) -> str:
+    if 4 <= start_hour < 9:
+        return "morning"
+    if 9 <= start_hour < 14:
+        return "afternoon"
+    if 14 <= start_hour < 19:
+        return "evening"
+    return "night"
+
+
+def make_driver_dna(seed: int, index: int, params: DriverParams, places: PlaceSampler, hourly_share: tuple[float, ...]) -> DriverDNA:
     rng = stream(seed, "driver", index)
     name = identity.full_name(rng)
     make, model, year, color = identity.vehicle(rng)
     lat, lon, zone_id = places.weighted_point(rng)
-    shift = _pick_weighted(rng, params.shift_mix)
-    _, lo, hi = next(s for s in params.shift_start_hours if s[0] == shift)
+    hours = rng.uniform(*params.hours_per_day_range)
+    weights = [share**params.shift_peak_focus for share in hourly_share]
+    centre = _pick_weighted(rng, tuple((str(h), w / sum(weights)) for h, w in enumerate(weights)))
+    start_hour = (int(centre) + rng.random() - hours / 2) % 24
+    pm_hour = None
+    if rng.random() < params.split_shift_share:  # two blocks of hours/2 centred on 8:00 and 18:30
+        start_hour = 8.0 + rng.uniform(-0.5, 0.5) - hours / 4
+        pm_hour = 18.5 + rng.uniform(-0.5, 0.5) - hours / 4
+    shift = "flexible" if rng.random() < params.flexible_share else _shift_name(start_hour)
     days = rng.randint(*params.days_per_week_range)
     return DriverDNA(
         driver_id=f"D{seed % 100_000:05d}-{index:06d}",
@@ -107,8 +125,7 @@ def make_driver_dna(seed: int, index: int, params: DriverParams, places: PlaceSa
         vehicle_make=make, vehicle_model=model, vehicle_year=year, vehicle_color=color,
         license_plate=identity.license_plate(rng),
         home_lat=lat, home_lon=lon, home_zone_id=zone_id,
-        shift_preference=shift, shift_start_hour=rng.uniform(lo, hi),
-        hours_per_day=rng.uniform(*params.hours_per_day_range), days_per_week=days,
+        shift_preference=shift, shift_start_hour=start_hour, split_shift_pm_hour=pm_hour, hours_per_day=hours, days_per_week=days,
         work_days=tuple(sorted(rng.sample(range(7), days))),
         acceptance_rate=rng.uniform(*params.acceptance_rate_range),
         cancel_tendency=rng.uniform(*params.cancel_tendency_range),

@@ -11,6 +11,7 @@ from agents_sim.world.zones import zone_index
 
 SP_OFFSET_MS = -3 * 3_600_000
 MONDAY_0000_SP = 1772420400000
+SHARE = DemandParams().hourly_share
 
 
 @pytest.fixture(scope="module")
@@ -21,7 +22,7 @@ def places() -> PlaceSampler:
 def test_driver_dna_within_configured_ranges(places: PlaceSampler) -> None:
     params = DriverParams()
     for i in range(200):
-        dna = make_driver_dna(7, i, params, places)
+        dna = make_driver_dna(7, i, params, places, DemandParams().hourly_share)
         assert params.acceptance_rate_range[0] <= dna.acceptance_rate <= params.acceptance_rate_range[1]
         assert params.cancel_tendency_range[0] <= dna.cancel_tendency <= params.cancel_tendency_range[1]
         assert params.hours_per_day_range[0] <= dna.hours_per_day <= params.hours_per_day_range[1]
@@ -45,8 +46,8 @@ def test_rider_dna_within_ranges_with_two_to_five_destinations(places: PlaceSamp
 
 
 def test_dna_depends_only_on_seed_and_index(places: PlaceSampler) -> None:
-    assert make_driver_dna(1, 5, DriverParams(), places) == make_driver_dna(1, 5, DriverParams(), places)
-    assert make_driver_dna(1, 5, DriverParams(), places) != make_driver_dna(2, 5, DriverParams(), places)
+    assert make_driver_dna(1, 5, DriverParams(), places, SHARE) == make_driver_dna(1, 5, DriverParams(), places, SHARE)
+    assert make_driver_dna(1, 5, DriverParams(), places, SHARE) != make_driver_dna(2, 5, DriverParams(), places, SHARE)
 
 
 def test_demand_curve_has_a_larger_pm_than_am_peak_and_quiet_nights() -> None:
