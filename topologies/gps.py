@@ -50,23 +50,24 @@ def haversine_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     return 2 * EARTH_RADIUS_M * math.asin(min(1.0, math.sqrt(a)))
 
 
-def apply_ping(state: dict[str, Any] | None, ping: dict[str, Any], window_ms: int) -> tuple[dict[str, Any] | None, bool]:
-    """Fold `ping` into the entity's state. Returns (new state, accepted); late pings are not accepted.
+def apply_ping(state: dict[str, Any] | None, ping: dict[str, Any], window_ms: int,
+               closed_until: int = 0) -> tuple[dict[str, Any] | None, bool]:
+    """Fold `ping` into the entity's state. Returns (new state, accepted); late pings are not accepted:
+    those of a window older than the entity's current one, or of a window ending at or before
+    `closed_until` (the partition's watermark: that window was already emitted).
 
     A ping of a later window starts a new window (the previous one is emitted by the watermark sweep);
     distance runs from the previous latest position, so it is continuous across windows.
     """
     event_time: int = ping["event_time"]
     start = event_time - event_time % window_ms
-    if state is not None and start < state["window_start"]:
-        return state, False  # its window is gone: too late for this entity
-    if state is not None and start == state["window_start"] and state["closed"]:
+    if (state is not None and start < state["window_start"]) or start + window_ms <= closed_until:
         return state, False
     newest = state is None or event_time >= state["event_time"] or start > state["window_start"]
     moved = haversine_m(state["lat"], state["lon"], ping["lat"], ping["lon"]) if state is not None and newest else 0.0
     new = {
         "entity_type": ping["entity_type"], "entity_id": ping["entity_id"],
-        "window_start": start, "window_end": start + window_ms, "closed": False,
+        "window_start": start, "window_end": start + window_ms,
         "ping_count": 0, "distance_m": 0.0, "cell": state["cell"] if state else None,
         "partition": state["partition"] if state else None,
     } if state is None or start > state["window_start"] else dict(state)
@@ -92,6 +93,7 @@ class PartitionClock:
     """Watermark and open/idle window index of one partition (rebuilt from the table when lost)."""
 
     watermark: int = 0
+    pending_density: list[tuple[str, str, int]] = field(default_factory=list)
     open_by_end: dict[int, set[str]] = field(default_factory=lambda: defaultdict(set))
     idle_by_end: dict[int, set[str]] = field(default_factory=lambda: defaultdict(set))
 
@@ -152,7 +154,8 @@ class GpsWindows:
                 if state and state.get("partition") == partition:
                     entity = key.decode() if isinstance(key, bytes) else key
                     clock.watermark = max(clock.watermark, state["event_time"])
-                    (clock.idle_by_end if state["closed"] else clock.open_by_end)[state["window_end"]].add(entity)
+                    by_end = clock.open_by_end if state["window_end"] > clock.watermark else clock.idle_by_end
+                    by_end[state["window_end"]].add(entity)
         return clock
 
     def add(self, ping: dict[str, Any], partition: int) -> tuple[bool, LiveStateBatch | None]:
@@ -164,34 +167,39 @@ class GpsWindows:
         crossed = clock.watermark // self.window_ms != previous // self.window_ms
         batch = self.sweep(clock) if crossed else None
         key = ping["entity_id"]
-        new, accepted = apply_ping(self.table.get(key), ping, self.window_ms)
+        new, accepted = apply_ping(self.table.get(key), ping, self.window_ms, clock.watermark - self.allowed_lateness_ms)
         if accepted and new is not None:
             new["partition"] = partition
+            cell = h3.latlng_to_cell(new["lat"], new["lon"], DENSITY_RESOLUTION)
+            if cell != new["cell"]:  # density follows cell moves; sent with the next sweep
+                kind = f"{new['entity_type']}s"
+                if new["cell"]:
+                    clock.pending_density.append((new["cell"], kind, -1))
+                clock.pending_density.append((cell, kind, 1))
+                new["cell"] = cell
             self.table[key] = new
             clock.open_by_end[new["window_end"]].add(key)
         return accepted, batch
 
     def sweep(self, clock: PartitionClock) -> LiveStateBatch:
-        """Close windows ended by the watermark and expire idle entities (table writes in the current event's partition)."""
+        """Emit windows ended by the watermark and expire idle entities.
+
+        A window is closed when its end is at or before the watermark, so closing writes nothing to
+        the table (one changelog record per ping, not two); only idle expiry deletes keys.
+        """
         cutoff = clock.watermark - self.allowed_lateness_ms
-        batch = LiveStateBatch(window_end=cutoff - cutoff % self.window_ms)
+        batch = LiveStateBatch(window_end=cutoff - cutoff % self.window_ms, density=clock.pending_density)
+        clock.pending_density = []
         for key in clock.due(clock.open_by_end, cutoff):
             state = self.table.get(key)
-            if state is None or state["closed"] or state["window_end"] > cutoff:
-                continue  # already closed, or re-opened in a later window (indexed there)
-            cell = h3.latlng_to_cell(state["lat"], state["lon"], DENSITY_RESOLUTION)
-            kind = f"{state['entity_type']}s"
-            if cell != state["cell"]:
-                if state["cell"]:
-                    batch.density.append((state["cell"], kind, -1))
-                batch.density.append((cell, kind, 1))
-            state = {**state, "closed": True, "cell": cell}
-            self.table[key] = state
+            if state is None or state["window_end"] > cutoff:
+                continue  # gone, or re-opened in a later window (indexed there)
             batch.positions.append(window_summary(state))
             clock.idle_by_end[state["window_end"]].add(key)
-        for key in clock.due(clock.idle_by_end, clock.watermark - self.idle_expiry_ms):
+        idle_cutoff = clock.watermark - self.idle_expiry_ms
+        for key in clock.due(clock.idle_by_end, idle_cutoff):
             state = self.table.get(key)
-            if state is None or not state["closed"] or state["window_end"] > clock.watermark - self.idle_expiry_ms:
+            if state is None or state["window_end"] > idle_cutoff:
                 continue
             del self.table[key]
             batch.removed.append(member_of(state))
@@ -295,6 +303,7 @@ def build(app: faust.App, settings: Settings, registry: TopologyRegistry) -> Top
             state = table.get(entity_id)
             if state is None:
                 return self.json({"entity_id": entity_id, "error": "unknown entity on this worker"}, status=404)
-            return self.json({**window_summary(state), "window_closed": state["closed"]})
+            clock = windows.clocks.get(state["partition"])
+            return self.json({**window_summary(state), "window_closed": clock is not None and state["window_end"] <= clock.watermark})
 
     return topology

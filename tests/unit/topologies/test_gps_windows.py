@@ -50,12 +50,25 @@ def test_sweep_closes_windows_on_watermark_and_expires_idle_entities() -> None:
     accepted, batch = windows.add(ping(1200, entity="a"), 0)
     assert accepted and batch is not None
     assert sorted(p["entity_id"] for p in batch.positions) == ["a", "b"]
-    assert batch.window_end == 1000 and len(batch.density) == 2 and not batch.removed
-    assert table["b"]["closed"] and not table["a"]["closed"]  # a re-opened in window [1000, 2000)
+    assert batch.window_end == 1000 and not batch.removed
+    assert sorted(delta for _, _, delta in batch.density) == [1, 1]  # both drivers entered a cell
+    assert table["a"]["window_start"] == 1000  # a re-opened in window [1000, 2000)
+    # a ping of the closed window is late: it was already emitted
+    assert windows.add(ping(950, entity="b"), 0)[0] is False
     # b stays silent; once the watermark is idle_expiry past its window it leaves the live map
     _, batch = windows.add(ping(6500, entity="a"), 0)
     assert batch is not None and batch.removed == ["driver:b"] and "b" not in table
     assert ("drivers" in {kind for _, kind, _ in batch.density})
+
+
+def test_moving_to_another_cell_moves_the_density_count() -> None:
+    table: dict = {}
+    windows = GpsWindows(table, window_ms=1000, idle_expiry_ms=60_000)
+    windows.add(ping(100, entity="a"), 0)
+    windows.add(ping(1100, entity="a", lat=-23.70), 0)
+    _, batch = windows.add(ping(2100, entity="a", lat=-23.70), 0)
+    assert batch is not None and sum(delta for _, _, delta in batch.density) == 0
+    assert sorted(delta for _, _, delta in batch.density) == [-1, 1]
 
 
 def test_sweep_only_touches_its_own_partition() -> None:
@@ -64,7 +77,8 @@ def test_sweep_only_touches_its_own_partition() -> None:
     windows.add(ping(100, entity="a"), 0)
     _, batch = windows.add(ping(1500, entity="b"), 1)
     assert batch is not None and batch.positions == []
-    assert not table["a"]["closed"]
+    _, batch = windows.add(ping(1600, entity="c"), 0)
+    assert batch is not None and [p["entity_id"] for p in batch.positions] == ["a"]
 
 
 def test_clock_is_rebuilt_from_the_table_after_a_restart() -> None:
