@@ -266,7 +266,9 @@ async function run(page) {
   await waitFor('simulated time moving again', async () => ((await snapshot(page)).simTimeMs ?? 0) > t2, { timeoutMs: 15_000 });
   results.resumed = true;
 
+  // The README screenshot: every layer on, inspector closed so the topology panel shows.
   await setLayer(page, 'density', true);
+  await page.click('[data-testid="inspector"] button.close');
   await sleep(1500);
   fs.mkdirSync(path.dirname(SCREENSHOT), { recursive: true });
   await page.screenshot({ path: SCREENSHOT });
