@@ -18,17 +18,24 @@ events/s per worker.
     .venv/bin/python bench/bronze_bench.py [--events 100000] [--batch-records 5000] [--batch-seconds 5]
 """
 
+# ruff: noqa: E402  (the sys.path repair below must run before the project imports)
 from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+# Run as `python bench/bronze_bench.py`, this folder is sys.path[0], and bench/lakehouse.py or
+# bench/topologies.py would shadow the packages of the same name: resolve imports from the project.
+_BENCH_DIR = Path(__file__).resolve().parent
+sys.path[:] = [entry for entry in sys.path if Path(entry or ".").resolve() != _BENCH_DIR]
 
 import argparse
 import asyncio
 import json
 import os
 import shutil
-import sys
 import time
 import uuid
-from pathlib import Path
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
