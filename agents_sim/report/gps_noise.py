@@ -114,7 +114,7 @@ class GpsNoiseEstimator:
     def __init__(self) -> None:
         self._tracks: dict[str, _Track] = {}
         self.pings = 0
-        self.moving_intervals_s = Histogram(bin_width=0.05, upper=120.0)
+        self.moving_intervals_s = Histogram(bin_width=0.01, upper=120.0)
         self.residual_axis_m = Histogram(bin_width=0.05, upper=500.0)
         # local-maximum residuals above OUTLIER_MIN_M of dense-core pings; the final threshold is applied at the end
         self.core_candidates_m = Histogram(bin_width=0.25, upper=2_000.0)
