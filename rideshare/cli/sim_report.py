@@ -35,8 +35,10 @@ def _with_progress(events: Iterable[tuple[str, dict[str, Any]]], progress: Progr
 def report(
     events: Annotated[str, typer.Argument(
         metavar="EVENTS",
-        help="A jsonl(.gz) file written by `sim run --sink jsonl:PATH`, or `kafka:` to read every catalog topic of the "
-        "configured namespace from the beginning, or `kafka:NAMESPACE` (e.g. `kafka:t1a2b3c4.`).")],
+        help="A jsonl(.gz) file written by `sim run --sink jsonl:PATH`, or `kafka:` to read every catalog topic from the "
+        "beginning to its current end (namespace: --namespace, else the configured one; `kafka:NAMESPACE` is short for both).")],
+    namespace: Annotated[str | None, typer.Option(
+        "--namespace", help="Topic namespace to read with `kafka:` (e.g. `t1a2b3c4.`); default: RIDESHARE_TOPIC_NAMESPACE.")] = None,
     json_path: Annotated[Path | None, typer.Option(
         "--json", help="Where to write the JSON report (default: next to EVENTS, or under .local/reports/ for Kafka).")] = None,
     html_path: Annotated[Path | None, typer.Option(
@@ -64,9 +66,9 @@ def report(
     with user_errors():
         s = settings()
         if events.startswith(KAFKA_PREFIX):
-            namespace = events[len(KAFKA_PREFIX):] or s.topic_namespace
-            source: Iterable[tuple[str, dict[str, Any]]] = KafkaEvents(s, namespace=namespace)
-            stem = s.local_dir / "reports" / f"kpis-{namespace.rstrip('.') or 'default'}"
+            topics_of = events[len(KAFKA_PREFIX):] or namespace or s.topic_namespace
+            source: Iterable[tuple[str, dict[str, Any]]] = KafkaEvents(s, namespace=topics_of)
+            stem = s.local_dir / "reports" / f"kpis-{topics_of.rstrip('.') or 'default'}"
         else:
             source = read_jsonl(events)
             stem = Path(events).with_name(Path(events).name.removesuffix(".gz").removesuffix(".jsonl") + ".kpis")

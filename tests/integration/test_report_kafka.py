@@ -42,7 +42,7 @@ def test_report_from_kafka_topics_equals_the_report_of_the_events_in_memory(prod
 
 def test_cli_reads_a_namespace_from_kafka(produced: Settings, tmp_path: Path) -> None:
     out = tmp_path / "kpis.json"
-    result = CliRunner().invoke(app, ["sim", "report", f"kafka:{produced.topic_namespace}", "--json", str(out),
+    result = CliRunner().invoke(app, ["sim", "report", "kafka:", "--namespace", produced.topic_namespace, "--json", str(out),
                                       "--html", str(tmp_path / "kpis.html")])
     assert result.exit_code == 0, result.output
     assert "skipped 1 undecodable" in result.output
