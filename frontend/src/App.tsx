@@ -4,7 +4,7 @@ import { useEffect, useMemo, useRef, useState } from 'react';
 import { rememberApiKey, resolveApiKey } from './api/auth';
 import { ApiClient } from './api/client';
 import { Controls } from './components/Controls';
-import { Inspector, type Selection } from './components/Inspector';
+import { Inspector } from './components/Inspector';
 import { Legend } from './components/Legend';
 import { Login } from './components/Login';
 import { MapView } from './components/MapView';
@@ -15,6 +15,7 @@ import { useTripRoutes } from './hooks/useTripRoutes';
 import { DEFAULT_VISIBILITY, type LayerVisibility } from './map/layers';
 import { type ZoneCollection, isZoneCollection, zoneIdOf, zoneNameOf } from './map/zones';
 import { countEntities } from './state/live';
+import type { Selection } from './state/selection';
 import { installTestHook } from './testHook';
 
 /** Optional raster tiles (`?tiles=https://.../{z}/{x}/{y}.png` or VITE_TILE_URL at build time); none by default. */

@@ -4,7 +4,8 @@
 import type { DeckGLRef } from '@deck.gl/react';
 import type { RefObject } from 'react';
 
-import { LAYER_IDS, zoneSurgeColor } from './map/layers';
+import { LAYER_IDS } from './map/layerIds';
+import { zoneSurgeColor } from './map/layers';
 import { type ZoneCollection, zoneCenter, zoneIdOf } from './map/zones';
 import type { LiveState } from './state/live';
 

@@ -1,10 +1,9 @@
 import { useCallback, useState } from 'react';
 
 import { ApiError, type ApiClient } from '../api/client';
-import type { TripChange } from '../api/protocol';
+import type { Selection } from '../state/selection';
 import { usePolling } from '../hooks/usePolling';
 
-export type Selection = { kind: 'driver' | 'rider' | 'zone'; id: string } | { kind: 'trip'; id: string; trip: TripChange };
 
 interface Props {
   client: ApiClient;

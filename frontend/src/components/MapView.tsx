@@ -5,9 +5,10 @@ import { type Ref, useMemo } from 'react';
 import type { Position, SurgeZone, TripChange } from '../api/protocol';
 import { formatMultiplier } from '../format';
 import { densityCells, maxTotal } from '../map/density';
-import { LAYER_IDS, type LayerVisibility, buildLayers } from '../map/layers';
+import { LAYER_IDS } from '../map/layerIds';
+import { type LayerVisibility, buildLayers } from '../map/layers';
 import { type ZoneCollection, type ZoneFeature, zoneBounds, zoneIdOf, zoneNameOf } from '../map/zones';
-import type { Selection } from './Inspector';
+import { type Selection, selectionOf } from '../state/selection';
 
 interface Props {
   deckRef: Ref<DeckGLRef>;
@@ -25,23 +26,6 @@ const SIDEBAR_PX = 420;
 
 // São Paulo, until the districts arrive and give the real bounds.
 const FALLBACK_VIEW = { longitude: -46.63, latitude: -23.6, zoom: 10, pitch: 0, bearing: 0 };
-
-export function selectionOf(info: PickingInfo): Selection | null {
-  const object = info.object as unknown;
-  if (!object || !info.layer) return null;
-  switch (info.layer.id) {
-    case LAYER_IDS.drivers:
-      return { kind: 'driver', id: (object as Position).entityId };
-    case LAYER_IDS.riders:
-      return { kind: 'rider', id: (object as Position).entityId };
-    case LAYER_IDS.routes:
-      return { kind: 'trip', id: (object as TripChange).tripId, trip: object as TripChange };
-    case LAYER_IDS.surge:
-      return { kind: 'zone', id: zoneIdOf(object as ZoneFeature) };
-    default:
-      return null;
-  }
-}
 
 export function MapView({ deckRef, zones, entities, trips, surge, visibility, tileUrl, onSelect }: Props) {
   // Each layer's data is rebuilt only when its own slice of state changes (referential stability).
@@ -91,7 +75,7 @@ export function MapView({ deckRef, zones, entities, trips, surge, visibility, ti
         layers={layers}
         getTooltip={tooltip}
         onClick={(info) => {
-          const selection = selectionOf(info);
+          const selection = selectionOf({ layerId: info.layer?.id ?? null, object: info.object });
           if (selection) onSelect(selection);
         }}
       />

@@ -4,6 +4,7 @@ import type { SimStatus, Stats, SurgeZone } from '../api/protocol';
 import { formatInt, formatLabel, formatMultiplier, formatSimTime, formatSpeed } from '../format';
 import { DRIVER_STATUS_COLORS, cssColor } from '../map/colors';
 import type { EntityCounts } from '../state/live';
+import { topSurgeZones } from '../state/selection';
 
 interface Props {
   status: SimStatus | null;
@@ -12,13 +13,6 @@ interface Props {
   surge: Readonly<Record<string, SurgeZone>>;
   zoneNames: Readonly<Record<string, string>>;
   onSelectZone: (zoneId: string) => void;
-}
-
-export function topSurgeZones(surge: Readonly<Record<string, SurgeZone>>, n: number): SurgeZone[] {
-  return Object.values(surge)
-    .filter((zone) => zone.multiplier > 1)
-    .sort((a, b) => b.multiplier - a.multiplier || a.zoneId.localeCompare(b.zoneId))
-    .slice(0, n);
 }
 
 export function StatsPanel({ status, stats, counts, surge, zoneNames, onSelectZone }: Props) {

@@ -9,17 +9,9 @@ import { BitmapLayer, GeoJsonLayer, PathLayer, ScatterplotLayer } from '@deck.gl
 import type { Position, SurgeZone, TripChange } from '../api/protocol';
 import { BASE_FILL_COLOR, BASE_LINE_COLOR, RIDER_COLOR, ROUTE_COLOR, densityColor, driverColor, surgeColor } from './colors';
 import type { DensityCell } from './density';
+import { LAYER_IDS } from './layerIds';
 import { type ZoneCollection, type ZoneFeature, zoneIdOf } from './zones';
 
-export const LAYER_IDS = {
-  tiles: 'base-tiles',
-  districts: 'base-districts',
-  surge: 'zones-surge',
-  density: 'density-h3',
-  routes: 'trip-routes',
-  riders: 'riders-waiting',
-  drivers: 'drivers',
-} as const;
 
 export type ToggleableLayer = 'surge' | 'density' | 'routes' | 'riders' | 'drivers';
 
