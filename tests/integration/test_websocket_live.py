@@ -131,6 +131,19 @@ def test_frames_are_rate_bounded(sim_server: str) -> None:
     assert len(frames) - 1 <= seconds * 10 + 1  # at most 10 delta frames per second
 
 
+def test_many_clients_get_the_same_frames(sim_server: str) -> None:
+    async def all_clients() -> list[list[dict[str, Any]]]:
+        return list(await asyncio.gather(*(_frames(_ws(sim_server), 3.0) for _ in range(25))))
+
+    per_client = asyncio.run(all_clients())
+    assert all(frames and frames[0]["type"] == "snapshot" for frames in per_client)
+    ticks = [{f["tick"] for f in frames[1:]} for frames in per_client]
+    assert all(len(client_ticks) >= 3 for client_ticks in ticks)
+    # Clients that keep up receive the very same frames (one serialisation shared by all).
+    common = set.intersection(*ticks)
+    assert len(common) >= 3
+
+
 def test_positions_and_surge_from_the_live_state_redis_contract(redis_server: str, ws_settings: Settings) -> None:
     keys = LiveStateKeys(f"{ws_settings.topic_namespace}r.")
     client = redis.Redis.from_url(ws_settings.redis_url)

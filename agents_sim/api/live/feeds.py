@@ -140,6 +140,10 @@ class SimulationPositionFeed:
 
     async def run(self) -> None:
         while True:
+            if not self.hub.clients:
+                self._last = {}  # nobody watches: skip the work; the next client starts from a snapshot
+                await asyncio.sleep(self.interval_s)
+                continue
             try:
                 positions = await self.positions_snapshot()
             except Exception:  # keep polling: one failed read must not end the feed

@@ -168,8 +168,8 @@ class LiveHub:
 
     def broadcast(self, frame: Delta) -> None:
         """Offer one frame to every client (serialised once, shared by the clients that keep up)."""
-        if frame.is_empty():
-            return
+        if frame.is_empty() or not self.clients:
+            return  # nobody to tell: a client that connects later starts from a fresh snapshot
         self.tick += 1
         self.frames_built += 1
         text = to_json(frame.to_message(self.tick))
