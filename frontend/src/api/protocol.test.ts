@@ -37,7 +37,7 @@ describe('parseServerMessage', () => {
     expect(message.positions[1]).toMatchObject({ key: 'rider:R1', status: 'waiting' });
     expect(message.trips[0]).toMatchObject({ tripId: 'T1', state: 'in_transit', driverId: 'D1', route: [[-46.6, -23.5], [-46.61, -23.51]] });
     expect(message.surge[0]).toEqual({ zoneId: '63', multiplier: 1.8, demand: 12, supply: 3, windowEnd: 1000 });
-    expect(message.status).toMatchObject({ state: 'running', speed: 30, simTimeMs: 1000, drivers: 300 });
+    expect(message.status).toMatchObject({ state: 'running', speed: 30, simTimeMs: 1000, drivers: 300, error: null });
     expect(message.stats).toEqual({ 'overview.trips_completed': 12, 'overview.revenue_brl': 250.5, clients: 2 });
   });
 

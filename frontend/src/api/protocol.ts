@@ -53,6 +53,8 @@ export interface SimStatus {
   eventsEmitted: number | null;
   drivers: number | null;
   riders: number | null;
+  /** Why the simulation thread died, when it did. */
+  error: string | null;
 }
 
 /** Free-form numeric overview counters (trips completed, drivers by status, ...). */
@@ -228,6 +230,7 @@ export function parseStatus(raw: unknown): SimStatus {
     eventsEmitted: num(raw.events_emitted),
     drivers: num(raw.drivers),
     riders: num(raw.riders),
+    error: str(raw.error),
   };
 }
 

@@ -24,6 +24,7 @@ export function StatsPanel({ status, stats, counts, surge, zoneNames, onSelectZo
   return (
     <section className="panel stats">
       <h2>Live</h2>
+      {status?.error && <p className="error">The simulation stopped with an error: {status.error} (see the API log)</p>}
       <dl>
         <dt>State</dt>
         <dd data-testid="sim-state">{status?.state ?? 'unknown'}</dd>

@@ -28,7 +28,7 @@ function surge(zoneId: string, multiplier: number, windowEnd: number): SurgeZone
 }
 
 function status(state: string, speed: number | null): SimStatus {
-  return { state, sessionId: null, seed: null, simTimeMs: null, speed, speedAchieved: null, eventsEmitted: null, drivers: null, riders: null };
+  return { state, sessionId: null, seed: null, simTimeMs: null, speed, speedAchieved: null, eventsEmitted: null, drivers: null, riders: null, error: null };
 }
 
 function snapshot(partial: Partial<Snapshot>): Snapshot {
@@ -50,7 +50,7 @@ describe('liveReducer', () => {
         positions: [position('driver', 'D1', -46.6, 'available'), position('driver', 'D2', -46.7, 'offline'), position('rider', 'R1', -46.5, 'waiting')],
         trips: [trip('T1', 'in_transit', 1), trip('T2', 'completed', 1)],
         surge: [surge('63', 1.5, 10)],
-        status: { state: 'running', sessionId: null, seed: null, simTimeMs: 5, speed: 30, speedAchieved: null, eventsEmitted: null, drivers: null, riders: null },
+        status: { state: 'running', sessionId: null, seed: null, simTimeMs: 5, speed: 30, speedAchieved: null, eventsEmitted: null, drivers: null, riders: null, error: null },
       }),
     );
     expect(Object.keys(after.entities).sort()).toEqual(['driver:D1', 'rider:R1']);
