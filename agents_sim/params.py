@@ -98,8 +98,8 @@ class DemandParams:
         0.020, 0.014, 0.011, 0.009, 0.011, 0.020,  # 0–5 h (8.5 %), plus 6 h below -> 0–6 h ≈ 11 %
         0.035, 0.064, 0.073, 0.055,                # 6–9 h: AM peak
         0.042, 0.041, 0.044, 0.043, 0.042, 0.045, 0.054,  # 10–16 h
-        0.075, 0.080, 0.068,                       # 17–19 h: PM peak (largest)
-        0.048, 0.041, 0.036, 0.029,                # 20–23 h
+        0.072, 0.075, 0.066,                       # 17–19 h: PM peak (largest; peak hour 6–8 % of the day)
+        0.053, 0.046, 0.036, 0.029,                # 20–23 h
     )
     day_factor: tuple[float, ...] = (0.95, 0.97, 1.0, 1.03, 1.15, 1.15, 1.0)  # Monday..Sunday
     # A rider refused by surge or left without a driver tries again after this many minutes (mean).
@@ -118,12 +118,15 @@ class RiderParams:
     router's ~1.37 detour gives network trips of mean ~7.5 km, median ~5.9 km, p95 ~21 km (bands 6–9,
     4.5–7, 20–30)."""
 
-    rides_per_week_median: float = 3.2
+    rides_per_week_median: float = 3.5
     rides_per_week_sigma: float = 0.6
     trip_km_median: float = 4.3
     trip_km_sigma: float = 0.78
     trip_km_max: float = 35.0
-    patience_min_range: tuple[float, float] = (7.0, 20.0)  # how long a rider waits for a match / a late car
+    patience_min_range: tuple[float, float] = (8.0, 25.0)  # how long a rider is ready to wait for a car
+    # Share of riders who cancel when the car will arrive after their patience (others keep waiting);
+    # with the spontaneous cancellations this lands rider cancels at 5–10 % of requests.
+    late_car_cancel_p: float = 0.45
     max_surge_range: tuple[float, float] = (1.3, 3.0)
     frequent_destinations: tuple[int, int] = (2, 5)
     # Payment mix in Brazil's ride-hailing (card dominant, Pix rising, cash shrinking).
@@ -142,6 +145,7 @@ class RiderParams:
         _check(2 <= self.frequent_destinations[0] <= self.frequent_destinations[1] <= 5, "frequent_destinations must be within 2..5")
         _check(abs(sum(p for _, p in self.payment_mix) - 1.0) < 1e-6, "payment_mix must sum to 1")
         _check(0 <= self.spontaneous_cancel_p < 0.5, "spontaneous_cancel_p must be 0..0.5")
+        _check(0 <= self.late_car_cancel_p <= 1, "late_car_cancel_p must be 0..1")
 
 
 @dataclass(frozen=True)
@@ -155,7 +159,7 @@ class DriverParams:
     shift_peak_focus: float = 1.3
     flexible_share: float = 0.15  # drivers whose start varies ±1.5 h day to day (others ±0.5 h)
     # Part-timers who drive the commute peaks only (two blocks a day); they make supply peak with demand.
-    split_shift_share: float = 0.25
+    split_shift_share: float = 0.18
     hours_per_day_range: tuple[float, float] = (5.0, 9.0)
     days_per_week_range: tuple[int, int] = (4, 6)
     acceptance_rate_range: tuple[float, float] = (0.78, 0.99)

@@ -45,6 +45,7 @@ S = TripState
 MATCHABLE = ("available", "repositioning")
 _SEARCH_STATES = (S.REQUESTED, S.OFFER_EXPIRED, S.OFFER_REJECTED, S.OFFER_SENT)
 _DEG_LAT_M = 111_195.0
+_LAT_PER_M = 1 / _DEG_LAT_M
 
 
 class Simulation:
@@ -77,7 +78,12 @@ class Simulation:
         self.accepting_requests = True
         self.trip_counter = 0
         self._core_bbox = self._dense_core_bbox()
-        self._cos_lat = math.cos(math.radians(-23.55))
+        self._lon_per_m = 1 / (_DEG_LAT_M * math.cos(math.radians(-23.55)))
+        noise_rng = stream(config.seed, "gps-noise-table")
+        sigma = config.gps.noise_sigma_m
+        self._noise_m = tuple(noise_rng.gauss(0.0, sigma) for _ in range(4096))
+        self._accuracy_m = tuple(round(sigma * (0.7 + 0.6 * i / 63), 1) for i in range(64))  # reported 1-sigma
+        self._outlier_p = config.gps.core_outlier_p
 
     # ----------------------------------------------------------------- set-up
 
@@ -205,6 +211,10 @@ class Simulation:
                 self._ping_driver(driver, now, moving=False)
             for rider in riders:
                 self._ping(now, "rider", rider.rider_id, rider.lat, rider.lon, 0.0, 0.0, rider.trip.trip_id if rider.trip else None, None)
+            pinged = len(moving) + len(parked) + len(riders)
+            if pinged:
+                by_schema = self.events.by_schema
+                by_schema["gps_ping"] = by_schema.get("gps_ping", 0) + pinged
             if second % 5 == 0:
                 self.surge.poll()
             yield env.timeout(1000 - now % 1000)
@@ -214,7 +224,7 @@ class Simulation:
         if moving and leg is not None:
             lat, lon, heading = leg.position(now)
             driver.lat, driver.lon, driver.heading = lat, lon, heading
-            speed = leg.speed_kmh * (0.85 + 0.3 * self.gps_rng.random())
+            speed = round(leg.speed_kmh * (0.85 + 0.3 * self.gps_rng.random()), 1)
             if driver.status == "repositioning":
                 self.index.put(driver.driver_id, driver, lat, lon)
         else:
@@ -224,28 +234,29 @@ class Simulation:
 
     def _ping(self, now: int, kind: str, entity_id: str, lat: float, lon: float, heading: float, speed: float,
               trip_id: str | None, status: str | None) -> None:
+        """One gps_ping with phone-like noise. The hot path of the simulation: noise and accuracy come
+        from tables drawn once from the seed (indexed by cheap random bits), not from gauss() per ping."""
         rng = self.gps_rng
-        gps = self.config.gps
-        sigma = gps.noise_sigma_m
-        north = rng.gauss(0.0, sigma)
-        east = rng.gauss(0.0, sigma)
+        bits = rng.getrandbits(30)
+        noise = self._noise_m
+        north = noise[bits & 4095]
+        east = noise[(bits >> 12) & 4095]
         b = self._core_bbox
-        if b[0] <= lon <= b[2] and b[1] <= lat <= b[3] and rng.random() < gps.core_outlier_p:
+        if b[0] <= lon <= b[2] and b[1] <= lat <= b[3] and rng.random() < self._outlier_p:
             # urban canyon: a multipath fix tens of metres off
-            dist = rng.uniform(*gps.outlier_m_range)
+            dist = rng.uniform(*self.config.gps.outlier_m_range)
             angle = rng.random() * 6.283185307179586
             north += dist * math.cos(angle)
             east += dist * math.sin(angle)
         events = self.events
         events.counter += 1
-        record = {
+        events.sink.emit("gps_ping", {
             "event_id": f"{events.session_id}-{events.counter:x}", "event_time": now, "session_id": events.session_id,
             "correlation_id": entity_id, "causation_id": None, "entity_type": kind, "entity_id": entity_id,
-            "lat": round(lat + north / _DEG_LAT_M, 6), "lon": round(lon + east / (_DEG_LAT_M * self._cos_lat), 6),
-            "heading_deg": round(heading, 1), "speed_kmh": round(speed, 1), "accuracy_m": round(sigma * (0.7 + 0.6 * rng.random()), 1),
+            "lat": round(lat + north * _LAT_PER_M, 6), "lon": round(lon + east * self._lon_per_m, 6),
+            "heading_deg": heading, "speed_kmh": speed, "accuracy_m": self._accuracy_m[bits >> 24],
             "trip_id": trip_id, "driver_status": status,
-        }
-        events.emit("gps_ping", record)
+        })
 
     # ----------------------------------------------------------------- drivers
 
@@ -303,8 +314,7 @@ class Simulation:
         left_ms = max(1000, driver.shift_end_ms - self.now)
         driver.idle_wait = True
         try:
-            if driver.status == "available" and driver.history and driver.history[-1]["reason"] != "shift_start" \
-                    and rng.random() < params.reposition_p:
+            if driver.status == "available" and self._wants_to_reposition(driver):
                 lat, lon = self._reposition_target(driver)
                 route = self.router.route(driver.lat, driver.lon, lat, lon, depart_ms=self.now, speed_factor=0.8)
                 driver.leg = Leg(route, self.now, "reposition")
@@ -320,6 +330,15 @@ class Simulation:
             pass  # an assignment: serve_trip has taken the driver over
         finally:
             driver.idle_wait = False
+
+    def _wants_to_reposition(self, driver: Driver) -> bool:
+        """Drivers left in a quiet zone (below-average demand) head back toward demand at once; elsewhere
+        they wait a first dwell, then reposition with probability `reposition_p`."""
+        zone_id = self.places.zone_near(driver.lat, driver.lon)
+        if zone_id is None or self.zones.by_id[zone_id].demand_weight < 1 / len(self.zones.zones):
+            return True
+        last = driver.history[-1] if driver.history else {}
+        return last.get("reason") != "shift_start" and self.rng.random() < self.config.driver.reposition_p
 
     def _reposition_target(self, driver: Driver) -> tuple[float, float]:
         """A zone within 8 km drawn by demand weight: idle drivers head to where riders are."""

@@ -10,6 +10,7 @@ schemas/avro/<schema>.avsc exactly, with keys in schema field order.
 from __future__ import annotations
 
 import json
+from json.encoder import encode_basestring
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -69,6 +70,26 @@ class ListSink:
         return None
 
 
+_js = encode_basestring  # the very function json.dumps(ensure_ascii=False) uses for strings
+_GPS_LINE = ('{"schema":"gps_ping","key":%s,"value":{"event_id":%s,"event_time":%d,"session_id":%s,"correlation_id":%s,'
+             '"causation_id":%s,"entity_type":%s,"entity_id":%s,"lat":%r,"lon":%r,"heading_deg":%r,"speed_kmh":%r,'
+             '"accuracy_m":%r,"trip_id":%s,"driver_status":%s}}')
+
+
+def _opt(value: str | None) -> str:
+    return "null" if value is None else _js(value)
+
+
+def _gps_line(r: dict[str, Any]) -> str:
+    """The JSONL line of a gps_ping, byte-identical to the generic json.dumps path (a unit test holds
+    them equal) at a third of its cost: pings are ~97 % of all events."""
+    entity = _js(r["entity_id"])
+    return _GPS_LINE % (entity, _js(r["event_id"]), r["event_time"], _js(r["session_id"]), _js(r["correlation_id"]),
+                        _opt(r["causation_id"]), _js(r["entity_type"]), entity, float(r["lat"]), float(r["lon"]),
+                        float(r["heading_deg"]), float(r["speed_kmh"]), float(r["accuracy_m"]), _opt(r["trip_id"]),
+                        _opt(r["driver_status"]))
+
+
 class JsonlSink:
     def __init__(self, path: str | Path, *, buffer_lines: int = 4096) -> None:
         self.path = Path(path)
@@ -80,8 +101,11 @@ class JsonlSink:
         self.count = 0
 
     def emit(self, schema_name: str, record: dict[str, Any]) -> None:
-        key_field = _KEY_FIELDS.get(schema_name) if schema_name in _KEY_FIELDS else key_field_of(schema_name)
-        self._buffer.append(self._dumps({"schema": schema_name, "key": record[key_field] if key_field else None, "value": record}))
+        if schema_name == "gps_ping":
+            self._buffer.append(_gps_line(record))
+        else:
+            key_field = _KEY_FIELDS.get(schema_name) if schema_name in _KEY_FIELDS else key_field_of(schema_name)
+            self._buffer.append(self._dumps({"schema": schema_name, "key": record[key_field] if key_field else None, "value": record}))
         self.count += 1
         if len(self._buffer) >= self._buffer_lines:
             self._write()

@@ -174,7 +174,7 @@ def assign(sim: Simulation, trip: Trip, driver: Driver) -> None:
     sim.emit_trip(trip, "en_route_pickup")
     # The rider gives up on a car that arrives after their patience (counted from the request).
     give_up = trip.requested_ms + int(trip.rider.dna.patience_s * 1000)
-    if leg.end_ms > give_up and rng.random() < 0.75:
+    if leg.end_ms > give_up and rng.random() < sim.config.rider.late_car_cancel_p:
         late = max(sim.now + 30_000, give_up)
         if trip.cancel_at_ms is None or late < trip.cancel_at_ms:
             trip.cancel_at_ms = late

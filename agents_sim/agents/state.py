@@ -36,10 +36,10 @@ class Driver:
     history: deque[dict[str, Any]] = field(default_factory=lambda: deque(maxlen=HISTORY))
     proc: Any = None
     free: Any = None
+    driver_id: str = field(init=False)
 
-    @property
-    def driver_id(self) -> str:
-        return self.dna.driver_id
+    def __post_init__(self) -> None:
+        self.driver_id = self.dna.driver_id  # read on every ping: a plain attribute, not a property
 
     @property
     def rating(self) -> float:
@@ -61,10 +61,10 @@ class Rider:
     trips_completed: int = 0
     history: deque[dict[str, Any]] = field(default_factory=lambda: deque(maxlen=HISTORY))
     proc: Any = None
+    rider_id: str = field(init=False)
 
-    @property
-    def rider_id(self) -> str:
-        return self.dna.rider_id
+    def __post_init__(self) -> None:
+        self.rider_id = self.dna.rider_id
 
     @property
     def rating(self) -> float:
