@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import typer
 import yaml
 
 from rideshare.cli import app as cli_app
@@ -54,11 +55,17 @@ def test_every_dependency_names_a_service_in_a_shared_profile(compose: dict[str,
     assert services["worker"]["depends_on"]["topics"]["condition"] == "service_completed_successfully"
 
 
-def test_service_commands_are_real_rideshare_verbs(compose: dict[str, Any]) -> None:
-    verbs = {group.name for group in cli_app.registered_groups} | {cmd.name for cmd in cli_app.registered_commands}
+def test_service_commands_are_real_rideshare_verbs_with_real_options(compose: dict[str, Any]) -> None:
+    cli = typer.main.get_command(cli_app)
     for name in ("topics", "worker", "api"):
-        command = compose["services"][name]["command"]
-        assert command[0] in verbs, f"{name}: `rideshare {command[0]}` does not exist"
+        words = compose["services"][name]["command"]
+        command = cli
+        while hasattr(command, "commands") and words and not words[0].startswith("-"):  # a group: descend
+            assert words[0] in command.commands, f"{name}: `rideshare ... {words[0]}` does not exist"
+            command, words = command.commands[words[0]], words[1:]
+        known = {opt for param in command.params for opt in (*param.opts, *param.secondary_opts)}
+        unknown = [word for word in words if word.startswith("--") and word not in known]
+        assert not unknown, f"{name}: options {unknown} are not options of that command"
     assert "rideshare lakehouse build" in compose["services"]["lakehouse"]["entrypoint"][-1]
 
 
