@@ -1,0 +1,44 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from agents_sim.exceptions import ConfigError
+from rideshare.cli import app
+from rideshare.cli.sim import build_sink, parse_speed
+
+runner = CliRunner()
+
+
+def test_sim_run_writes_jsonl_and_prints_a_summary_and_the_kpi_table(tmp_path: Path) -> None:
+    out = tmp_path / "events.jsonl"
+    result = runner.invoke(app, ["sim", "run", "--seed", "4", "--drivers", "30", "--riders", "400", "--duration", "900",
+                                 "--start", "2026-03-02T08:00:00", "--sink", f"jsonl:{out}"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    lines = out.read_text(encoding="utf-8").splitlines()
+    first, last = json.loads(lines[0]), json.loads(lines[-1])
+    assert set(first) == {"schema", "key", "value"}
+    assert first["schema"] == "driver_profile" and first["key"] == first["value"]["driver_id"]
+    assert last["schema"] == "simulation_control" and last["value"]["action"] == "stopped"
+    assert last["value"]["event_time"] == 1772449200000 + 900_000  # stops exactly at the requested duration
+    assert "Simulation sim-4" in result.output and "gps_ping" in result.output
+    assert "KPIs in band" in result.output
+
+
+def test_sim_describe_lists_the_zone_model() -> None:
+    result = runner.invoke(app, ["sim", "describe", "--top", "5"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    assert "PINHEIROS" in result.output or "JARDIM PAULISTA" in result.output
+
+
+def test_bad_options_say_what_is_allowed() -> None:
+    assert parse_speed("max") is None and parse_speed("60") == 60.0
+    with pytest.raises(ConfigError, match="0.5..1000"):
+        parse_speed("5000")
+    with pytest.raises(ConfigError, match="kafka, jsonl:PATH, null"):
+        build_sink("s3://nope")
+    result = runner.invoke(app, ["sim", "run", "--speed", "fast", "--sink", "null"])
+    assert result.exit_code == 1 and "neither a number nor 'max'" in result.output
