@@ -26,7 +26,9 @@ from pathlib import Path
 
 # Run as `python bench/bronze_bench.py`, this folder is sys.path[0], and bench/lakehouse.py or
 # bench/topologies.py would shadow the packages of the same name: resolve imports from the project.
+# The path is restored after the imports, for scripts that import this module (bench/topologies.py).
 _BENCH_DIR = Path(__file__).resolve().parent
+_IMPORTER_PATH = list(sys.path)
 sys.path[:] = [entry for entry in sys.path if Path(entry or ".").resolve() != _BENCH_DIR]
 
 import argparse
@@ -53,6 +55,10 @@ from rideshare.settings import Settings, load_settings
 from rideshare.supervisor import ChildProcess, rideshare_command, wait_until
 from rideshare.topics import create_topics
 from schemas.catalog import topic_spec
+from streams.app import create_app
+from streams.topics import catalog_topic
+
+sys.path[:] = _IMPORTER_PATH
 
 RESULTS = Path(__file__).resolve().parent / "results" / "bronze.json"
 TARGET_EVENTS_PER_S = 50_000
@@ -158,9 +164,6 @@ def _faust_noop(settings: Settings, events: int, log_dir: Path) -> float:
 def _faust_noop_child(result: Path, events: int) -> None:
     """Child mode: create_app with no topologies + one counting agent; writes its rate to `result`."""
     from faust.worker import Worker
-
-    from streams.app import create_app
-    from streams.topics import catalog_topic
 
     settings = load_settings()
     app = create_app(settings, topologies=(), app_id=f"{settings.topic_namespace}bench-faust-noop", web_port=_free_port())
