@@ -4,7 +4,8 @@ Real services, as `make demo` runs them: Kafka and Redis (session fixtures), the
 session's namespace, a Faust worker (dedup, GPS and surge topologies) and `rideshare api` (simulation
 with the Kafka sink, API, WebSocket and the built UI) on free ports. `ui.e2e.mjs` drives the page with
 playwright-core and /usr/bin/chromium: start, moving drivers, speed, topology panel, a surge colour
-change, click-to-inspect, two-phase pause and resume; it saves test-artifacts/ui.png.
+change, click-to-inspect, two-phase pause and resume, a viewer key refused control; it saves
+test-artifacts/ui.png.
 
 The surge is injected the way the surge topology publishes it (schemas/live_state.py: the current hash
 plus the updates channel), so the check covers Redis -> API hub -> WebSocket -> reducer -> deck.gl.
@@ -138,7 +139,9 @@ def _inject_surge(settings: Settings, request: dict[str, Any]) -> None:
 
 def _drive_browser(platform: dict[str, Any], screenshot: Path) -> dict[str, Any]:
     """Run the node script, serve its requests, return its result (or fail with its error)."""
-    env = dict(os.environ, UI_URL=platform["url"], API_KEY=ADMIN_KEY, SCREENSHOT=str(screenshot), CHROMIUM=str(CHROMIUM))
+    env = dict(
+        os.environ, UI_URL=platform["url"], API_KEY=ADMIN_KEY, VIEWER_KEY=VIEWER_KEY, SCREENSHOT=str(screenshot), CHROMIUM=str(CHROMIUM),
+    )
     node_log = ARTIFACTS / "e2e-node.log"
     with node_log.open("w") as stderr:
         node = subprocess.Popen(["node", str(SCRIPT)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=stderr, text=True, env=env)
@@ -181,6 +184,7 @@ def test_control_room_shows_moving_drivers_controls_the_simulation_and_colours_s
     assert result["surge"]["pixel_after"] != result["surge"]["pixel_before"]
     assert result["inspected"].lower().startswith("driver ")
     assert "paused" in result["pause_states"]
+    assert "may only watch" in result["viewer_message"]
     assert screenshot.stat().st_size > 20_000, "the screenshot looks empty"
     print(f"[ui] browser checks took {time.monotonic() - started:.0f} s: {json.dumps(result)}", file=sys.stderr)
     if os.environ.get("RIDESHARE_E2E_UPDATE_DOCS") == "1":

@@ -7,7 +7,7 @@
 //   {"event": "result", ...checks}                        every check passed (exit 0)
 //   {"event": "error", "message": ...}                    a check failed (exit 1; failure screenshot saved)
 //
-// Env: UI_URL, API_KEY (admin), SCREENSHOT (png path), FAILURE_SCREENSHOT, CHROMIUM (default /usr/bin/chromium).
+// Env: UI_URL, API_KEY (admin), VIEWER_KEY, SCREENSHOT (png path), FAILURE_SCREENSHOT, CHROMIUM (default /usr/bin/chromium).
 
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
@@ -23,6 +23,7 @@ const { chromium } = require('playwright-core');
 
 const UI_URL = process.env.UI_URL;
 const API_KEY = process.env.API_KEY;
+const VIEWER_KEY = process.env.VIEWER_KEY;
 const SCREENSHOT = process.env.SCREENSHOT;
 const FAILURE_SCREENSHOT = process.env.FAILURE_SCREENSHOT ?? SCREENSHOT.replace(/\.png$/, '-failure.png');
 const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
@@ -265,6 +266,20 @@ async function run(page) {
   await waitFor('state running after Resume', async () => (await simState(page)) === 'running', { timeoutMs: 15_000 });
   await waitFor('simulated time moving again', async () => ((await snapshot(page)).simTimeMs ?? 0) > t2, { timeoutMs: 15_000 });
   results.resumed = true;
+
+  // A viewer key watches but may not control: the API answers 403 and the UI says why.
+  const viewer = await page.context().newPage();
+  await viewer.goto(`${UI_URL}/?key=${encodeURIComponent(VIEWER_KEY)}`);
+  await waitFor('the viewer page to be live', async () => (await viewer.locator('[data-testid="sim-state"]').innerText()).trim() === 'running', {
+    timeoutMs: 20_000,
+  });
+  await viewer.click('[data-testid="control-pause"]');
+  results.viewer_message = await waitFor('the viewer to be told it may only watch', async () => {
+    const text = await viewer.locator('.controls .error').innerText().catch(() => '');
+    return text.includes('may only watch') ? text : null;
+  }, { timeoutMs: 10_000 });
+  await viewer.close();
+  check((await simState(page)) === 'running', 'a viewer key must not pause the simulation');
 
   // The README screenshot: every layer on, inspector closed so the topology panel shows.
   await setLayer(page, 'density', true);
