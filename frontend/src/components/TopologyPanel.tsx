@@ -96,7 +96,7 @@ export function TopologyPanel({ client }: Props) {
               const rate = view.rates[node.id];
               return (
                 <g key={node.id} transform={`translate(${x},${y})`} className={`node node-${node.kind}`} data-testid="topology-node">
-                  <title>{`${node.id} (${node.kind}): in ${formatInt(node.eventsIn)}, out ${formatInt(node.eventsOut)}, errors ${formatInt(node.errors)}`}</title>
+                  <title>{`${node.id} (${node.kind})${node.target ? ` ${node.target}` : ''}: in ${formatInt(node.eventsIn)}, out ${formatInt(node.eventsOut)}, errors ${formatInt(node.errors)}`}</title>
                   <rect width={NODE_WIDTH} height={NODE_HEIGHT} rx={6} />
                   <text x={6} y={13} className="node-name">
                     {node.name.length > 17 ? `${node.name.slice(0, 16)}…` : node.name}

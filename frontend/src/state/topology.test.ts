@@ -37,7 +37,7 @@ describe('parseTopology', () => {
     const sample = parseTopology(
       {
         topologies: [
-          { name: 'dedup', nodes: [{ id: 'dedup.trips', kind: 'source', events_in: 5, lag: { partitions: { '0': 1, '1': 2 }, total: 3 } }], edges: [] },
+          { name: 'dedup', nodes: [{ id: 'dedup.trips', kind: 'source', target: 'rideshare.trips', events_in: 5, lag: { partitions: { '0': 1, '1': 2 }, total: 3 } }], edges: [] },
           { name: 'gps', nodes: [{ id: 'gps.windows', kind: 'operator' }], edges: [['dedup.trips', 'gps.windows']] },
         ],
       },
@@ -48,6 +48,7 @@ describe('parseTopology', () => {
       ['gps.windows', 'gps', 'windows'],
     ]);
     expect(sample.nodes[0]?.lag).toBe(3);
+    expect(sample.nodes[0]?.target).toBe('rideshare.trips');
     expect(sample.edges).toEqual([{ from: 'dedup.trips', to: 'gps.windows' }]);
   });
 

@@ -7,6 +7,8 @@ export interface TopologyNode {
   topology: string;
   name: string;
   kind: string;
+  /** What the node reads or writes: a Kafka topic, Redis key or Delta table ('' when none). */
+  target: string;
   eventsIn: number;
   eventsOut: number;
   errors: number;
@@ -79,6 +81,7 @@ function parseOne(topologyName: string, raw: Json, nodes: TopologyNode[], edges:
       topology: topologyName,
       name: id.slice(prefix.length),
       kind: String(firstOf(item, ['kind', 'type', 'role']) ?? 'operator'),
+      target: typeof item.target === 'string' ? item.target : '',
       eventsIn: count(firstOf(counters, ['events_in', 'in', 'received'])),
       eventsOut: count(firstOf(counters, ['events_out', 'out', 'emitted'])),
       errors: count(firstOf(counters, ['errors', 'events_error'])),
