@@ -23,6 +23,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.responses import Response
 
 from agents_sim.api.deps import API_KEY_HEADER
+from agents_sim.api.docs import add_offline_docs
 from agents_sim.api.live.feeds import RedisFeed, SimulationPositionFeed
 from agents_sim.api.live.hub import LiveHub
 from agents_sim.api.observability import ApiMetrics
@@ -105,6 +106,7 @@ def create_app(
 
     app = FastAPI(
         title="Rideshare Streams control API", version="0.1.0", description=DESCRIPTION, lifespan=lifespan,
+        docs_url=None, redoc_url=None,  # replaced by add_offline_docs: no CDN
         openapi_tags=[
             {"name": "control", "description": "Change the simulation (admin keys)."},
             {"name": "status", "description": "Lifecycle status and metrics."},
@@ -131,7 +133,8 @@ def create_app(
     def prometheus_metrics() -> Response:
         return Response(generate_latest(api_metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
-    _serve_frontend(app, frontend_dir)
+    add_offline_docs(app)
+    _serve_frontend(app, frontend_dir)  # last: its mount at / catches every path the routes above do not
     return app
 
 

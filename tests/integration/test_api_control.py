@@ -162,7 +162,11 @@ def test_prometheus_metrics_and_docs_need_no_key(client: httpx.Client) -> None:
     text = client.get("/metrics").text
     assert 'rideshare_api_requests_total{method="GET",route="/api/sim/status",status="200"}' in text
     assert "rideshare_sim_state{" in text and "rideshare_ws_clients" in text
-    assert client.get("/docs").status_code == 200
+    docs = client.get("/docs")
+    assert docs.status_code == 200 and "swagger-ui-bundle.js" in docs.text
+    assert "https://" not in docs.text and "http://" not in docs.text  # no CDN: the docs work offline
+    assert client.get("/static/docs/swagger-ui-bundle.js").status_code == 200
+    assert client.get("/redoc").status_code == 200 and client.get("/static/docs/redoc.standalone.js").status_code == 200
     spec = client.get("/openapi.json").json()
     assert spec["components"]["securitySchemes"]["APIKeyHeader"]["name"] == "X-API-Key"
 
