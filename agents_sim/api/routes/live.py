@@ -21,6 +21,7 @@ router = APIRouter(tags=["live"])
 
 # Close codes in the application range (4000-4999): 4401 mirrors HTTP 401.
 CLOSE_UNAUTHORIZED = 4401
+CLOSE_INTERNAL_ERROR = 1011
 
 
 @router.get("/api/live/clients", summary="Connected WebSocket clients and what each has queued (backpressure)")
@@ -56,6 +57,17 @@ async def live(websocket: WebSocket, key: str | None = Query(None, description="
 
 
 async def _send_forever(websocket: WebSocket, hub: LiveHub, client: Client) -> None:
+    try:
+        await _send_frames(websocket, hub, client)
+    except (WebSocketDisconnect, RuntimeError):
+        pass  # the client went away mid-send: the receive loop ends the connection
+    except Exception:
+        log.exception("live frames to a client failed; closing it (it reconnects and gets a snapshot)")
+        with contextlib.suppress(Exception):
+            await websocket.close(code=CLOSE_INTERNAL_ERROR)
+
+
+async def _send_frames(websocket: WebSocket, hub: LiveHub, client: Client) -> None:
     """One frame at a time: while a send blocks (slow client), new frames coalesce in the mailbox."""
     while websocket.client_state is WebSocketState.CONNECTED:
         await client.ready.wait()
