@@ -70,7 +70,7 @@ def save(sim: Simulation, path: Path) -> Path:
 
 
 def load(path: Path, config: SimConfig, sink: Sink, *, surge: SurgeSource | None = None,
-         listeners: list[Callable[[dict[str, Any]], None]] | None = None) -> Simulation:
+         listeners: list[Callable[[dict[str, Any]], None]] | None = None, osrm_url: str | None = None) -> Simulation:
     """A simulation rebuilt from a checkpoint, its processes started, ready to `run_until`."""
     try:
         data = pickle.loads(path.read_bytes())
@@ -80,7 +80,7 @@ def load(path: Path, config: SimConfig, sink: Sink, *, surge: SurgeSource | None
         raise CheckpointError(f"{path} is not a simulation checkpoint ({FORMAT})")
     if data["config"].seed != config.seed:
         raise CheckpointError(f"{path} was written with seed {data['config'].seed}, this runtime uses {config.seed}")
-    sim = Simulation(data["config"], sink, surge=surge, session_id=data["session_id"], resume_at_ms=data["now"])
+    sim = Simulation(data["config"], sink, surge=surge, session_id=data["session_id"], resume_at_ms=data["now"], osrm_url=osrm_url)
     if listeners is not None:
         sim.events.trip_listeners = listeners
     sim.events.counter = data["event_counter"]

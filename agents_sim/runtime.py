@@ -24,6 +24,7 @@ States::
   unsubscribe function.
 - `checkpoint(path)` / `restore(path)`: write the whole world (agents, trips in flight, RNG states,
   clock) to a file and load it back; see agents_sim.checkpoint.
+- `osrm_url`: route with an OSRM server instead of the built-in street-grid router (optional).
 - `end_ms`: when given, the sim thread stops by itself (STOPPED, sink flushed) once simulated time
   reaches it exactly (`rideshare sim run --duration`); `wait(timeout_s)` blocks until the thread ends.
 - Surge: with a `KafkaSink` the runtime consumes the surge topic (`KafkaSurge`); otherwise it uses
@@ -69,8 +70,9 @@ class RuntimeState:
 
 class SimulationRuntime:
     def __init__(self, config: SimConfig, sink: Sink, *, surge: SurgeSource | None = None, speed: float | None = 1.0,
-                 end_ms: int | None = None) -> None:
+                 end_ms: int | None = None, osrm_url: str | None = None) -> None:
         self.config = config
+        self.osrm_url = osrm_url
         self.end_ms = end_ms
         self.sink = sink
         if surge is None and isinstance(sink, KafkaSink):
@@ -92,7 +94,7 @@ class SimulationRuntime:
     # ------------------------------------------------------------ lifecycle
 
     def _new_simulation(self, session_id: str) -> Simulation:
-        sim = Simulation(self.config, self.sink, surge=self._surge, session_id=session_id)
+        sim = Simulation(self.config, self.sink, surge=self._surge, session_id=session_id, osrm_url=self.osrm_url)
         sim.events.trip_listeners = self._listeners
         sim.populate()
         return sim
@@ -228,7 +230,8 @@ class SimulationRuntime:
 
     def restore(self, path: str | Path) -> None:
         def apply() -> None:
-            self.sim = checkpoints.load(Path(path), self.config, self.sink, surge=self._surge, listeners=self._listeners)
+            self.sim = checkpoints.load(Path(path), self.config, self.sink, surge=self._surge, listeners=self._listeners,
+                                        osrm_url=self.osrm_url)
             self.sim.accepting_requests = self.state != RuntimeState.DRAINING
             self._anchor = (time.monotonic(), self.sim.now)
             self.sim.control_event("restored", detail=str(path))

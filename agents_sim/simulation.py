@@ -34,7 +34,7 @@ from agents_sim.trip_flow import request_trip
 from agents_sim.trips import TERMINAL, TripState
 from agents_sim.world.driver_index import DriverIndex
 from agents_sim.world.geo import encode_polyline, haversine_m
-from agents_sim.world.router import GridRouter, Router, TrafficModel
+from agents_sim.world.router import GridRouter, OsrmRouter, Router, TrafficModel
 from agents_sim.world.sampling import PlaceSampler
 from agents_sim.world.zones import ZoneIndex, zone_index
 
@@ -52,7 +52,8 @@ class Simulation:
     """A world ready to run: `populate()` once, then `run_until(t_ms)` as often as wanted."""
 
     def __init__(self, config: SimConfig, sink: Sink, *, surge: SurgeSource | None = None, router: Router | None = None,
-                 session_id: str | None = None, zones: ZoneIndex | None = None, resume_at_ms: int | None = None) -> None:
+                 session_id: str | None = None, zones: ZoneIndex | None = None, resume_at_ms: int | None = None,
+                 osrm_url: str | None = None) -> None:
         self.config = config
         self.sink = sink
         self.surge: SurgeSource = surge or StaticSurge()
@@ -62,7 +63,7 @@ class Simulation:
         self.zones = zones or zone_index()
         self.places = PlaceSampler(self.zones)
         self.traffic = TrafficModel(config.traffic, self.utc_offset_ms)
-        self.router: Router = router or GridRouter(self.traffic)
+        self.router: Router = router or (OsrmRouter(osrm_url, self.traffic) if osrm_url else GridRouter(self.traffic))
         self.demand = DemandCurve(config.demand, self.utc_offset_ms)
         self.events = EventFactory(session_id or config.resolved_session_id, sink)
         self.rng = stream(config.seed, "behaviour")

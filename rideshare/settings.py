@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -44,6 +44,10 @@ class Settings(BaseSettings):
     bronze_event_time_max_behind_days: float = Field(3650.0, gt=0, description="Bronze dead-letters events this far before the broker time.")
     lake_vacuum_retention_hours: float = Field(168.0, ge=0, description="Delta vacuum keeps files removed less than this long ago.")
     dlq_alert_threshold: int = Field(0, ge=0, description="DLQ monitor alerts when more dead letters than this arrived since its last check.")
+
+    osrm_url: str | None = Field(
+        None, validation_alias=AliasChoices("osrm_url", "RIDESHARE_OSRM_URL", "OSRM_URL"),
+        description="OSRM server for street routes in the simulation (optional; the built-in grid router otherwise).")
 
     api_host: str = "127.0.0.1"
     api_port: int = Field(8000, ge=1, le=65535)

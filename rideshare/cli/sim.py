@@ -108,7 +108,7 @@ def run(
         event_sink: Sink = _KpiTee(real_sink) if kpis else real_sink
         end_ms = config.start_ms + int(duration * 1000)
         with console.status("building the world (zones, agents' DNA, profiles)..."):
-            runtime = SimulationRuntime(config, event_sink, speed=pace, end_ms=end_ms)
+            runtime = SimulationRuntime(config, event_sink, speed=pace, end_ms=end_ms, osrm_url=settings().osrm_url)
         started = time.monotonic()
         runtime.start()
         try:
