@@ -25,8 +25,8 @@ class StreamMetrics:
         self.events_processed = Counter(
             "rideshare_stream_events_processed", "Events processed, by topology.", ["topology"], registry=r)
         self.decode_errors = Counter(
-            "rideshare_stream_decode_errors", "Records a real-time topology could not decode (skipped; bronze DLQs them).",
-            ["topology", "reason"], registry=r)
+            "rideshare_stream_decode_errors", "Records the real-time heads could not decode (skipped; bronze DLQs them).",
+            ["topic", "reason"], registry=r)
         self.consumer_lag = Gauge(
             "rideshare_stream_consumer_lag", "Records between the high watermark and the worker's position.",
             ["topic", "partition"], registry=r)

@@ -21,6 +21,8 @@ import faust
 
 from rideshare.settings import Settings
 from schemas.catalog import topic_spec
+from schemas.codec import DecodeError
+from schemas.codec import registry as schema_registry
 from streams.tables import state_table
 from topologies.graph import Node, Topology, TopologyRegistry
 
@@ -59,11 +61,15 @@ class SeenIndex:
 class DedupHead:
     """Dedup of one source topic, used inside the agent that consumes that topic."""
 
-    def __init__(self, app: faust.App, settings: Settings, topic_key: str, node: Node, metrics: Any) -> None:
+    def __init__(self, app: faust.App, settings: Settings, topic_key: str, decode_node: Node, node: Node, metrics: Any) -> None:
         self.topic_key = topic_key
+        self.schema_name = topic_spec(topic_key).value_schema
+        self.decode_node = decode_node
         self.node = node
         self.horizon_ms = settings.dedup_horizon_ms
         self._drops = metrics.dedup_drops.labels(topic_key)
+        self._decode_errors = metrics.decode_errors
+        self._codec = schema_registry()
         self.table = state_table(app, f"dedup-{topic_key}-{self.horizon_ms}ms", partitions=topic_spec(topic_key).partitions,
                                  help=f"event_ids of {topic_key} seen within the last {self.horizon_ms} ms of event time")
         self._indexes: dict[int, SeenIndex] = {}
@@ -82,6 +88,23 @@ class DedupHead:
                 index.add(event_id.decode() if isinstance(event_id, bytes) else event_id, event_time)
             log.info("dedup %s partition %d: %d ids recovered", self.topic_key, partition, len(recovered))
         return index
+
+    def admit(self, value: bytes | None, partition: int) -> dict[str, Any] | None:
+        """Decode one raw record and return it the first time its event_id is seen, else None.
+
+        Undecodable records are counted and skipped: the real-time path only needs valid events,
+        and the bronze topology sends the same records to the dead-letter topic with the reason.
+        """
+        try:
+            name, record = self._codec.decode(value)
+            if name != self.schema_name:
+                raise DecodeError("wrong_schema", f"a {name} record on the {self.topic_key} topic")
+        except DecodeError as exc:
+            self.decode_node.record(events_in=1, errors=1)
+            self._decode_errors.labels(self.topic_key, exc.reason).inc()
+            return None
+        self.decode_node.record(events_in=1, events_out=1)
+        return record if self.first_seen(record, partition) else None
 
     def first_seen(self, record: dict[str, Any], partition: int) -> bool:
         """True the first time `record['event_id']` is seen (and remember it); False for a duplicate.
@@ -121,9 +144,10 @@ def build(app: faust.App, settings: Settings, registry: TopologyRegistry) -> Top
     for key in REALTIME_SOURCES:
         spec = topic_spec(key)
         source = topology.source(key, f"{spec.value_schema} events", target=spec.qualified(settings.topic_namespace))
+        decode_node = topology.operator(f"decode-{key}", f"Avro single-object -> {spec.value_schema} (undecodable: skipped)")
         node = topology.operator(f"seen-{key}", "keep the first event per event_id",
                                  target=f"table dedup-{key}-{settings.dedup_horizon_ms}ms")
-        topology.connect(source, node)
-        heads[key] = DedupHead(app, settings, key, node, metrics)
+        topology.connect(source, decode_node, node)
+        heads[key] = DedupHead(app, settings, key, decode_node, node, metrics)
     registry.shared["dedup"] = heads
     return topology

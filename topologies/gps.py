@@ -23,12 +23,11 @@ from typing import Any
 
 import faust
 import h3
+import redis.asyncio as aioredis
 from faust.web import Request, Response, View
 
 from rideshare.settings import Settings
 from schemas.catalog import topic_spec
-from schemas.codec import DecodeError
-from schemas.codec import registry as schema_registry
 from schemas.live_state import LiveStateKeys
 from topologies.dedup import dedup_heads
 from topologies.graph import Node, Topology, TopologyRegistry
@@ -240,7 +239,6 @@ def build(app: faust.App, settings: Settings, registry: TopologyRegistry) -> Top
     spec = topic_spec("gps")
     table_name = f"gps-window-{window_ms}ms"
     topology = Topology("gps", f"per-entity tumbling {window_ms} ms event-time windows -> Redis live state")
-    decode_node = topology.operator("decode", "Avro single-object -> gps_ping record")
     window_node = topology.operator("window", f"latest position, heading, speed, ping count, distance per {window_ms} ms",
                                     target=f"table {table_name}")
     sinks: list[Node] = [
@@ -249,8 +247,8 @@ def build(app: faust.App, settings: Settings, registry: TopologyRegistry) -> Top
         topology.sink("deltas", "pub/sub: one message per closed window", target=keys.positions_channel),
         topology.sink("density", f"H3 res-{DENSITY_RESOLUTION} counts per cell", target=keys.density_h3),
     ]
-    # The gps source and its dedup node are declared by the dedup topology; this graph links through them.
-    topology.connect("dedup.gps", decode_node, dedup.node.id, window_node)
+    # The gps source, decoding and dedup are declared by the dedup topology; this graph continues from them.
+    topology.connect(dedup.node.id, window_node)
     for sink in sinks:
         topology.connect(window_node, sink)
 
@@ -266,20 +264,11 @@ def build(app: faust.App, settings: Settings, registry: TopologyRegistry) -> Top
 
     @app.agent(source, name=f"{settings.topic_namespace}gps-windows", concurrency=1)
     async def gps_windows(stream: faust.StreamT) -> None:
-        import redis.asyncio as aioredis
-
         client = aioredis.Redis.from_url(settings.redis_url)
-        codec = schema_registry()
         async for event in stream.events():
             partition = event.message.partition
-            try:
-                name, ping = codec.decode(event.value)
-            except DecodeError as exc:
-                decode_node.record(events_in=1, errors=1)
-                metrics.decode_errors.labels("gps", exc.reason).inc()
-                continue
-            decode_node.record(events_in=1, events_out=1)
-            if name != "gps_ping" or not dedup.first_seen(ping, partition):
+            ping = dedup.admit(event.value, partition)
+            if ping is None:
                 continue
             accepted, batch = windows.add(ping, partition)
             window_node.record(events_in=1, events_out=int(accepted))

@@ -23,12 +23,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import faust
+import redis.asyncio as aioredis
 from faust.web import Request, Response, View
 
 from rideshare.settings import Settings
 from schemas.catalog import topic_spec
-from schemas.codec import DecodeError
-from schemas.codec import registry as schema_registry
 from schemas.live_state import LiveStateKeys
 from topologies.dedup import dedup_heads
 from topologies.graph import Topology, TopologyRegistry
@@ -185,7 +184,6 @@ def build(app: faust.App, settings: Settings, registry: TopologyRegistry) -> Top
     signal_topic = internal_topic(app, settings, "surge-signals", partitions=1)
     surge_topic = catalog_topic(app, settings, "surge", decoded=True)
     table = state_table(app, table_name, partitions=1, help="surge panes and current multiplier per zone")
-    codec = schema_registry()
 
     async def forward(node: Any, kind: str, zone_id: str, event_time: int, signal_id: str, session_id: str) -> None:
         node.record(events_out=1)
@@ -195,12 +193,8 @@ def build(app: faust.App, settings: Settings, registry: TopologyRegistry) -> Top
     async def read(stream: faust.StreamT, topic_key: str, handle: Callable[[dict[str, Any]], Any]) -> None:
         head = heads[topic_key]
         async for event in stream.events():
-            try:
-                _, record = codec.decode(event.value)
-            except DecodeError as exc:
-                metrics.decode_errors.labels("surge", exc.reason).inc()
-                continue
-            if head.first_seen(record, event.message.partition):
+            record = head.admit(event.value, event.message.partition)
+            if record is not None:
                 await handle(record)
 
     async def on_trip(trip: dict[str, Any]) -> None:
@@ -241,8 +235,6 @@ def build(app: faust.App, settings: Settings, registry: TopologyRegistry) -> Top
 
     @app.agent(signal_topic, name=f"{settings.topic_namespace}surge-windows")
     async def surge_windows(stream: faust.StreamT) -> None:
-        import redis.asyncio as aioredis
-
         client = aioredis.Redis.from_url(settings.redis_url)
         async for signal in stream:
             panes.record(events_in=1)

@@ -31,4 +31,4 @@ def describe(
     with user_errors():
         built = create_app(settings(), topologies=names)
         graphs = context_of(built).registry.topologies.values()
-        console.print(renderers[output_format](graphs), markup=False, highlight=False, end="")
+        console.print(renderers[output_format](graphs), markup=False, highlight=False, end="", soft_wrap=True)

@@ -44,6 +44,6 @@ def test_gps_agent_counts_a_duplicated_ping_once_and_skips_poison(app) -> None: 
     assert state["ping_count"] == 2
     registry = context.registry
     assert registry.node("dedup.seen-gps").events_in == 3 and registry.node("dedup.seen-gps").events_out == 2
-    assert registry.node("gps.decode").errors == 1
+    assert registry.node("dedup.decode-gps").errors == 1
     drops = context.metrics.dedup_drops.labels("gps")._value.get()
     assert drops == 1
