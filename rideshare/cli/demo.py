@@ -109,6 +109,8 @@ class Demo:
 
     def _start_api(self, worker_urls: list[str]) -> None:
         o = self.options
+        if port_open(self.s.api_host, o.api_port):
+            raise RideshareError(f"port {o.api_port} is taken (another `rideshare api` or demo?); stop it or pass --api-port")
         command = rideshare_command(
             "api", "--port", str(o.api_port), "--drivers", str(o.drivers), "--riders", str(o.riders),
             "--speed", str(o.speed), "--seed", str(o.seed), "--start", o.start, "--autostart",

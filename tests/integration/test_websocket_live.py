@@ -110,6 +110,15 @@ def test_a_bad_key_is_closed_with_4401(sim_server: str) -> None:
     assert asyncio.run(connect()) == 4401
 
 
+def test_non_browser_clients_may_send_the_key_as_a_header(sim_server: str) -> None:
+    async def first_frame() -> dict[str, Any]:
+        url = sim_server.replace("http://", "ws://") + "/ws"
+        async with websockets.connect(url, additional_headers={"X-API-Key": KEY}, max_size=None) as ws:
+            return json.loads(await ws.recv())
+
+    assert asyncio.run(first_frame())["type"] == "snapshot"
+
+
 def test_snapshot_then_deltas_follow_the_running_simulation(sim_server: str) -> None:
     frames = asyncio.run(_frames(_ws(sim_server), 4.0))
     snapshot, deltas = frames[0], frames[1:]

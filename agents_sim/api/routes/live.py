@@ -11,7 +11,7 @@ from typing import Any
 from fastapi import APIRouter, Query, WebSocket, WebSocketDisconnect
 from starlette.websockets import WebSocketState
 
-from agents_sim.api.deps import Hub, ViewerRole, resolve_role
+from agents_sim.api.deps import API_KEY_HEADER, Hub, ViewerRole, resolve_role
 from agents_sim.api.live.coalesce import to_json
 from agents_sim.api.live.hub import Client, LiveHub
 
@@ -31,6 +31,8 @@ def live_clients(_: ViewerRole, hub: Hub) -> dict[str, Any]:
 
 @router.websocket("/ws")
 async def live(websocket: WebSocket, key: str | None = Query(None, description="A viewer or admin API key.")) -> None:
+    # Browsers cannot set headers on a WebSocket, hence ?key=; other clients may send the usual header instead.
+    key = key or websocket.headers.get(API_KEY_HEADER)
     if resolve_role(websocket.app.state.settings, key) is None:
         await websocket.accept()
         await websocket.close(code=CLOSE_UNAUTHORIZED, reason="missing or unknown API key: connect to /ws?key=<viewer or admin key>")
