@@ -8,13 +8,15 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
 import pytest
 from deltalake import DeltaTable
 
-from lakehouse.bronze.specs import arrow_schema, bronze_table_uri
+from lakehouse.bronze.specs import EVENT_TABLES, arrow_schema, bronze_table_uri
 from lakehouse.bronze.validation import KafkaRecord
 from lakehouse.bronze.writer import BronzeWriter
 from rideshare.settings import Settings, load_settings
+from schemas.catalog import topic_spec
 from schemas.codec import decode, encode
 from tests.unit.lakehouse.bronze_poison import kafka_key, poison_cases, valid_event
 
@@ -146,3 +148,23 @@ def test_writers_of_different_partitions_commit_side_by_side(lake: Settings) -> 
     assert first.commit(first_plan).written == 10
     assert second.commit(second_plan).written == 10
     assert rows(lake, "gps").groupby("kafka_partition").size().to_dict() == {0: 10, 1: 10}
+
+
+@pytest.mark.parametrize("topic_key", [table.topic_key for table in EVENT_TABLES])
+def test_a_valid_event_of_every_topic_round_trips_through_its_table(lake: Settings, topic_key: str) -> None:
+    schema_name = topic_spec(topic_key).value_schema
+    assert schema_name is not None
+    event = valid_event(schema_name, 1, NOW_MS)
+    record = KafkaRecord(topic_spec(topic_key).name, 0, 0, NOW_MS, kafka_key(schema_name, event), encode(schema_name, event))
+    assert BronzeWriter(lake, topic_key).write([record]).written == 1
+    row = rows(lake, topic_key).iloc[0]
+    for name, value in event.items():
+        stored = row[name]
+        if arrow_schema(topic_key).field(name).type == pa.timestamp("ms", tz="UTC"):
+            assert stored == pd.Timestamp(value, unit="ms", tz="UTC"), name
+        elif isinstance(value, list):
+            assert list(stored) == value, name
+        elif value is None:
+            assert stored is None or pd.isna(stored), name
+        else:
+            assert stored == value, name
