@@ -166,8 +166,8 @@ class Demo:
             component = self.components.get(key)
             if component is not None and component.process is not None:
                 with console.status(f"stopping {component.name} ..."):
-                    # A Faust worker finishes in-flight messages before it leaves its group: give it time.
-                    code = component.process.stop(timeout_s=60 if key.startswith("worker-") else 30)
+                    # TERM, then KILL after 30 s (a Faust worker can wait on in-flight messages for ever).
+                    code = component.process.stop(timeout_s=30)
                 component.state, component.detail = "stopped", f"exit code {code}"
         for service in reversed(self.started_services):
             with console.status(f"stopping {service.__class__.__name__.removesuffix('Service')} ..."):
