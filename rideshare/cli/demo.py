@@ -269,7 +269,12 @@ def run_demo(s: Settings, options: DemoOptions) -> None:
         except KeyboardInterrupt:
             console.print("[yellow]stopping ...[/]")
         finally:
-            app.stop()
+            # A second Ctrl-C must not abandon children half-stopped: stop them all, then restore the handler.
+            previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+            try:
+                app.stop()
+            finally:
+                signal.signal(signal.SIGINT, previous)
     console.print()
     for component in app.components.values():
         if component.process is not None or component.state == "stopped":
