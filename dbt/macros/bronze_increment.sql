@@ -1,16 +1,31 @@
 {#
-  New bronze rows for an incremental silver model: rows ingested at or after the model's own
-  ingestion watermark, pruned to event-date partitions no older than `late_arrival_days` before the
-  newest event date already loaded. `key_columns` are the columns that identify a row already in
-  the model (an anti-join), so re-reading the watermark's own batch never doubles a row.
+  New bronze rows for an incremental silver model.
+
+  Watermark: the newest ingestion_time already loaded (in this model, or also in `peer_relation`,
+  a model of the same stream that ran in the previous build), minus `ingestion_lookback_minutes`
+  so rows a bronze commit made visible late are still picked up. Partition pruning: only
+  event-date partitions no older than `late_arrival_days` before the newest loaded event date.
+  `key_columns` identify a row already in the model (an anti-join), so re-reading the lookback
+  window never doubles a row.
 #}
-{% macro bronze_increment(table_name, key_columns) %}
+{% macro bronze_increment(table_name, key_columns, peer_relation=none) %}
     select src.*
     from {{ source('bronze', table_name) }} as src
     {% if is_incremental() %}
-    where src.ingestion_time >= (select coalesce(max(ingestion_time), timestamptz '1970-01-01 00:00:00+00') from {{ this }})
-      and src.event_date >= (
-          select coalesce(max(event_date), date '1970-01-01') - {{ var('late_arrival_days') | int }} from {{ this }})
+    {#- Constants, not subqueries: DuckDB pushes constant filters into the Arrow dataset scan of the
+        Delta files (event_date prunes partitions, ingestion_time skips row groups by statistics). -#}
+    {%- set loaded = [this] -%}
+    {%- if peer_relation is not none and load_relation(peer_relation) is not none -%}{%- do loaded.append(peer_relation) -%}{%- endif -%}
+    {%- set watermark_sql -%}
+        select
+            strftime(coalesce(max(ingestion_time), timestamptz '1970-01-01 00:00:00+00')
+                     - interval {{ var('ingestion_lookback_minutes') | int }} minute, '%Y-%m-%d %H:%M:%S.%f+00'),
+            strftime(coalesce(max(event_date), date '1970-01-01') - {{ var('late_arrival_days') | int }}, '%Y-%m-%d')
+        from ({% for relation in loaded %}select ingestion_time, event_date from {{ relation }}{% if not loop.last %} union all {% endif %}{% endfor %})
+    {%- endset -%}
+    {%- set watermark = run_query(watermark_sql).rows[0] if execute else ['1970-01-01 00:00:00+00', '1970-01-01'] %}
+    where src.ingestion_time >= timestamptz '{{ watermark[0] }}'
+      and src.event_date >= date '{{ watermark[1] }}'
       and not exists (
           select 1 from {{ this }} as loaded
           where {% for column in key_columns %}loaded.{{ column }} = src.{{ column }}{% if not loop.last %} and {% endif %}{% endfor %})

@@ -88,7 +88,8 @@
   Body of a staging model: new bronze rows of `table_name` that pass `reason_macro`, first copy
   per event id, with the given typed `columns` and the lineage columns.
 #}
-{% macro staged_events(table_name, reason_macro, columns) %}
+{% macro staged_events(table_name, reason_macro, columns, quarantine_model) %}
+-- depends_on: {{ ref(quarantine_model) }}
 with new_rows as (
     {{ bronze_increment(table_name, ['event_id']) }}
 ),
@@ -103,10 +104,16 @@ where invalid_reason is null
 {{ first_per_event_id() }}
 {% endmacro %}
 
-{# Body of a quarantine model: new bronze rows of `table_name` that fail `reason_macro`, with the raw bytes. #}
-{% macro quarantined_events(table_name, reason_macro) %}
+{#
+  Body of a quarantine model: new bronze rows of `table_name` that fail `reason_macro`, with the raw
+  bytes. It runs before its staging model (the staging model depends on it) and also takes the
+  staging model's watermark from the previous build, so it does not rescan all of bronze while
+  the quarantine stays empty.
+#}
+{% macro quarantined_events(table_name, reason_macro, staging_model) %}
 with new_rows as (
-    {{ bronze_increment(table_name, ['kafka_topic', 'kafka_partition', 'kafka_offset']) }}
+    {{ bronze_increment(table_name, ['kafka_topic', 'kafka_partition', 'kafka_offset'],
+                        api.Relation.create(database=this.database, schema=this.schema, identifier=staging_model)) }}
 )
 select
     kafka_topic, kafka_partition, kafka_offset, kafka_key,

@@ -1,2 +1,2 @@
 -- Bronze payments rows that failed validation, with the reason and the raw Avro bytes.
-{{ quarantined_events('payments', payment_invalid_reason) }}
+{{ quarantined_events('payments', payment_invalid_reason, 'stg_bronze__payments') }}

@@ -1,2 +1,2 @@
 -- Silver driver profiles: typed, validated, one row per event_id (incremental on the ingestion watermark).
-{{ staged_events('driver_profiles', driver_profile_invalid_reason, ['event_id', 'event_time', 'session_id', 'change_type', 'driver_id', 'full_name', 'email', 'phone', 'vehicle_make', 'vehicle_model', 'vehicle_year', 'vehicle_color', 'license_plate', 'home_zone_id', 'shift_preference', 'changed_fields']) }}
+{{ staged_events('driver_profiles', driver_profile_invalid_reason, ['event_id', 'event_time', 'session_id', 'change_type', 'driver_id', 'full_name', 'email', 'phone', 'vehicle_make', 'vehicle_model', 'vehicle_year', 'vehicle_color', 'license_plate', 'home_zone_id', 'shift_preference', 'changed_fields'], 'quarantine_bronze__driver_profiles') }}
