@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from agents_sim.report.fold import SAO_PAULO, KpiAccumulator
+from agents_sim.report.gps_noise import GpsQuality
 
 __all__ = ["DEFAULT_CITY_ACTIVE_DRIVERS", "FULL_DAY_HOURS", "Measurements", "measure"]
 
@@ -66,8 +67,9 @@ def measure(acc: KpiAccumulator, *, city_active_drivers: int = DEFAULT_CITY_ACTI
     _demand(acc, out, full_day, short)
     _money(acc, out)
     _ratings(acc, out)
-    _gps(acc, out)
-    return Measurements(out.metrics, out.reasons, _series(acc), _facts(acc, city_active_drivers))
+    gps = acc.gps.result()
+    _gps(gps, out)
+    return Measurements(out.metrics, out.reasons, _series(acc), _facts(acc, gps, city_active_drivers))
 
 
 def _city(acc: KpiAccumulator, out: _Values, full_day: bool, short: str, city_active_drivers: int) -> None:
@@ -256,8 +258,7 @@ def _drivers_below_floor(acc: KpiAccumulator) -> float | None:
     return 0.5 * (1.0 + math.erf((DRIVER_RATING_FLOOR - centre) / math.sqrt(2.0 * tau_sq)))
 
 
-def _gps(acc: KpiAccumulator, out: _Values) -> None:
-    quality = acc.gps.result()
+def _gps(quality: GpsQuality, out: _Values) -> None:
     none = "no gps_ping events"
     out.put("gps.interval_median_s", quality.moving_interval_median_s, none if not quality.pings else "no moving entity pinged twice")
     out.put("gps.sigma_m", quality.sigma_m, none if not quality.pings else "no straight, steady stretch of ≥ 3 pings")
@@ -279,8 +280,7 @@ def _series(acc: KpiAccumulator) -> dict[str, Any]:
     }
 
 
-def _facts(acc: KpiAccumulator, city_active_drivers: int) -> dict[str, Any]:
-    quality = acc.gps.result()
+def _facts(acc: KpiAccumulator, quality: GpsQuality, city_active_drivers: int) -> dict[str, Any]:
     return {
         "events": sum(acc.events_by_schema.values()),
         "events_by_schema": dict(sorted(acc.events_by_schema.items())),
