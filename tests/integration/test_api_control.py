@@ -41,7 +41,8 @@ def api_settings(settings: Settings, redis_service: object) -> Settings:
 
 @pytest.fixture(scope="module")
 def runtime() -> Iterator[SimulationRuntime]:
-    sim = SimulationRuntime(SimConfig(seed=11, drivers=40, riders=400), NullSink())
+    # 08:00 in São Paulo: the morning peak, so trips are in flight within seconds.
+    sim = SimulationRuntime(SimConfig(seed=11, drivers=40, riders=400, start="2026-03-02T08:00:00-03:00"), NullSink())
     sim.set_speed(None)  # as fast as possible: trips finish within seconds of wall time
     yield sim
     sim.stop()
@@ -102,13 +103,13 @@ def test_bad_agent_ids_are_422_and_unknown_ones_404(client: httpx.Client) -> Non
 def test_lifecycle_start_two_phase_pause_resume(client: httpx.Client, runtime: SimulationRuntime) -> None:
     assert client.post("/api/sim/start", headers=ADMIN).status_code == 200
     _wait_for_state(client, "RUNNING")
-    deadline = time.monotonic() + 60
-    while not runtime.active_trips():  # let trips get in flight so the pause has something to drain
-        assert time.monotonic() < deadline, "no trip started"
-        time.sleep(0.05)
     # A finite speed keeps the drain (trips in flight finishing) long enough to be seen.
     speed = client.put("/api/sim/speed", headers=ADMIN, json={"speed": 300})
     assert speed.status_code == 200 and speed.json()["speed"] == 300
+    deadline = time.monotonic() + 60
+    while len(runtime.active_trips()) < 3:  # several trips in flight, so the pause has something to drain
+        assert time.monotonic() < deadline, "trips did not start"
+        time.sleep(0.05)
     response = client.post("/api/sim/pause", headers=ADMIN, json={"drain_timeout_s": 3600})
     assert response.status_code == 202
     states_seen = {str(response.json()["state"]).upper()}
