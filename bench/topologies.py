@@ -8,7 +8,8 @@ consumer reading the same topic in the same run (the ceiling), and produce -> Re
   timed from its first to its last processed event (start-up and group join excluded);
 - **latency**: events produced at a fixed rate with event time = wall time, for each published window
   delta the delay between the moment event time reached the window end (the first instant the window
-  could close) and the moment a Redis subscriber received it. p50/p99 per rate.
+  could close) and the moment a Redis subscriber received it. p50/p99 per rate, next to the
+  produce -> bare aiokafka consumer latency at the same rate (baseline, same run).
 
 Plus every benchmark listed in BENCHES (bronze's lives in bench/bronze_bench.py).
 Needs Kafka and Redis (`rideshare infra up`). Targets: >= 50% of the bare consumer, p99 <= 250 ms at 5,000 events/s.
@@ -23,6 +24,7 @@ import asyncio
 import json
 import os
 import statistics
+import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -139,6 +141,62 @@ def bench_realtime(*, events: int = 30_000) -> dict[str, Any]:
             "meets_target": worker_rate / bare_rate >= TARGET_SHARE_OF_CEILING}
 
 
+def _produce_paced(settings: Settings, rate: int, seconds: float) -> tuple[float, int]:
+    """GPS pings at `rate`/s with event time = wall time, then one later ping per driver (closes the
+    last windows). Returns (wall start, event-time start in ms)."""
+    producer = _producer(settings)
+    total = int(rate * seconds)
+    start_wall = time.time()
+    start_ms = int(start_wall * 1000)
+    for n in range(total):
+        due = start_wall + n / rate
+        if (ahead := due - time.time()) > 0:
+            time.sleep(ahead)
+        producer.send("gps_ping", _ping(n, start_ms + int((due - start_wall) * 1000)))
+    producer.flush()
+    for n in range(total, total + DRIVERS):
+        producer.send("gps_ping", _ping(n, start_ms + int(seconds * 1000) + 1_000))
+    producer.flush()
+    return start_wall, start_ms
+
+
+def _percentiles(latencies_ms: list[float]) -> dict[str, float]:
+    ordered = sorted(latencies_ms)
+    return {"p50_ms": round(statistics.median(ordered), 1),
+            "p99_ms": round(ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))], 1), "max_ms": round(ordered[-1], 1)}
+
+
+def _bare_kafka_latency(rate: int, seconds: float) -> dict[str, float]:
+    """Baseline: produce -> bare aiokafka consumer latency at the same rate (same producer settings)."""
+    settings = _fresh_settings(f"base{rate}")
+    topic = topic_spec("gps")
+    latencies: list[float] = []
+    ready = threading.Event()
+
+    async def consume() -> None:
+        consumer = AIOKafkaConsumer(bootstrap_servers=settings.bootstrap_servers, enable_auto_commit=False,
+                                    auto_offset_reset="earliest")
+        await consumer.start()
+        try:
+            consumer.assign([TopicPartition(topic.qualified(settings.topic_namespace), p) for p in range(topic.partitions)])
+            await consumer.seek_to_beginning()
+            ready.set()
+            deadline = time.monotonic() + seconds + 60
+            while len(latencies) < int(rate * seconds) + DRIVERS and time.monotonic() < deadline:
+                for messages in (await consumer.getmany(timeout_ms=200)).values():
+                    now_ms = time.time() * 1000
+                    latencies.extend(now_ms - int(dict(m.headers)["produced_at_ms"]) for m in messages)
+        finally:
+            await consumer.stop()
+
+    thread = threading.Thread(target=lambda: asyncio.run(consume()), daemon=True)
+    thread.start()
+    ready.wait(30)
+    _produce_paced(settings, rate, seconds)
+    thread.join(seconds + 90)
+    return _percentiles(latencies)
+
+
 def bench_latency(*, rates: tuple[int, ...] = (100, 5_000), seconds: float = 5.0) -> dict[str, Any]:
     """Produce -> Redis publish latency of closed GPS windows at fixed produce rates (one worker)."""
     import redis
@@ -156,21 +214,8 @@ def bench_latency(*, rates: tuple[int, ...] = (100, 5_000), seconds: float = 5.0
         thread = pubsub.run_in_thread(sleep_time=0.001, daemon=True)
         try:
             worker.wait_assigned(topic_spec("gps").qualified(settings.topic_namespace), timeout_s=180)
-            producer = _producer(settings)
-            total = int(rate * seconds)
             with console.status(f"producing {rate:,} events/s for {seconds:g} s ..."):
-                start_wall = time.time()
-                start_ms = int(start_wall * 1000)
-                for n in range(total):
-                    due = start_wall + n / rate
-                    if (ahead := due - time.time()) > 0:
-                        time.sleep(ahead)
-                    producer.send("gps_ping", _ping(n, start_ms + int((due - start_wall) * 1000)))
-                producer.flush()
-                # one last ping per partition's drivers closes the final windows
-                for n in range(total, total + DRIVERS):
-                    producer.send("gps_ping", _ping(n, start_ms + int(seconds * 1000) + 1_000))
-                producer.flush()
+                start_wall, start_ms = _produce_paced(settings, rate, seconds)
             last_window = start_ms + int(seconds * 1000)
             deadline = time.monotonic() + 240
             with console.status("waiting for the last windows ..."):
@@ -182,13 +227,14 @@ def bench_latency(*, rates: tuple[int, ...] = (100, 5_000), seconds: float = 5.0
             pubsub.close()
             worker.stop()
         closable = [(at, end) for at, end in received if end <= last_window]
-        latencies_ms = sorted((at - (start_wall + (end - start_ms) / 1000)) * 1000 for at, end in closable)
+        latencies_ms = [(at - (start_wall + (end - start_ms) / 1000)) * 1000 for at, end in closable]
         if not latencies_ms:
             raise RuntimeError(f"no window published at {rate}/s; see {worker.log_path}")
-        runs.append({"rate_events_per_s": rate, "windows": len(latencies_ms),
-                     "p50_ms": round(statistics.median(latencies_ms), 1),
-                     "p99_ms": round(latencies_ms[min(len(latencies_ms) - 1, int(len(latencies_ms) * 0.99))], 1),
-                     "max_ms": round(latencies_ms[-1], 1)})
+        with console.status(f"baseline: bare aiokafka consumer at {rate:,} events/s ..."):
+            baseline = _bare_kafka_latency(rate, seconds)
+        runs.append({"rate_events_per_s": rate, "windows": len(latencies_ms), **_percentiles(latencies_ms),
+                     "bare_consumer": baseline, "p99_vs_bare_consumer": round(_percentiles(latencies_ms)["p99_ms"] /
+                                                                             max(baseline["p99_ms"], 0.1), 1)})
     at_5k = next((run for run in runs if run["rate_events_per_s"] == 5_000), None)
     return {"benchmark": "latency_produce_to_redis", "seconds": seconds, "runs": runs, "target_p99_ms": TARGET_P99_MS,
             "meets_target": at_5k is not None and at_5k["p99_ms"] <= TARGET_P99_MS}
@@ -222,8 +268,12 @@ def _print(results: dict[str, dict[str, Any]]) -> None:
                       f"{realtime['avro_decode_events_per_s'] / bare:.0%}")
         table.add_row("dedup + GPS worker", f"{realtime['worker_events_per_s']:,} ev/s", f"{realtime['worker_vs_bare_consumer']:.1%}")
     for run in (results.get("latency") or {}).get("runs", []):
+        bare = run["bare_consumer"]
+        table.add_row(f"produce -> bare aiokafka consumer @ {run['rate_events_per_s']:,} ev/s",
+                      f"p50 {bare['p50_ms']:,} ms / p99 {bare['p99_ms']:,} ms", "baseline")
         table.add_row(f"produce -> Redis publish @ {run['rate_events_per_s']:,} ev/s",
-                      f"p50 {run['p50_ms']:,} ms / p99 {run['p99_ms']:,} ms", f"target p99 {TARGET_P99_MS:g} ms")
+                      f"p50 {run['p50_ms']:,} ms / p99 {run['p99_ms']:,} ms",
+                      f"p99 {run['p99_vs_bare_consumer']}x baseline (target {TARGET_P99_MS:g} ms)")
     bronze = results.get("bronze")
     if bronze:
         table.add_row("bronze worker (Faust -> Delta)", f"{bronze['worker_events_per_s']:,} ev/s",

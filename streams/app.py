@@ -69,6 +69,7 @@ def create_app(settings: Settings, *, topologies: tuple[str, ...] | list[str] = 
         store="rocksdb://",
         datadir=str(datadir),
         web_enabled=True,
+        web_tables_enabled=True,  # Faust's /table/<name>/<key>/ views, routed to the key's owner
         web_port=web_port,
         web_host="127.0.0.1",
         web_in_thread=False,

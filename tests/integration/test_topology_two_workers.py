@@ -67,6 +67,9 @@ def test_workers_split_partitions_serve_views_and_recover_state(pair_settings: S
     before = {entity: first.get_json(f"/positions/{entity}/") for entity in entities}
     assert before == {entity: second.get_json(f"/positions/{entity}/") for entity in entities}
     assert all(view["ping_count"] == 1 and view["event_time"] == T0_MS + 10_000 for view in before.values())
+    # Faust's own table views are served too, routed to the owner as well
+    raw = second.get_json(f"/table/gps-window-1000ms/{entities[3]}/")
+    assert raw["entity_id"] == entities[3] and raw["ping_count"] == 1
 
     moved = second.assigned(gps_topic)
     second.stop()
