@@ -39,8 +39,8 @@ log = logging.getLogger(__name__)
 SILVER_SELECTOR = "path:models/staging path:models/intermediate"
 GOLD_SELECTOR = "path:models/marts"
 
-NodeCallback = Callable[[str, str], None]
-"""Called with (node name, status) as each dbt model or test finishes."""
+NodeCallback = Callable[[str, str, int | None], None]
+"""Called with (node name, status, total nodes in the run) as each dbt model or test finishes."""
 
 
 @dataclass
@@ -86,10 +86,14 @@ def _progress_callback(on_node: NodeCallback | None) -> list[Any]:
     if on_node is None:
         return []
 
+    total: list[int | None] = [None]
+
     def callback(event: Any) -> None:
-        if event.info.name == "NodeFinished":
+        if event.info.name == "LogStartLine":
+            total[0] = int(event.data.total)
+        elif event.info.name == "NodeFinished":
             node = event.data.node_info
-            on_node(node.node_name, node.node_status)
+            on_node(node.node_name, node.node_status, total[0])
 
     return [callback]
 

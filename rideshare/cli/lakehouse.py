@@ -34,16 +34,6 @@ def _counts_table(counts: dict[str, dict[str, int]]) -> Table:
     return table
 
 
-def _dbt_node_count() -> int:
-    """Models + tests dbt will run (for the progress bar); counted from the project's files."""
-    from lakehouse.dbt_project import DBT_PROJECT_DIR
-
-    models = len(list((DBT_PROJECT_DIR / "models").rglob("*.sql")))
-    tests = sum(path.read_text().count("- unique") + path.read_text().count("- not_null") + path.read_text().count("arguments:")
-                for path in (DBT_PROJECT_DIR / "models").rglob("*.yml"))
-    return models + tests + len(list((DBT_PROJECT_DIR / "tests" / "singular").glob("*.sql")))
-
-
 @app.command()
 def build(
     full_refresh: Annotated[bool, typer.Option("--full-refresh", help="Rebuild incremental silver models from all of bronze.")] = False,
@@ -59,11 +49,11 @@ def build(
 
     with user_errors(), _progress() as progress:
         config = settings()
-        dbt_task = progress.add_task("dbt build", total=_dbt_node_count(), current="")
+        dbt_task = progress.add_task("dbt build", total=None, current="starting dbt")
         gx_task = progress.add_task("quality checks", total=None, current="", visible=validate)
 
-        def on_node(name: str, status: str) -> None:
-            progress.update(dbt_task, advance=1, current=f"{name} [{status}]")
+        def on_node(name: str, status: str, total: int | None) -> None:
+            progress.update(dbt_task, advance=1, total=total, current=f"{name} [{status}]")
 
         def on_check(table: str) -> None:
             progress.update(gx_task, advance=1, current=table)

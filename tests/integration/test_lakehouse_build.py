@@ -10,9 +10,11 @@ from typing import Any
 
 import duckdb
 import pytest
+from deltalake import DeltaTable
 from typer.testing import CliRunner
 
-from lakehouse.build import BuildResult, build, generate_docs
+from lakehouse.bronze.specs import bronze_table_uri
+from lakehouse.build import BuildResult, build, generate_docs, layer_counts
 from lakehouse.dbt_project import warehouse_paths
 from lakehouse.sample_bronze import SampleSummary, SampleWorld, write_events_to_bronze
 from rideshare.cli import app
@@ -155,3 +157,20 @@ def test_query_command_prints_gold_rows(warehouse: Warehouse, monkeypatch: pytes
     assert "completed" in result.output and str(warehouse.summary.completed_trips) in result.output
     bad = CliRunner().invoke(app, ["lakehouse", "query", "select * from gold.no_such_table"])
     assert bad.exit_code == 1 and "schemas silver and gold" in bad.output
+
+
+def test_build_and_maintain_commands_keep_every_row(warehouse: Warehouse, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RIDESHARE_LOCAL_DIR", str(warehouse.settings.local_dir))
+    monkeypatch.setenv("RIDESHARE_LAKE_URI", warehouse.settings.lake_uri)
+    built = CliRunner().invoke(app, ["lakehouse", "build", "--no-validate"])  # nothing new: an incremental no-op
+    assert built.exit_code == 0, built.output
+    assert "Rows per layer" in built.output and "fact_trips" in built.output
+    assert layer_counts(warehouse.settings) == warehouse.second.counts
+
+    trips = DeltaTable(bronze_table_uri(warehouse.settings, "trips"))
+    assert len(trips.file_uris()) > 1
+    maintained = CliRunner().invoke(app, ["lakehouse", "maintain", "--retention-hours", "0"])
+    assert maintained.exit_code == 0, maintained.output
+    assert "Delta maintenance" in maintained.output
+    assert len(DeltaTable(bronze_table_uri(warehouse.settings, "trips")).file_uris()) == 1  # one event_date partition
+    assert layer_counts(warehouse.settings)["bronze"] == warehouse.second.counts["bronze"]
