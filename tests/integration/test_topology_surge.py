@@ -19,7 +19,15 @@ from schemas.catalog import topic_spec
 from schemas.codec import decode
 from schemas.live_state import LiveStateKeys
 from streams.process import WorkerProcess
-from tests.integration.topology_events import T0_MS, driver_available, fresh_settings, producer, trip_requested, wait_until
+from tests.integration.topology_events import (
+    T0_MS,
+    driver_available,
+    fresh_settings,
+    gps_ping,
+    producer,
+    trip_requested,
+    wait_until,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -33,7 +41,7 @@ def surge_settings(topics: Settings, redis_service: object, tmp_path_factory: py
 
 @pytest.fixture(scope="module")
 def worker(surge_settings: Settings) -> Iterator[WorkerProcess]:
-    process = WorkerProcess(surge_settings, topologies="dedup,surge", log_path=surge_settings.local_dir / "worker.log").start()
+    process = WorkerProcess(surge_settings, topologies="dedup,gps,surge", log_path=surge_settings.local_dir / "worker.log").start()
     try:
         process.wait_assigned(topic_spec("trips").qualified(surge_settings.topic_namespace))
         yield process
@@ -68,12 +76,14 @@ def node(worker: WorkerProcess, node_id: str) -> dict:
 
 
 def test_demand_burst_raises_the_multiplier_and_quiet_lowers_it(surge_settings: Settings, worker: WorkerProcess) -> None:
-    zones = zone_index().zones
-    hot, calm = zones[0], zones[1]
+    index = zone_index()
+    hot, calm = [zone for zone in index.zones if index.zone_of(zone.centroid_lat, zone.centroid_lon) == zone.zone_id][:2]
     send = producer(surge_settings)
-    # minute 0: two available drivers and 20 ride requests in the hot zone (duplicated requests must not count)
+    # minute 0: two available drivers (one seen through a status change, one only through its GPS pings,
+    # twice) and 20 ride requests in the hot zone (each request sent twice: duplicates must not count)
     send.send("driver_status", driver_available("s-1", T0_MS + 1_000, "DRV-1", hot.zone_id))
-    send.send("driver_status", driver_available("s-2", T0_MS + 1_500, "DRV-2", hot.zone_id))
+    for i, t in enumerate((T0_MS + 1_500, T0_MS + 2_500)):
+        send.send("gps_ping", gps_ping(f"gp-{i}", t, "DRV-2", hot.centroid_lat, hot.centroid_lon, status="available"))
     for i in range(20):
         request = trip_requested(f"req-{i}", T0_MS + 2_000 + i * 1_000, hot.zone_id)
         send.send("trip_event", request)
@@ -81,7 +91,7 @@ def test_demand_burst_raises_the_multiplier_and_quiet_lowers_it(surge_settings: 
     send.flush()
     # Live, the sources advance together; here everything is already in Kafka, and the worker reads
     # trips and driver-status concurrently, so let the burst land before event time jumps ahead.
-    wait_until(lambda: node(worker, "surge.windows")["events_in"] >= 22, 30, "the burst's 22 signals")
+    wait_until(lambda: node(worker, "surge.windows")["events_in"] >= 22, 60, "the burst's 22 signals")
     # then 14 quiet minutes: only supply elsewhere moves event time forward
     for minute in range(1, 15):
         send.send("driver_status", driver_available(f"q-{minute}", T0_MS + minute * MINUTE_MS + 500, "DRV-9", calm.zone_id))
