@@ -33,7 +33,7 @@ class _LiveCollector(Collector):
     def collect(self) -> Iterator[Metric]:
         clients = self.hub.client_stats()
         yield GaugeMetricFamily("rideshare_ws_clients", "Connected WebSocket clients.", value=len(clients))
-        yield CounterMetricFamily("rideshare_ws_frames_built", "Delta frames cut by the hub.", value=self.hub.frames_built)
+        yield CounterMetricFamily("rideshare_ws_frames_built", "Delta frames cut by the hub.", value=self.hub.tick)
         yield GaugeMetricFamily(
             "rideshare_ws_pending_objects_max", "Largest per-client pending delta (objects): backpressure.",
             value=max((c["pending_objects"] for c in clients), default=0),

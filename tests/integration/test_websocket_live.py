@@ -230,6 +230,7 @@ def test_a_slow_client_costs_one_bounded_delta_not_a_queue(idle_server: str, ws_
         stalled.close()
     slow_stats = [min(s["clients"], key=lambda c: c["frames_sent"]) for s in samples]
     assert all(len(s["clients"]) == 2 for s in samples)
+    assert samples[-1]["redis_feed"]["connected"] and samples[-1]["redis_feed"]["messages"] >= 100
     # Bounded: never more than one pending object per entity (+ stats), however long it stays slow.
     assert max(c["pending_objects"] for c in slow_stats) <= entities + 1
     # Its sends block, so it stops getting frames, while the frames meant for it keep being merged.

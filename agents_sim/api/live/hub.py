@@ -75,8 +75,7 @@ class LiveHub:
         self.stats_interval_s = stats_interval_s
         self.max_pending_objects = max_pending_objects
         self.clients: set[Client] = set()
-        self.tick = 0
-        self.frames_built = 0
+        self.tick = 0  # frames cut so far (the `tick` of the latest delta)
         self._incoming = Delta()  # event-loop thread only
         self._trip_lock = threading.Lock()
         self._incoming_trips: dict[str, JsonObject] = {}  # written by the simulation thread
@@ -171,7 +170,6 @@ class LiveHub:
         if frame.is_empty() or not self.clients:
             return  # nobody to tell: a client that connects later starts from a fresh snapshot
         self.tick += 1
-        self.frames_built += 1
         text = to_json(frame.to_message(self.tick))
         for client in self.clients:
             client.mailbox.offer(frame, text, self.tick)

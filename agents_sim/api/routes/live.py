@@ -8,7 +8,7 @@ import contextlib
 import logging
 from typing import Any
 
-from fastapi import APIRouter, Query, WebSocket, WebSocketDisconnect
+from fastapi import APIRouter, Query, Request, WebSocket, WebSocketDisconnect
 from starlette.websockets import WebSocketState
 
 from agents_sim.api.deps import API_KEY_HEADER, Hub, ViewerRole, resolve_role
@@ -24,9 +24,11 @@ CLOSE_UNAUTHORIZED = 4401
 CLOSE_INTERNAL_ERROR = 1011
 
 
-@router.get("/api/live/clients", summary="Connected WebSocket clients and what each has queued (backpressure)")
-def live_clients(_: ViewerRole, hub: Hub) -> dict[str, Any]:
-    return {"tick": hub.tick, "frames_built": hub.frames_built, "clients": hub.client_stats()}
+@router.get("/api/live/clients", summary="Connected WebSocket clients, what each has queued (backpressure), and the Redis feed")
+def live_clients(_: ViewerRole, hub: Hub, request: Request) -> dict[str, Any]:
+    feed = getattr(request.app.state, "redis_feed", None)  # set by the lifespan
+    redis = {"connected": feed.connected, "messages": feed.messages} if feed is not None else None
+    return {"tick": hub.tick, "clients": hub.client_stats(), "redis_feed": redis}
 
 
 @router.websocket("/ws")
