@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import importlib
 import logging
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +19,7 @@ from faust.web import Request, Response, View
 from rideshare.exceptions import RideshareError
 from rideshare.settings import Settings, load_settings
 from streams.codecs import register_codecs
+from streams.context import StreamsContext, attach_context, context_of
 from streams.metrics import StreamMetrics
 from topologies import DEFAULT_TOPOLOGIES, TOPOLOGY_MODULES
 from topologies.graph import TopologyRegistry
@@ -32,15 +32,6 @@ class TopologyImportError(RideshareError):
     """A requested topology is unknown or its module cannot be imported."""
 
 
-@dataclass
-class StreamsContext:
-    """What the topologies of one app share: settings, their graphs and the metrics."""
-
-    settings: Settings
-    registry: TopologyRegistry
-    metrics: StreamMetrics
-
-
 def app_id_for(settings: Settings) -> str:
     """Faust app id (consumer group, changelog prefix): the namespace isolates parallel sessions."""
     return f"{settings.topic_namespace}rideshare-streams"
@@ -49,10 +40,6 @@ def app_id_for(settings: Settings) -> str:
 def datadir_for(settings: Settings, app_id: str, web_port: int) -> Path:
     """RocksDB folder of one worker: per web port, since two workers on one machine cannot share it."""
     return settings.local_dir / "faust" / app_id / f"worker-{web_port}"
-
-
-def context_of(app: faust.App) -> StreamsContext:
-    return app.rideshare  # type: ignore[attr-defined, no-any-return]  # set by create_app
 
 
 def create_app(settings: Settings, *, topologies: tuple[str, ...] | list[str] = DEFAULT_TOPOLOGIES,
@@ -89,7 +76,7 @@ def create_app(settings: Settings, *, topologies: tuple[str, ...] | list[str] = 
         autodiscover=False,
     )
     context = StreamsContext(settings, TopologyRegistry(), StreamMetrics())
-    app.rideshare = context  # type: ignore[attr-defined]  # faust.App has no slot for user context
+    attach_context(app, context)
     context.registry.lag_probe = _lag_probe(app)
     _add_views(app, context)
     for name in topologies:

@@ -23,6 +23,7 @@ from rideshare.settings import Settings
 from schemas.catalog import topic_spec
 from schemas.codec import DecodeError
 from schemas.codec import registry as schema_registry
+from streams.context import context_of
 from streams.tables import state_table
 from topologies.graph import Node, Topology, TopologyRegistry
 
@@ -136,7 +137,6 @@ def dedup_heads(registry: TopologyRegistry) -> dict[str, DedupHead]:
 
 
 def build(app: faust.App, settings: Settings, registry: TopologyRegistry) -> Topology:
-    from streams.app import context_of
 
     topology = Topology("dedup", f"drop events whose event_id was seen within {settings.dedup_horizon_ms} ms of event time")
     metrics = context_of(app).metrics

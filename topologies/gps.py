@@ -29,6 +29,9 @@ from faust.web import Request, Response, View
 from rideshare.settings import Settings
 from schemas.catalog import topic_spec
 from schemas.live_state import LiveStateKeys
+from streams.context import context_of
+from streams.tables import state_table
+from streams.topics import catalog_topic
 from topologies.dedup import dedup_heads
 from topologies.graph import Node, Topology, TopologyRegistry
 
@@ -228,9 +231,6 @@ async def write_live_state(redis: Any, keys: LiveStateKeys, batch: LiveStateBatc
 
 
 def build(app: faust.App, settings: Settings, registry: TopologyRegistry) -> Topology:
-    from streams.app import context_of
-    from streams.tables import state_table
-    from streams.topics import catalog_topic
 
     window_ms = settings.gps_window_ms
     keys = LiveStateKeys(settings.topic_namespace)

@@ -29,6 +29,9 @@ from faust.web import Request, Response, View
 from rideshare.settings import Settings
 from schemas.catalog import topic_spec
 from schemas.live_state import LiveStateKeys
+from streams.context import context_of
+from streams.tables import state_table
+from streams.topics import catalog_topic, internal_topic
 from topologies.dedup import dedup_heads
 from topologies.graph import Topology, TopologyRegistry
 
@@ -151,9 +154,6 @@ def _zone_lookup() -> tuple[Callable[[float, float], str | None], Callable[[str]
 
 
 def build(app: faust.App, settings: Settings, registry: TopologyRegistry) -> Topology:
-    from streams.app import context_of
-    from streams.tables import state_table
-    from streams.topics import catalog_topic, internal_topic
 
     config = SurgeConfig(window_ms=settings.surge_window_ms, step_ms=settings.surge_step_ms,
                          allowed_lateness_ms=settings.surge_allowed_lateness_ms)
