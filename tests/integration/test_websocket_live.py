@@ -132,6 +132,9 @@ def test_snapshot_then_deltas_follow_the_running_simulation(sim_server: str) -> 
     assert len(sim_times) >= 2 and sim_times[-1] > sim_times[0] > 0
     trip_changes = [t for d in deltas for t in d["trips"]]
     assert trip_changes and all("trip_id" in t for t in trip_changes)
+    # Trips on a leg come with their route, so clients draw routes from the stream alone.
+    on_a_leg = [t for t in trip_changes if t["state"] in ("driver_assigned", "en_route_pickup", "in_transit")]
+    assert on_a_leg and any(len(t.get("route", [])) >= 2 for t in on_a_leg)
 
 
 def test_frames_are_rate_bounded(sim_server: str) -> None:

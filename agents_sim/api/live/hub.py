@@ -12,8 +12,9 @@ Wire messages (JSON text frames; the frontend's reducer applies them):
 
 Position objects follow schemas/live_state.py (`entity_type`, `entity_id`, `lat`, `lon`, `heading_deg`,
 `speed_kmh`, `driver_status`, `trip_id`, `event_time`, ...); trip objects are the runtime's trip state
-changes (`trip_id`, `state`, ...); surge objects are the live-state surge JSON (`zone_id`,
-`surge_multiplier`, `demand_count`, `supply_count`, `window_end`).
+changes (`trip_id`, `state`, `rider_id`, `driver_id`, ...) with, while the trip is in flight, its current
+`route` ([[lon, lat], ...]), `route_purpose`, `pickup` and `dropoff` ({lat, lon, zone_id}); surge objects
+are the live-state surge JSON (`zone_id`, `surge_multiplier`, `demand_count`, `supply_count`, `window_end`).
 """
 
 from __future__ import annotations
@@ -151,7 +152,10 @@ class LiveHub:
                     await asyncio.sleep(wait_s)  # rate bound: changes keep accumulating meanwhile
                 self._wakeup.clear()
                 last_frame = time.monotonic()
-                self.broadcast(self._cut_frame())
+                frame = self._cut_frame()
+                if frame.trips and self.clients:
+                    await self._attach_routes(frame)
+                self.broadcast(frame)
         finally:
             stats_task.cancel()
             self._loop = None
@@ -164,6 +168,20 @@ class LiveHub:
             trips, self._incoming_trips = self._incoming_trips, {}
         frame.trips.update(trips)
         return frame
+
+    async def _attach_routes(self, frame: Delta) -> None:
+        """Trip changes carry no geometry: add the route, pickup and dropoff of the trips still in flight, so
+        clients draw routes from the stream alone (one cheap runtime read per frame, off the event loop)."""
+        try:
+            in_flight = {view["trip_id"]: view for view in await asyncio.to_thread(self.runtime.active_trips)}
+        except Exception:  # a frame without routes beats no frame
+            log.exception("reading active trips for their routes failed")
+            return
+        for trip_id, change in frame.trips.items():
+            view = in_flight.get(trip_id)
+            if view is not None:  # a new dict: the change object is shared with the runtime's other listeners
+                frame.trips[trip_id] = {**change, "route": view.get("route", []), "route_purpose": view.get("route_purpose"),
+                                        "pickup": view.get("pickup"), "dropoff": view.get("dropoff")}
 
     def broadcast(self, frame: Delta) -> None:
         """Offer one frame to every client (serialised once, shared by the clients that keep up)."""
