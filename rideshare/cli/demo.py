@@ -181,10 +181,28 @@ class Demo:
     def render(self, sim: dict[str, Any] | None, started_at: float) -> Group:
         table = Table("component", "state", "detail", title=f"Rideshare Streams demo - up {time.monotonic() - started_at:,.0f} s",
                       title_justify="left", expand=True)
+        live_workers = {worker["url"]: worker for worker in (sim or {}).get("workers", []) if worker.get("ok")}
         for component in self.components.values():
             style = STYLE.get(component.state, "white")
-            table.add_row(component.name, f"[{style}]{component.state}[/]", component.detail)
+            detail = component.detail
+            url = detail.removesuffix("/topology/")
+            if component.state == "up" and url in live_workers:
+                detail = f"{detail}  {worker_summary(live_workers[url]['topology'])}"
+            table.add_row(component.name, f"[{style}]{component.state}[/]", detail)
         return Group(table, Panel(_sim_line(sim), title="simulation"), "[dim]Ctrl-C stops everything this command started.[/]")
+
+
+def worker_summary(topology: dict[str, Any]) -> str:
+    """One line for a worker's /topology/ JSON: events read (by the operators right after each source), the
+    consumer lag per source topic (counted once per topic), and errors."""
+    graphs = topology.get("topologies", [])
+    nodes = {node["id"]: node for graph in graphs for node in graph.get("nodes", [])}
+    sources = {node_id for node_id, node in nodes.items() if node.get("kind") == "source"}
+    readers = {dst for graph in graphs for src, dst in graph.get("edges", []) if src in sources and dst in nodes}
+    events_in = sum(int(nodes[node_id].get("events_in", 0)) for node_id in readers)
+    lag_by_topic = {nodes[s].get("target", s): int(nodes[s].get("lag", {}).get("total", 0)) for s in sources}
+    errors = sum(int(node.get("errors", 0)) for node in nodes.values())
+    return f"{events_in:,} events read · lag {sum(lag_by_topic.values()):,}" + (f" · [red]{errors:,} errors[/]" if errors else "")
 
 
 def _sim_line(sim: dict[str, Any] | None) -> str:
@@ -205,10 +223,12 @@ def _sim_line(sim: dict[str, Any] | None) -> str:
 
 def _poll_api(client: httpx.Client) -> dict[str, Any] | None:
     try:
+        topology = client.get("/api/topology")
         return {
             "status": client.get("/api/sim/status").json(),
             "overview": client.get("/api/metrics/overview").json(),
             "clients": client.get("/api/live/clients").json(),
+            "workers": topology.json().get("workers", []) if topology.status_code == 200 else [],
         }
     except (httpx.HTTPError, ValueError):
         return None
