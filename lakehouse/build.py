@@ -10,7 +10,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 from deltalake import DeltaTable, write_deltalake
@@ -19,8 +19,10 @@ from deltalake.exceptions import TableNotFoundError
 from lakehouse.bronze.specs import BRONZE_TABLES, arrow_schema, bronze_table_uri
 from lakehouse.dbt_project import DbtNodeResult, run_dbt, warehouse_paths
 from lakehouse.exceptions import LakehouseError, WarehouseMissingError
-from lakehouse.quality.checkpoint import QualityReport, run_quality_checks
 from rideshare.settings import Settings
+
+if TYPE_CHECKING:  # Great Expectations costs seconds to import: only `build` with validation loads it
+    from lakehouse.quality.checkpoint import QualityReport
 
 __all__ = [
     "GOLD_SELECTOR",
@@ -124,6 +126,8 @@ def build(settings: Settings, *, full_refresh: bool = False, validate: bool = Tr
     if docs:
         generate_docs(settings)
     if validate:
+        from lakehouse.quality.checkpoint import run_quality_checks
+
         result.quality = run_quality_checks(settings, on_table=on_check)
     result.seconds = time.perf_counter() - started
     return result
