@@ -47,3 +47,20 @@ def test_gps_agent_counts_a_duplicated_ping_once_and_skips_poison(app) -> None: 
     assert registry.node("dedup.decode-gps").errors == 1
     drops = context.metrics.dedup_drops.labels("gps")._value.get()
     assert drops == 1
+
+
+def test_dedup_forgets_ids_once_event_time_passes_the_horizon(tmp_path: Path) -> None:
+    settings = load_settings(topic_namespace="unit2.", local_dir=tmp_path, dedup_horizon_ms=1_000)
+    app = create_app(settings, topologies=("dedup", "gps"), web_port=16067)
+    agent = agent_named(app, "gps-windows")
+
+    async def drive() -> None:
+        async with agent.test_context() as test_agent:
+            for i in range(5):
+                await test_agent.put(encode("gps_ping", gps_ping(f"old-{i}", 100 + i)), key=b"D1")
+            await test_agent.put(encode("gps_ping", gps_ping("new", 5_000)), key=b"D1")
+
+    asyncio.run(drive())
+    seen = next(table for name, table in app.tables.items() if name.startswith("dedup-gps"))
+    assert [seen.get(f"old-{i}") for i in range(5)] == [None] * 5  # deleted: the table stays bounded
+    assert seen.get("new") is not None
