@@ -8,6 +8,7 @@ observed and, for quarantine tables, why the rows were quarantined.
 
 from __future__ import annotations
 
+import html
 import json
 import logging
 from collections.abc import Callable
@@ -64,8 +65,24 @@ class QualityReport:
             if failure.table in self.notes:
                 lines.append(f"       {self.notes[failure.table]}")
         if self.data_docs_index:
-            lines.append(f"data docs: {self.data_docs_index}")
+            lines.append(f"data docs: {self.data_docs_index.parent.parent / 'quality-report.html'} (GX pages: {self.data_docs_index})")
         return "\n".join(lines)
+
+    def to_html(self) -> str:
+        """A self-contained page (GX's own index needs CDN scripts, which an offline machine lacks)."""
+        rows = "".join(
+            f"<tr class={'ok' if o.success else 'failed'}><td>{'pass' if o.success else 'FAIL'}</td><td>{html.escape(o.table)}</td>"
+            f"<td>{html.escape(o.expectation)}</td><td>{html.escape(json.dumps(o.kwargs, default=str))}</td>"
+            f"<td>{html.escape(o.observed)}</td></tr>" for o in self.outcomes)
+        notes = "".join(f"<li><b>{html.escape(t)}</b>: {html.escape(n)}</li>" for t, n in self.notes.items())
+        verdict = "all expectations passed" if self.success else f"{len(self.failures)} expectation(s) FAILED"
+        return ("<!doctype html><meta charset=utf-8><title>Rideshare data quality</title><style>"
+                "body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:4px 8px}"
+                ".failed{background:#fdd}.ok{background:#efe}</style>"
+                f"<h1>Rideshare data quality: {verdict}</h1><ul>{notes}</ul>"
+                "<p>Per-suite Great Expectations pages: <a href=data-docs/index.html>data-docs/</a></p>"
+                "<table><tr><th>result</th><th>table</th><th>expectation</th><th>arguments</th><th>observed</th></tr>"
+                f"{rows}</table>")
 
     def to_json(self) -> str:
         return json.dumps({"success": self.success, "outcomes": [asdict(o) for o in self.outcomes],
@@ -73,12 +90,13 @@ class QualityReport:
 
 
 def _observed(result: dict[str, Any]) -> str:
-    if result.get("unexpected_count"):
-        sample = result.get("partial_unexpected_list") or []
-        return f"{result['unexpected_count']} unexpected value(s), e.g. {sample[:5]}"
-    if "observed_value" in result:
+    if result.get("observed_value") is not None:
         return f"observed {result['observed_value']}"
-    return "failed"
+    if result.get("unexpected_count") is not None:
+        count = result["unexpected_count"]
+        sample = result.get("partial_unexpected_list") or []
+        return f"{count} unexpected value(s)" + (f", e.g. {sample[:5]}" if count else "")
+    return "no observed value"
 
 
 def _quarantine_note(connection: duckdb.DuckDBPyConnection, check: TableCheck) -> str | None:
@@ -149,6 +167,7 @@ def run_quality_checks(settings: Settings, *, suites: tuple[str, ...] = ("silver
     report.data_docs_index = index if index.exists() else None
     paths.root.mkdir(parents=True, exist_ok=True)
     (paths.root / "quality-report.json").write_text(report.to_json())
+    (paths.root / "quality-report.html").write_text(report.to_html())
     log.info("quality checks: %s", report.render().splitlines()[0])
     if raise_on_failure and not report.success:
         raise QualityCheckFailed(f"data quality checks failed ({len(report.failures)} expectation(s)):\n{report.render()}", report.render())
