@@ -54,6 +54,7 @@ def save(sim: Simulation, path: Path) -> Path:
         "event_counter": sim.events.counter, "by_schema": dict(sim.events.by_schema), "trip_counter": sim.trip_counter,
         "rng": sim.rng.getstate(), "gps_rng": sim.gps_rng.getstate(), "stats": sim.stats,
         "accepting_requests": sim.accepting_requests,
+        "heatmap": dict(sim.heatmap),
         "drivers": [_driver_data(d) for d in sim.drivers.values()],
         "riders": [_rider_data(r) for r in sim.riders.values()],
         "trips": [{**{name: getattr(t, name) for name in _TRIP_FIELDS}, "rider_id": t.rider.rider_id,
@@ -90,6 +91,7 @@ def load(path: Path, config: SimConfig, sink: Sink, *, surge: SurgeSource | None
     sim.gps_rng.setstate(data["gps_rng"])
     sim.stats = data["stats"]
     sim.accepting_requests = data["accepting_requests"]
+    sim.heatmap = data["heatmap"]
     for item in data["drivers"]:
         history = item.pop("history")
         driver = Driver(**item)

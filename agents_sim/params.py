@@ -193,6 +193,7 @@ class MatchingParams:
     offer_timeout_s: float = 12.0
     retry_search_s: float = 20.0   # wait before searching again when a round found nobody
     give_up_s: float = 150.0       # the app stops searching and reports no driver available
+    max_pickup_eta_s: float = 840.0  # drivers further than ~14 min are not offered the trip (p95 wait 10–15 min)
     eta_weight: float = 0.7
     rating_weight: float = 0.15
     acceptance_weight: float = 0.15

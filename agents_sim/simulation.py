@@ -77,6 +77,13 @@ class Simulation:
         self.trips: dict[str, Trip] = {}  # active (non-terminal) trips
         self.stats = SimStats()
         self.accepting_requests = True
+        self.heatmap: dict[str, float] = {}
+        # Share of trips from a zone made by app (the rest by transit): requests are weighted by zone demand,
+        # so riders dropped off in the outskirts mostly return by other means.
+        n_zones = len(self.zones.zones)
+        self._app_share = {z.zone_id: min(1.0, (z.demand_weight * n_zones) ** 0.5) for z in self.zones.zones}
+        self._heat_prior = {z.zone_id: 3.0 * z.demand_weight for z in self.zones.zones}
+        self._heat_prior_total = 3.0
         self.trip_counter = 0
         self._core_bbox = self._dense_core_bbox()
         self._lon_per_m = 1 / (_DEG_LAT_M * math.cos(math.radians(-23.55)))
@@ -218,6 +225,8 @@ class Simulation:
                 by_schema["gps_ping"] = by_schema.get("gps_ping", 0) + pinged
             if second % 5 == 0:
                 self.surge.poll()
+            if second % 300 == 0:
+                self._decay_heatmap()
             yield env.timeout(1000 - now % 1000)
 
     def _ping_driver(self, driver: Driver, now: int, *, moving: bool) -> None:
@@ -332,32 +341,58 @@ class Simulation:
         finally:
             driver.idle_wait = False
 
+    def note_request(self, zone_id: str) -> None:
+        """Feed the demand heatmap drivers see in the app (recent requests per zone)."""
+        self.heatmap[zone_id] = self.heatmap.get(zone_id, 0.0) + 1.0
+
+    def _decay_heatmap(self) -> None:
+        """Every 5 simulated minutes: recent requests fade (half-life ~20 min)."""
+        for zone_id in list(self.heatmap):
+            self.heatmap[zone_id] *= 0.84
+
+    def _heat(self, zone_id: str) -> float:
+        # a prior from the static demand weight, so a zone with no recent request is not a desert
+        return self.heatmap.get(zone_id, 0.0) + self._heat_prior[zone_id]
+
     def _wants_to_reposition(self, driver: Driver) -> bool:
-        """Drivers left in a quiet zone (below-average demand) head back toward demand at once; elsewhere
-        they wait a first dwell, then reposition with probability `reposition_p`."""
+        """Drivers outside the city head back at once; elsewhere they wait a first dwell, then reposition
+        with probability `reposition_p`."""
         zone_id = self.places.zone_near(driver.lat, driver.lon)
-        if zone_id is None or self.zones.by_id[zone_id].demand_weight < 1 / len(self.zones.zones):
+        if zone_id is None:
             return True
         last = driver.history[-1] if driver.history else {}
         return last.get("reason") != "shift_start" and self.rng.random() < self.config.driver.reposition_p
 
     def _reposition_target(self, driver: Driver) -> tuple[float, float]:
-        """A zone within 8 km drawn by demand weight: idle drivers head to where riders are."""
-        zone = self.places.nearby_weighted_zone(driver.lat, driver.lon, 8.0, self.rng)
+        """A zone within 8 km drawn by the app's demand heatmap (recent requests) and distance: idle
+        drivers head to where riders are asking for cars now."""
+        # gravity: recent demand over (1 + (d / 3 km)^2), so drivers in the periphery serve their side of
+        # town instead of all converging on the centre
+        weights = {}
+        for z in self.zones.zones:
+            d_m = haversine_m(driver.lat, driver.lon, z.centroid_lat, z.centroid_lon)
+            weights[z.zone_id] = self._heat(z.zone_id) / (1 + (d_m / 3000) ** 2)
+        zone = self.places.nearby_weighted_zone(driver.lat, driver.lon, 8.0, self.rng, weights)
         return self.places.point_in_zone(zone, self.rng)
 
     # ----------------------------------------------------------------- riders
 
     def request_rides(self, rider: Rider) -> Generator[simpy.Event, Any, None]:
-        """A rider's requests: a Poisson process thinned by the demand curve."""
+        """A rider's requests: a Poisson process thinned by the demand curve and, away from home, by the
+        zone's demand (the app's share of trips from there)."""
         peak_rate_per_ms = rider.dna.rides_per_week / (168 * HOUR_MS) * self.demand.peak
         rng = self.clock_rng  # shared: event order is deterministic, and one Random per rider costs ~20 µs to seed
         while True:
             yield self.env.timeout(int(rng.expovariate(peak_rate_per_ms)) + 1)
             if rider.status != "idle" or not self.accepting_requests:
                 continue
-            if rng.random() * self.demand.peak <= self.demand.intensity(self.now):
-                request_trip(self, rider, None)
+            if rng.random() * self.demand.peak > self.demand.intensity(self.now):
+                continue
+            if rider.zone_id != rider.dna.home_zone_id and rng.random() > self._app_share[rider.zone_id]:
+                # away from home in a low-demand zone: this time the rider goes home by bus or metro
+                rider.lat, rider.lon, rider.zone_id = rider.dna.home_lat, rider.dna.home_lon, rider.dna.home_zone_id
+                continue
+            request_trip(self, rider, None)
 
     def retry_later(self, rider: Rider, dropoff: tuple[float, float, str], delay_ms: int) -> Generator[simpy.Event, Any, None]:
         yield self.env.timeout(delay_ms)
@@ -398,6 +433,8 @@ class Simulation:
                 continue
             lat, lon = (driver.leg.position(self.now)[:2]) if driver.leg is not None else (driver.lat, driver.lon)
             eta = haversine_m(lat, lon, p_lat, p_lon) * detour / speed_mps + 30.0
+            if eta > params.max_pickup_eta_s:
+                continue
             found.append((driver, Candidate(driver.driver_id, eta, driver.rating, driver.dna.acceptance_rate)))
         by_id = {c.driver_id: d for d, c in found}
         return [(by_id[c.driver_id], c) for c in rank_candidates(params, [c for _, c in found])]

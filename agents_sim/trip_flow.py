@@ -68,6 +68,7 @@ def request_trip(sim: Simulation, rider: Rider, dropoff: tuple[float, float, str
     sim.trips[trip.trip_id] = trip
     sim.gps.set_rider(rider.rider_id, rider.ordinal, rider)
     sim.emit_trip(trip, "requested")
+    sim.note_request(pickup[2])
     trip.proc = sim.env.process(serve_trip(sim, trip))
     return trip
 

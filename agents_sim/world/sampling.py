@@ -7,6 +7,7 @@ import bisect
 import itertools
 import math
 import random
+from collections.abc import Mapping
 
 from agents_sim.world.geo import haversine_m, offset_m
 from agents_sim.world.zones import Zone, ZoneIndex
@@ -35,14 +36,17 @@ class PlaceSampler:
         i = bisect.bisect_left(self._cum_weights, rng.random() * self._cum_weights[-1])
         return self._zones[min(i, len(self._zones) - 1)]
 
-    def nearby_weighted_zone(self, lat: float, lon: float, radius_km: float, rng: random.Random) -> Zone:
-        """A zone whose centroid is within `radius_km`, drawn by demand weight (the nearest zone if none)."""
+    def nearby_weighted_zone(self, lat: float, lon: float, radius_km: float, rng: random.Random,
+                             weights: Mapping[str, float] | None = None) -> Zone:
+        """A zone whose centroid is within `radius_km`, drawn by `weights` (zone id -> weight; default the
+        static demand weight), or the nearest zone if none is that close."""
         near = [z for z in self._zones if haversine_m(lat, lon, z.centroid_lat, z.centroid_lon) <= radius_km * 1000]
         if not near:
             return min(self._zones, key=lambda z: haversine_m(lat, lon, z.centroid_lat, z.centroid_lon))
-        pick = rng.random() * sum(z.demand_weight for z in near)
-        for zone in near:
-            pick -= zone.demand_weight
+        w = [weights.get(z.zone_id, 0.0) if weights is not None else z.demand_weight for z in near]
+        pick = rng.random() * sum(w)
+        for zone, weight in zip(near, w, strict=True):
+            pick -= weight
             if pick < 0:
                 return zone
         return near[-1]

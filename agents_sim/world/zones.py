@@ -9,7 +9,7 @@ and judgement, documented here):
 - `demand_weight` (sums to 1): ride-hailing demand concentrates in the expanded centre (trips in
   São Paulo's app data are densest around Paulista, Pinheiros, Itaim and Centro and thin out toward
   the periphery). Weight = effective area (capped at 20 km², so huge rural districts such as Marsilac
-  do not dominate) × (0.01 + e^(-d/2.8 km)) × hub factor (about 80 % of requests start within 8 km
+  do not dominate) × (0.001 + e^(-d/2.2 km)) × hub factor (about 95 % of requests start within 8 km
   of the centre, the expanded centre where app rides concentrate), where d is the centroid's distance to the
   Paulista/Consolação centre, hub factor 2.0 for the business/nightlife core and 1.5 for regional
   centres (Santo Amaro, Tatuapé, Santana, Lapa, ...).
@@ -110,7 +110,7 @@ def load_zones() -> tuple[Zone, ...]:
         d_km = haversine_m(clat, clon, *CENTRE) / 1000
         name = props["ds_nome"]
         hub = _hub_factor(name)
-        weight = min(area, 20.0) * (0.01 + math.exp(-d_km / 2.8)) * hub
+        weight = min(area, 20.0) * (0.001 + math.exp(-d_km / 2.2)) * hub
         sensitivity = 0.8 + 0.6 * math.exp(-d_km / 8) + (0.1 if hub > 1 else 0.0)
         raw.append((props, ring, area, clat, clon, weight, sensitivity, name))
     total = sum(r[5] for r in raw)

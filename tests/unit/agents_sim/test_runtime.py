@@ -165,7 +165,7 @@ def test_checkpoint_restore_resumes_trips_in_flight(tmp_path: Path) -> None:
     assert restored.now == sim.now and restored.events.counter == sim.events.counter + len(sink.events)
     assert all(r["reason"] == "restored" for _, r in sink.events)
     assert {t.trip_id: t.state for t in restored.trips.values()} == in_flight
-    restored.run_until(restored.now + 90 * 60_000)
+    restored.run_until(restored.now + 150 * 60_000)  # longer than the longest trip (35 km in traffic)
     outcomes: dict[str, str] = {}
     for schema, record in sink.events:
         if schema == "trip_event":
