@@ -25,6 +25,9 @@ class EventProducer:
             "bootstrap.servers": settings.bootstrap_servers,
             "enable.idempotence": True,
             "compression.type": "lz4",
+            # The Java client's (and aiokafka's) partitioner: Faust routes key lookups (table_route
+            # views) by murmur2, so keys must land where Faust expects them. librdkafka defaults to CRC32.
+            "partitioner": "murmur2_random",
             "linger.ms": 20,
             "batch.size": 512 * 1024,
             "queue.buffering.max.messages": 500_000,
