@@ -10,10 +10,12 @@ schemas/avro/<schema>.avsc exactly, with keys in schema field order.
 from __future__ import annotations
 
 import json
+import time
 from json.encoder import encode_basestring
 from pathlib import Path
 from typing import Any, Protocol
 
+from agents_sim.fast_avro import check_layout, encode_gps_ping
 from rideshare.producer import EventProducer
 from rideshare.settings import Settings
 from schemas.catalog import topic_for_schema
@@ -127,18 +129,27 @@ class JsonlSink:
 
 
 class KafkaSink:
-    """Produces through rideshare.producer.EventProducer (batched; `flush()` waits for every ack)."""
+    """Produces through rideshare.producer.EventProducer (batched; `flush()` waits for every ack).
+    GPS pings take a fast path: agents_sim.fast_avro encodes them (same bytes as the codec) and the
+    producer's `send_raw` queues them with the same key and headers as `send` would."""
 
     def __init__(self, settings: Settings, **producer_overrides: Any) -> None:
+        check_layout()
         self.settings = settings
         self.producer = EventProducer(settings, **producer_overrides)
+        self._gps_topic = topic_for_schema("gps_ping").qualified(settings.topic_namespace)
+        self._gps_type = [("event_type", b"gps_ping")]
 
     @property
     def count(self) -> int:
         return self.producer.sent
 
     def emit(self, schema_name: str, record: dict[str, Any]) -> None:
-        self.producer.send(schema_name, record)
+        if schema_name == "gps_ping":
+            headers = [*self._gps_type, ("produced_at_ms", str(time.time_ns() // 1_000_000).encode())]
+            self.producer.send_raw(self._gps_topic, record["entity_id"].encode(), encode_gps_ping(record), headers)
+        else:
+            self.producer.send(schema_name, record)
 
     def flush(self) -> None:
         self.producer.flush()
