@@ -23,6 +23,7 @@ __all__ = ["SAO_PAULO", "KpiAccumulator", "local_slot"]
 
 SAO_PAULO = ZoneInfo("America/Sao_Paulo")
 HOUR_MS = 3_600_000
+DAY_MS = 24 * HOUR_MS
 MATCH_WINDOW_MS = 60_000
 SURGED_ABOVE = 1.0 + 1e-9  # a trip is surged when its multiplier is above 1.0×
 MIN_PACE_KM = 0.5  # the pace (time per km) of shorter hops is dominated by a single light or turn
@@ -110,7 +111,7 @@ class KpiAccumulator:
         # drivers' online time
         self._driver_state: dict[str, tuple[str, int]] = {}  # driver → (status, since_ms)
         self.online_ms = {"idle": 0, "to_pickup": 0, "with_rider": 0}
-        self.driver_days: set[tuple[str, dt.date]] = set()
+        self._shift_starts: dict[str, list[int]] = {}  # driver → times it went online (a few per day)
         self.gps = GpsNoiseEstimator()
 
     # -- dispatch ---------------------------------------------------------------------------------
@@ -229,9 +230,9 @@ class KpiAccumulator:
             was_online = status in STATUS_BUCKET
         else:
             was_online = event["previous_status"] in STATUS_BUCKET
-        # a shift starts a driver-day; a driver first seen already online began its shift before the data did
+        # a driver first seen already online began its shift before the data did: count it from here
         if new in STATUS_BUCKET and (known is None or not was_online):
-            self.driver_days.add((driver, local_slot(t)[0]))
+            self._shift_starts.setdefault(driver, []).append(t)
         self._driver_state[driver] = (new, t)
 
     def _on_payment(self, payment: dict[str, Any]) -> None:
@@ -277,6 +278,19 @@ class KpiAccumulator:
             if status in STATUS_BUCKET:
                 totals[STATUS_BUCKET[status]] += max(end - since, 0)
         return totals
+
+    @property
+    def drivers_online(self) -> int:
+        return len(self._shift_starts)
+
+    def driver_days(self) -> int:
+        """Distinct (driver, day) pairs with a shift start, days being the data's own 24-h periods from its
+        first event. A run from Monday 06:00 to Tuesday 06:00 is one day: a driver starting Tuesday 05:30
+        is the same driver-day as their Monday shift, not a second, half-hour one as calendar dates would say."""
+        if self.first_ms is None:
+            return 0
+        first = self.first_ms
+        return sum(len({(t - first) // DAY_MS for t in starts}) for starts in self._shift_starts.values())
 
     @property
     def span_hours(self) -> float:

@@ -77,10 +77,10 @@ def _city(acc: KpiAccumulator, out: _Values, full_day: bool, short: str, city_ac
     # (the run is a sample of the city's fleet: same demand per driver, fewer drivers).
     if not full_day:
         out.put("city.trips_per_day", None, short)
-    elif not acc.driver_days:
+    elif not acc.driver_days():
         out.put("city.trips_per_day", None, "no driver went online (no driver_status events)")
     else:
-        out.put("city.trips_per_day", acc.completed / len(acc.driver_days) * city_active_drivers)
+        out.put("city.trips_per_day", acc.completed / acc.driver_days() * city_active_drivers)
     # Peak-hour share: completed trips of the busiest local request hour over all completed trips.
     peak = _ratio(max(acc.completed_by_hour), acc.completed)
     out.put("city.peak_hour_share", peak if full_day else None, short if peak is not None else "no completed trip")
@@ -154,7 +154,7 @@ def _drivers(acc: KpiAccumulator, out: _Values, full_day: bool, short: str) -> N
         out.put(f"time_split.{bucket}_share", _ratio(online[bucket], total_ms), none)
     online_h = total_ms / 3_600_000
     out.put("productivity.trips_per_online_hour", _ratio(acc.completed, online_h), none)
-    per_day = _ratio(online_h, len(acc.driver_days))
+    per_day = _ratio(online_h, acc.driver_days())
     out.put("productivity.online_hours_per_driver_day", per_day if full_day else None, short if per_day is not None else none)
 
 
@@ -292,8 +292,8 @@ def _facts(acc: KpiAccumulator, quality: GpsQuality, city_active_drivers: int) -
         "closed_requests": acc.closed,
         "open_requests_at_end": acc.open_trips,
         "orphan_trip_events": acc.orphan_trip_events,
-        "drivers_online": len({driver for driver, _ in acc.driver_days}),
-        "driver_days": len(acc.driver_days),
+        "drivers_online": acc.drivers_online,
+        "driver_days": acc.driver_days(),
         "city_active_drivers_assumed": city_active_drivers,
         "gps_pings": quality.pings,
         "gps_residuals": quality.residuals,

@@ -339,3 +339,15 @@ def test_drivers_below_4_6_detects_a_real_group_of_poor_drivers() -> None:
     _rate_drivers(run, [0.5] * 100 + [0.93] * 900, 6, rng)  # 10 % of drivers with a long-run mean of 4.27
     share = run.report().value("ratings.drivers_below_4_6_share")
     assert 0.05 < share < 0.15
+
+
+def test_driver_days_are_24_h_periods_of_the_data_not_calendar_dates() -> None:
+    run = Run()
+    run.control(at(6), "started")  # Monday 06:00 → Tuesday 06:00, as `sim run` does by default
+    run.shift("d1", at(6), [("available", 6)])            # Monday 06:00–12:00
+    run.shift("d1", at(24 + 5.5), [("available", 0.5)])   # Tuesday 05:30–06:00: the same driver-day of this run
+    run.shift("d2", at(14), [("available", 8)])
+    run.control(at(30), "stopped")
+    report = run.report()
+    assert report.measurements.facts["driver_days"] == 2
+    assert report.value("productivity.online_hours_per_driver_day") == pytest.approx((6 + 0.5 + 8) / 2)
