@@ -61,7 +61,7 @@ class TrafficParams:
     (Fipe/USP band 31–40 %)."""
 
     speed_kmh_by_hour: tuple[float, ...] = (
-        29.5, 30, 30, 30, 29.5, 28,  # 0–5 h: near free flow
+        30.5, 31, 31, 31, 30.5, 29,  # 0–5 h: near free flow
         26, 22, 21, 22,           # 6–9 h: AM peak (CET 25.5 km/h on arterials, lower door to door)
         24, 25, 24, 24, 24, 24, 23,  # 10–16 h
         18, 17, 18,               # 17–19 h: PM peak (CET 20.9, arterials 15–16)
@@ -114,19 +114,19 @@ class DemandParams:
 
 @dataclass(frozen=True)
 class RiderParams:
-    """Rider DNA ranges. Trip lengths: straight-line km lognormal (median 4.3, sigma 0.78) times the
+    """Rider DNA ranges. Trip lengths: straight-line km lognormal (median 4.3, sigma 0.80) times the
     router's ~1.37 detour gives network trips of mean ~7.5 km, median ~5.9 km, p95 ~21 km (bands 6–9,
     4.5–7, 20–30)."""
 
-    rides_per_week_median: float = 3.0  # ~0.45 requests/rider-day: 400 drivers / 6,000 riders stay balanced
+    rides_per_week_median: float = 3.2  # ~0.5 requests/rider-day: 400 drivers / 6,000 riders stay balanced
     rides_per_week_sigma: float = 0.6
     trip_km_median: float = 4.3
-    trip_km_sigma: float = 0.78
+    trip_km_sigma: float = 0.80
     trip_km_max: float = 35.0
     patience_min_range: tuple[float, float] = (8.0, 25.0)  # how long a rider is ready to wait for a car
     # Share of riders who cancel when the car will arrive after their patience (others keep waiting);
     # with the spontaneous cancellations this lands rider cancels at 5–10 % of requests.
-    late_car_cancel_p: float = 0.45
+    late_car_cancel_p: float = 0.6
     max_surge_range: tuple[float, float] = (1.3, 3.0)
     frequent_destinations: tuple[int, int] = (2, 5)
     # Payment mix in Brazil's ride-hailing (card dominant, Pix rising, cash shrinking).
@@ -134,7 +134,7 @@ class RiderParams:
         ("credit_card", 0.46), ("debit_card", 0.12), ("pix", 0.24), ("cash", 0.10), ("wallet", 0.08),
     )
     # Share of requests a rider cancels before any driver arrives for reasons of their own (changed plans).
-    spontaneous_cancel_p: float = 0.03
+    spontaneous_cancel_p: float = 0.035
     boarding_s_range: tuple[float, float] = (15.0, 90.0)  # from the car's arrival to the rider getting in
 
     def __post_init__(self) -> None:
@@ -160,7 +160,7 @@ class DriverParams:
     shift_peak_focus: float = 1.0
     flexible_share: float = 0.15  # drivers whose start varies ±1.5 h day to day (others ±0.5 h)
     # Part-timers who drive the commute peaks only (two blocks a day); they make supply peak with demand.
-    split_shift_share: float = 0.22
+    split_shift_share: float = 0.15
     hours_per_day_range: tuple[float, float] = (5.0, 9.0)
     days_per_week_range: tuple[int, int] = (4, 6)  # ~71 % of drivers work on a given day
     acceptance_rate_range: tuple[float, float] = (0.78, 0.99)
@@ -193,7 +193,7 @@ class MatchingParams:
     max_candidates: int = 4        # offers per search round
     offer_timeout_s: float = 12.0
     retry_search_s: float = 20.0   # wait before searching again when a round found nobody
-    give_up_s: float = 150.0       # the app stops searching and reports no driver available
+    give_up_s: float = 90.0        # the app stops searching and reports no driver available (unfulfilled 2–8 %)
     max_pickup_eta_s: float = 1800.0  # drivers further than 30 min are never offered the trip
     eta_weight: float = 0.7
     rating_weight: float = 0.15

@@ -7,7 +7,8 @@ For each world size (1,000 drivers + 10,000 riders, and 10,000 + 100,000) the sa
 - **Kafka sink**: the same events through the project's EventProducer (Avro, idempotent, lz4,
   batched) into a fresh topic namespace, timed until every event is acknowledged (flush included).
 
-Populating the world (DNA, profile events) is timed apart. Targets (issue 3): >= 200x real time at
+Populating the world (DNA, profile events) is timed apart. Each measurement is the fastest of
+`--repeat` runs (the machine is shared; the minimum is the least disturbed). Targets (issue 3): >= 200x real time at
 1,000/10,000 with the Kafka sink, and the Kafka sink at >= 70 % of the null-sink speed.
 
     .venv/bin/python bench/sim_throughput.py [--small-minutes 30] [--large-minutes 5] [--only small|large]
@@ -18,8 +19,10 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import os
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +41,16 @@ from schemas.catalog import CATALOG
 RESULTS = Path(__file__).resolve().parent / "results" / "sim_throughput.json"
 START = "2026-03-02T07:30:00-03:00"
 console = Console()
+
+
+def best_of(repeat: int, make_sink: Callable[[], Sink], config: SimConfig, sim_seconds: int) -> dict[str, Any]:
+    """The fastest of `repeat` runs: on a shared machine the minimum is the least disturbed measurement."""
+    runs = []
+    for _ in range(repeat):
+        sink = make_sink()
+        runs.append(measure(config, sink, sim_seconds))
+        sink.close()
+    return min(runs, key=lambda r: r["wall_s"])
 
 
 def measure(config: SimConfig, sink: Sink, sim_seconds: int) -> dict[str, Any]:
@@ -70,6 +83,7 @@ def main() -> None:
     parser.add_argument("--small-minutes", type=float, default=30.0, help="simulated minutes at 1,000/10,000")
     parser.add_argument("--large-minutes", type=float, default=5.0, help="simulated minutes at 10,000/100,000")
     parser.add_argument("--only", choices=("small", "large"), help="run one world size only")
+    parser.add_argument("--repeat", type=int, default=2, help="runs per measurement; the fastest counts")
     args = parser.parse_args()
 
     settings = load_settings(topic_namespace=f"bench{uuid.uuid4().hex[:8]}.")
@@ -84,12 +98,10 @@ def main() -> None:
     try:
         for label, drivers, riders, sim_s in worlds:
             config = SimConfig(seed=42, drivers=drivers, riders=riders, start=START)
-            with console.status(f"{label}: null sink ({sim_s / 60:.0f} simulated min)"):
-                null = measure(config, NullSink(), sim_s)
-            with console.status(f"{label}: Kafka sink ({sim_s / 60:.0f} simulated min)"):
-                sink = KafkaSink(settings)
-                kafka_run = measure(config, sink, sim_s)
-                sink.close()
+            with console.status(f"{label}: null sink ({sim_s / 60:.0f} simulated min, best of {args.repeat})"):
+                null = best_of(args.repeat, NullSink, config, sim_s)
+            with console.status(f"{label}: Kafka sink ({sim_s / 60:.0f} simulated min, best of {args.repeat})"):
+                kafka_run = best_of(args.repeat, lambda: KafkaSink(settings), config, sim_s)
             results.append({"world": label, "drivers": drivers, "riders": riders, "null": null, "kafka": kafka_run,
                             "kafka_vs_null": round(kafka_run["speed_x"] / null["speed_x"], 3)})
     finally:
@@ -112,7 +124,8 @@ def main() -> None:
                       f"({'met' if small['kafka']['speed_x'] >= 200 else 'MISSED'}); Kafka ≥ 70 % of null: "
                       f"{small['kafka_vs_null']:.0%} ({'met' if small['kafka_vs_null'] >= 0.7 else 'MISSED'})")
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps({"generated_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "results": results}, indent=2))
+    RESULTS.write_text(json.dumps({"generated_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                                   "load_average_1m": os.getloadavg()[0], "results": results}, indent=2))
     console.print(f"wrote {RESULTS}")
 
 
