@@ -14,14 +14,16 @@ demo: setup
 	$(RIDESHARE) demo $(if $(DURATION),--duration $(DURATION),)
 
 test: setup setup-browser
-	@set -o pipefail; $(RIDESHARE) infra up && \
+	@$(RIDESHARE) infra up && \
 	  { $(PY) -m pytest tests $(PYTEST_ARGS); status=$$?; \
-	    if [ -f frontend/package.json ]; then (cd frontend && npx vitest run) || status=1; fi; \
+	    (cd frontend && npx vitest run) || status=1; \
 	    $(RIDESHARE) infra down; exit $$status; }
 
+# Benchmarks run as modules from the project root, so bench/lakehouse.py cannot shadow the lakehouse package.
+BENCHES ?= $(basename $(notdir $(wildcard bench/*.py)))
 bench: setup
-	@$(RIDESHARE) infra up && { status=0; for b in bench/*.py; do echo "== $$b"; $(PY) $$b || status=1; done; \
-	  $(RIDESHARE) infra down; exit $$status; }
+	@$(RIDESHARE) infra up && { status=0; for b in $(filter-out __init__,$(BENCHES)); do echo "== bench/$$b.py"; \
+	  $(PY) -m bench.$$b || status=1; done; $(RIDESHARE) infra down; exit $$status; }
 
 setup: setup-system setup-python setup-frontend
 
@@ -43,10 +45,14 @@ $(VENV)/.installed: requirements.lock pyproject.toml
 	uv pip install --quiet --python $(PY) --no-deps -e .
 	@touch $@
 
-setup-frontend:
-	@if [ -f frontend/package.json ]; then \
-	  [ -d frontend/node_modules ] || (cd frontend && npm ci --no-audit --no-fund --loglevel=error); \
-	  [ -f frontend/dist/index.html ] || (cd frontend && npm run build --silent); fi
+# The UI is rebuilt whenever one of its sources changed since the last build.
+setup-frontend: frontend/dist/index.html
+frontend/node_modules/.installed: frontend/package-lock.json
+	cd frontend && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+frontend/dist/index.html: frontend/node_modules/.installed $(shell find frontend/src frontend/public -type f 2>/dev/null) \
+		frontend/index.html frontend/vite.config.ts frontend/tsconfig.json frontend/package.json
+	cd frontend && npm run build --silent
 
 lint: setup-python
 	$(VENV)/bin/ruff check .
