@@ -113,6 +113,17 @@ def _lag_probe(app: faust.App) -> Any:
     return lag
 
 
+def _consumer_state(app: faust.App) -> dict[str, Any]:
+    """Flow and partition state of the worker's consumer (why a worker is idle)."""
+    if not app.started:
+        return {}
+    consumer = app.consumer
+    active = consumer._active_partitions  # Faust keeps no public accessor for these
+    return {"flow_active": consumer.flow_active, "rebalancing": app.rebalancing,
+            "paused": sorted(f"{tp.topic}:{tp.partition}" for tp in consumer._paused_partitions),
+            "active": sorted(f"{tp.topic}:{tp.partition}" for tp in active or ())}
+
+
 def _add_views(app: faust.App, context: StreamsContext) -> None:
     @app.page("/metrics")
     class MetricsView(View):
@@ -126,7 +137,7 @@ def _add_views(app: faust.App, context: StreamsContext) -> None:
     @app.page("/topology/")
     class TopologyView(View):
         async def get(self, request: Request) -> Response:
-            return self.json(context.registry.as_dict())
+            return self.json({**context.registry.as_dict(), "consumer": _consumer_state(app)})
 
 
 def __getattr__(name: str) -> Any:

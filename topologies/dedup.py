@@ -73,22 +73,30 @@ class DedupHead:
         self._codec = schema_registry()
         self.table = state_table(app, f"dedup-{topic_key}-{self.horizon_ms}ms", partitions=topic_spec(topic_key).partitions,
                                  help=f"event_ids of {topic_key} seen within the last {self.horizon_ms} ms of event time")
-        self._indexes: dict[int, SeenIndex] = {}
+        self._indexes: dict[int, SeenIndex] | None = None  # None: rebuild from the table on next use
         app.on_partitions_revoked.connect(self._on_revoked)
 
     async def _on_revoked(self, sender: Any, revoked: Any, **kwargs: Any) -> None:
         # Another worker may add ids to these partitions meanwhile: rebuild from the table when they come back.
-        self._indexes.clear()
+        self._indexes = None
 
     def _index(self, partition: int) -> SeenIndex:
+        if self._indexes is None:
+            self._indexes = self._rebuild_indexes()
         index = self._indexes.get(partition)
         if index is None:
             index = self._indexes[partition] = SeenIndex(self.horizon_ms)
-            recovered = sorted((value[0], key) for key, value in self.table.items() if value and value[1] == partition)
-            for event_time, event_id in recovered:
-                index.add(event_id.decode() if isinstance(event_id, bytes) else event_id, event_time)
-            log.info("dedup %s partition %d: %d ids recovered", self.topic_key, partition, len(recovered))
         return index
+
+    def _rebuild_indexes(self) -> dict[int, SeenIndex]:
+        """One pass over the local table (every assigned partition), oldest ids first."""
+        recovered = sorted((value[0], value[1], key) for key, value in self.table.items() if value)
+        indexes: dict[int, SeenIndex] = {}
+        for event_time, partition, event_id in recovered:
+            index = indexes.setdefault(partition, SeenIndex(self.horizon_ms))
+            index.add(event_id.decode() if isinstance(event_id, bytes) else event_id, event_time)
+        log.info("dedup %s: %d ids recovered over %d partitions", self.topic_key, len(recovered), len(indexes))
+        return indexes
 
     def admit(self, value: bytes | None, partition: int) -> dict[str, Any] | None:
         """Decode one raw record and return it the first time its event_id is seen, else None.

@@ -149,16 +149,24 @@ class GpsWindows:
         self.clocks: dict[int, PartitionClock] = {}
 
     def clock(self, partition: int) -> PartitionClock:
+        if not self.clocks:  # first use, or partitions were revoked: one pass over the local table
+            self.clocks = self._rebuild_clocks()
         clock = self.clocks.get(partition)
         if clock is None:
             clock = self.clocks[partition] = PartitionClock()
-            for key, state in self.table.items():
-                if state and state.get("partition") == partition:
-                    entity = key.decode() if isinstance(key, bytes) else key
-                    clock.watermark = max(clock.watermark, state["event_time"])
-                    by_end = clock.open_by_end if state["window_end"] > clock.watermark else clock.idle_by_end
-                    by_end[state["window_end"]].add(entity)
         return clock
+
+    def _rebuild_clocks(self) -> dict[int, PartitionClock]:
+        states = [(key.decode() if isinstance(key, bytes) else key, state) for key, state in self.table.items() if state]
+        clocks: dict[int, PartitionClock] = {}
+        for _, state in states:
+            clock = clocks.setdefault(state["partition"], PartitionClock())
+            clock.watermark = max(clock.watermark, state["event_time"])
+        for entity, state in states:
+            clock = clocks[state["partition"]]
+            by_end = clock.open_by_end if state["window_end"] > clock.watermark else clock.idle_by_end
+            by_end[state["window_end"]].add(entity)
+        return clocks
 
     def add(self, ping: dict[str, Any], partition: int) -> tuple[bool, LiveStateBatch | None]:
         """Apply one ping; returns (accepted, the batch to write if the watermark closed windows)."""

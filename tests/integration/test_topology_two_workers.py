@@ -27,9 +27,14 @@ def pair_settings(topics: Settings, redis_service: object, tmp_path_factory: pyt
 @pytest.fixture(scope="module")
 def workers(pair_settings: Settings) -> Iterator[tuple[WorkerProcess, WorkerProcess]]:
     logs = pair_settings.local_dir
+    gps_topic = topic_spec("gps").qualified(pair_settings.topic_namespace)
     first = WorkerProcess(pair_settings, topologies="dedup,gps", log_path=logs / "worker-a.log").start()
-    second = WorkerProcess(pair_settings, topologies="dedup,gps", log_path=logs / "worker-b.log").start()
+    second = WorkerProcess(pair_settings, topologies="dedup,gps", log_path=logs / "worker-b.log")
     try:
+        # One after the other, as an operator adds a worker: a Faust worker that is rebalanced within
+        # milliseconds of finishing its first recovery can stay idle on its new partitions.
+        first.wait_assigned(gps_topic)
+        second.start()
         yield first, second
     finally:
         first.stop()
@@ -45,7 +50,6 @@ def test_workers_split_partitions_serve_views_and_recover_state(pair_settings: S
         a, b = first.assigned(gps_topic), second.assigned(gps_topic)
         return bool(a) and bool(b) and a | b == set(range(6)) and not a & b
 
-    first.wait_assigned(gps_topic)
     second.wait_assigned(gps_topic)
     wait_until(split, 90, "the two workers to split the 6 gps partitions")
 
