@@ -24,7 +24,7 @@ __all__ = ["DBT_PROJECT_DIR", "DbtNodeResult", "WarehousePaths", "run_dbt", "war
 log = logging.getLogger(__name__)
 
 DBT_PROJECT_DIR = PROJECT_ROOT / "dbt"
-ZONES_GEOJSON = PROJECT_ROOT / "data" / "sao-paulo-districts.geojson"
+ZONES_GEOJSON = PROJECT_ROOT / "agents_sim" / "data" / "sao-paulo-districts.geojson"  # the one copy, shipped with the simulation
 
 
 @dataclass(frozen=True)
