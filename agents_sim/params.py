@@ -23,6 +23,7 @@ __all__ = [
     "MatchingParams",
     "PricingParams",
     "RiderParams",
+    "ServiceAreaParams",
     "SimConfig",
     "TrafficParams",
     "parse_start",
@@ -246,6 +247,36 @@ class GpsParams:
 
 
 @dataclass(frozen=True)
+class ServiceAreaParams:
+    """Where a world operates (agents_sim/world/service_area.py): `zones` is "auto" (density-preserving:
+    the contiguous highest-demand districts around the centre holding the fleet at `drivers_per_km2`,
+    at least `min_km2`), "all" (the whole city), or a tuple of district ids / names / siglas."""
+
+    zones: str | tuple[str, ...] = "auto"
+    # Realistic fleet density: ~100 k active driver-days on a weekday (the report's city assumption: ~1 M
+    # trips/day at 1.5–2.5 trips per online hour and 5–9 h online) over the ~190 km² of districts that
+    # hold 90 % of app demand under the zone model -> ~500 driver-days per km².
+    drivers_per_km2: float = 500.0
+    # Floor: the area must hold the trip-length distribution (straight-line median 4.3 km, p90 ~12 km) or
+    # most trips would leave it. A ~100 km² contiguous area (a disc of ~5.6 km radius, the expanded centre
+    # from Lapa to Vila Mariana and Tatuapé) keeps most median trips inside; only fleets above ~50 k drivers
+    # get more. Below that the world is sparser than the real city: tuned at 400 drivers (calibration test).
+    min_km2: float = 100.0
+    # A destination outside the area is this much less likely than one inside (riders leave the expanded
+    # centre less often than they cross it; a driver who leaves comes back to the area empty).
+    outside_destination_weight: float = 0.35
+
+    def __post_init__(self) -> None:
+        if isinstance(self.zones, str):
+            _check(self.zones in ("auto", "all"), f"service area {self.zones!r}: use 'auto', 'all' or a tuple of districts")
+        else:
+            _check(len(self.zones) > 0 and all(isinstance(z, str) for z in self.zones), "service area: list districts")
+        _check(self.drivers_per_km2 > 0, "drivers_per_km2 must be positive")
+        _check(0 < self.min_km2 <= 2000, "min_km2 must be 0..2000")
+        _check(0 <= self.outside_destination_weight <= 1, "outside_destination_weight must be 0..1")
+
+
+@dataclass(frozen=True)
 class SimConfig:
     """One simulation: seed, population, start instant and the parameter groups."""
 
@@ -261,6 +292,7 @@ class SimConfig:
     matching: MatchingParams = field(default_factory=MatchingParams)
     pricing: PricingParams = field(default_factory=PricingParams)
     gps: GpsParams = field(default_factory=GpsParams)
+    service_area: ServiceAreaParams = field(default_factory=ServiceAreaParams)
     max_drivers: int = 20_000
     max_riders: int = 200_000
 

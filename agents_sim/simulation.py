@@ -36,6 +36,7 @@ from agents_sim.world.driver_index import DriverIndex
 from agents_sim.world.geo import encode_polyline, haversine_m
 from agents_sim.world.router import GridRouter, OsrmRouter, Router, TrafficModel
 from agents_sim.world.sampling import PlaceSampler
+from agents_sim.world.service_area import select_service_area
 from agents_sim.world.zones import ZoneIndex, zone_index
 
 __all__ = ["Simulation"]
@@ -61,7 +62,11 @@ class Simulation:
         self.utc_offset_ms = int(datetime.fromtimestamp(start_ms / 1000, SAO_PAULO).utcoffset().total_seconds() * 1000)  # type: ignore[union-attr]  # aware datetime
         self.env = simpy.Environment(initial_time=resume_at_ms if resume_at_ms is not None else start_ms)
         self.zones = zones or zone_index()
-        self.places = PlaceSampler(self.zones)
+        # Density-preserving scaling: a small fleet serves a proportionally small area (fixed at creation:
+        # drivers spawned later join the same area).
+        self.service_area = select_service_area(self.zones, config.service_area, config.drivers)
+        self.places = PlaceSampler(self.zones, self.service_area.zone_ids, config.service_area.outside_destination_weight)
+        self._area_zones = tuple(z for z in self.zones.zones if z.zone_id in self.service_area)
         self.traffic = TrafficModel(config.traffic, self.utc_offset_ms)
         self.router: Router = router or (OsrmRouter(osrm_url, self.traffic) if osrm_url else GridRouter(self.traffic))
         self.demand = DemandCurve(config.demand, self.utc_offset_ms)
@@ -79,9 +84,11 @@ class Simulation:
         self.accepting_requests = True
         self.heatmap: dict[str, float] = {}
         # Share of trips from a zone made by app (the rest by transit): requests are weighted by zone demand,
-        # so riders dropped off in the outskirts mostly return by other means.
+        # so riders dropped off in the outskirts mostly return by other means. Outside the service area the
+        # world's app does not operate: riders dropped there go home by other means.
         n_zones = len(self.zones.zones)
-        self._app_share = {z.zone_id: min(1.0, (z.demand_weight * n_zones) ** 0.5) for z in self.zones.zones}
+        self._app_share = {z.zone_id: min(1.0, (z.demand_weight * n_zones) ** 0.5) if z.zone_id in self.service_area else 0.0
+                           for z in self.zones.zones}
         self._heat_prior = {z.zone_id: 3.0 * z.demand_weight for z in self.zones.zones}
         self._heat_prior_total = 3.0
         self.trip_counter = 0
@@ -355,10 +362,9 @@ class Simulation:
         return self.heatmap.get(zone_id, 0.0) + self._heat_prior[zone_id]
 
     def _wants_to_reposition(self, driver: Driver) -> bool:
-        """Drivers outside the city head back at once; elsewhere they wait a first dwell, then reposition
-        with probability `reposition_p`."""
-        zone_id = self.places.zone_near(driver.lat, driver.lon)
-        if zone_id is None:
+        """Drivers outside the service area head back at once; inside they wait a first dwell, then
+        reposition with probability `reposition_p`."""
+        if not self.places.in_area(self.places.zone_near(driver.lat, driver.lon)):
             return True
         last = driver.history[-1] if driver.history else {}
         return last.get("reason") != "shift_start" and self.rng.random() < self.config.driver.reposition_p
@@ -369,7 +375,7 @@ class Simulation:
         # gravity: recent demand over (1 + (d / 3 km)^2), so drivers in the periphery serve their side of
         # town instead of all converging on the centre
         weights = {}
-        for z in self.zones.zones:
+        for z in self._area_zones:
             d_m = haversine_m(driver.lat, driver.lon, z.centroid_lat, z.centroid_lon)
             weights[z.zone_id] = self._heat(z.zone_id) / (1 + (d_m / 3000) ** 2)
         zone = self.places.nearby_weighted_zone(driver.lat, driver.lon, 8.0, self.rng, weights)

@@ -1,5 +1,5 @@
 """Places in the city drawn from seeded RNGs: points inside zones, zones by demand weight, and
-destinations at a realistic trip distance."""
+destinations at a realistic trip distance — all within a service area (the whole city by default)."""
 
 from __future__ import annotations
 
@@ -16,9 +16,13 @@ __all__ = ["PlaceSampler"]
 
 
 class PlaceSampler:
-    def __init__(self, index: ZoneIndex) -> None:
+    def __init__(self, index: ZoneIndex, area: frozenset[str] | None = None, outside_weight: float = 1.0) -> None:
+        """`area`: zone ids where origins, homes and repositioning targets are drawn (None = every zone);
+        a destination outside it is `outside_weight` times as likely as an equal-demand one inside."""
         self.index = index
-        self._zones = index.zones
+        self.area = area if area is not None else frozenset(index.by_id)
+        self._zones = tuple(z for z in index.zones if z.zone_id in self.area)
+        self._destination_weight = {z.zone_id: z.demand_weight * (1.0 if z.zone_id in self.area else outside_weight) for z in index.zones}
         self._cum_weights = list(itertools.accumulate(z.demand_weight for z in self._zones))
         self._zone_cache: dict[tuple[int, int], str | None] = {}
 
@@ -31,15 +35,18 @@ class PlaceSampler:
                                                        key[1] / 1000 + 0.0005 * (1 if lon >= 0 else -1))
         return self._zone_cache[key]
 
+    def in_area(self, zone_id: str | None) -> bool:
+        return zone_id is not None and zone_id in self.area
+
     def weighted_zone(self, rng: random.Random) -> Zone:
-        """A zone drawn by demand weight."""
+        """A zone of the service area drawn by demand weight."""
         i = bisect.bisect_left(self._cum_weights, rng.random() * self._cum_weights[-1])
         return self._zones[min(i, len(self._zones) - 1)]
 
     def nearby_weighted_zone(self, lat: float, lon: float, radius_km: float, rng: random.Random,
                              weights: Mapping[str, float] | None = None) -> Zone:
-        """A zone whose centroid is within `radius_km`, drawn by `weights` (zone id -> weight; default the
-        static demand weight), or the nearest zone if none is that close."""
+        """A service-area zone whose centroid is within `radius_km`, drawn by `weights` (zone id -> weight;
+        default the static demand weight), or the nearest service-area zone if none is that close."""
         near = [z for z in self._zones if haversine_m(lat, lon, z.centroid_lat, z.centroid_lon) <= radius_km * 1000]
         if not near:
             return min(self._zones, key=lambda z: haversine_m(lat, lon, z.centroid_lat, z.centroid_lon))
@@ -67,9 +74,9 @@ class PlaceSampler:
         return lat, lon, zone.zone_id
 
     def point_at_distance(self, lat: float, lon: float, km: float, rng: random.Random) -> tuple[float, float, str]:
-        """A point inside the city about `km` (straight line) away, biased toward demand: of a few
-        random bearings the one landing in the highest-demand zone wins. Shrinks the distance when
-        every bearing leaves the city."""
+        """A point inside the city about `km` (straight line) away, biased toward demand and the service
+        area: of a few random bearings the one landing in the zone of highest destination weight wins.
+        Shrinks the distance when every bearing leaves the city."""
         for attempt in range(6):
             dist_m = km * 1000 * (0.8**attempt)
             best: tuple[float, float, str] | None = None
@@ -78,9 +85,9 @@ class PlaceSampler:
                 bearing = rng.uniform(0, 2 * math.pi)
                 plat, plon = offset_m(lat, lon, dist_m * math.cos(bearing), dist_m * math.sin(bearing))
                 zone_id = self.zone_near(plat, plon)
-                if zone_id is not None and self.index.by_id[zone_id].demand_weight > best_weight:
+                if zone_id is not None and self._destination_weight[zone_id] > best_weight:
                     best = (plat, plon, zone_id)
-                    best_weight = self.index.by_id[zone_id].demand_weight
+                    best_weight = self._destination_weight[zone_id]
             if best is not None:
                 return best
         return self.weighted_point(rng)
