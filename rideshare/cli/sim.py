@@ -153,15 +153,24 @@ def _summary(runtime: Any, wall_s: float, sink_spec: str) -> Table:
 
 
 @app.command()
-def describe(top: Annotated[int, typer.Option(min=1, max=96, help="How many zones to list (by demand weight).")] = 96) -> None:
-    """Print the zone model: São Paulo's 96 districts with their derived demand weight and surge sensitivity."""
-    from agents_sim.world.zones import load_zones
+def describe(top: Annotated[int, typer.Option(min=1, max=96, help="How many zones to list (by demand weight).")] = 96,
+             drivers: Annotated[int, typer.Option(min=0, help="Fleet size whose service area is shown (as `sim run --drivers`).")] = 400,
+             ) -> None:
+    """Print the zone model: São Paulo's 96 districts with their derived demand weight and surge sensitivity,
+    and the service area a run with `--drivers` drivers operates in (density-preserving scaling)."""
+    from agents_sim.world.service_area import select_service_area
+    from agents_sim.world.zones import zone_index
 
-    zones = sorted(load_zones(), key=lambda z: -z.demand_weight)
+    config = SimConfig(drivers=min(drivers, SimConfig.max_drivers))
+    area = select_service_area(zone_index(), config.service_area, config.drivers)
+    zones = sorted(zone_index().zones, key=lambda z: -z.demand_weight)
     table = Table(title="Zones (districts of São Paulo; weights derived in agents_sim/world/zones.py)")
-    for header in ("zone_id", "name", "subprefecture", "area km²", "demand weight", "surge sensitivity", "dense core"):
+    for header in ("zone_id", "name", "subprefecture", "area km²", "demand weight", "surge sensitivity", "dense core", "service area"):
         table.add_column(header)
     for zone in zones[:top]:
         table.add_row(zone.zone_id, zone.name, zone.subprefecture, f"{zone.area_km2:.1f}", f"{zone.demand_weight:.2%}",
-                      f"{zone.surge_sensitivity:.2f}", "yes" if zone.dense_core else "")
+                      f"{zone.surge_sensitivity:.2f}", "yes" if zone.dense_core else "", "yes" if zone.zone_id in area else "")
     console.print(table)
+    share = sum(z.demand_weight for z in zones if z.zone_id in area)
+    console.print(f"Service area for {config.drivers:,} drivers — {area.describe()}, {share:.0%} of the city's demand weight "
+                  "(agents_sim/world/service_area.py; requests, homes and repositioning stay inside, some destinations leave it).")

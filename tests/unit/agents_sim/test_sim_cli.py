@@ -42,3 +42,15 @@ def test_bad_options_say_what_is_allowed() -> None:
         build_sink("s3://nope")
     result = runner.invoke(app, ["sim", "run", "--speed", "fast", "--sink", "null"])
     assert result.exit_code == 1 and "neither a number nor 'max'" in result.output
+
+
+def test_sim_describe_marks_the_service_area_of_the_fleet() -> None:
+    from agents_sim.params import SimConfig
+    from agents_sim.world.service_area import select_service_area
+    from agents_sim.world.zones import zone_index
+
+    result = runner.invoke(app, ["sim", "describe", "--top", "96", "--drivers", "400"], env={"COLUMNS": "220"})
+    assert result.exit_code == 0, result.output
+    area = select_service_area(zone_index(), SimConfig(drivers=400).service_area, 400)
+    assert f"Service area for 400 drivers — {area.describe()}" in result.output
+    assert result.output.count("│ yes          │") == len(area.zone_ids)
