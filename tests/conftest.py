@@ -1,6 +1,7 @@
 """Shared fixtures. Integration fixtures start the real local services through the project's own
 launcher (a no-op when `make test` or `rideshare infra up` already started them) and give every test
-session its own topic namespace, so runs sharing one broker never see each other's records."""
+module its own topic namespace and lake folder, so modules (and runs sharing one broker) never see
+each other's records."""
 
 from __future__ import annotations
 
@@ -18,16 +19,22 @@ from rideshare.settings import Settings, load_settings
 
 
 @pytest.fixture(scope="session")
-def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    """Settings with a unique topic namespace and a private lake folder for this test session."""
+def service_settings() -> Settings:
+    """The settings of the shared services (ports, local folder) as the environment gives them."""
+    return load_settings()
+
+
+@pytest.fixture(scope="module")
+def settings(service_settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    """Settings with a unique topic namespace and a private lake folder for this test module."""
     namespace = f"t{uuid.uuid4().hex[:8]}."
     lake = tmp_path_factory.mktemp("lake")
-    return load_settings(topic_namespace=namespace, lake_uri=str(lake))
+    return service_settings.model_copy(update={"topic_namespace": namespace, "lake_uri": str(lake)})
 
 
 @pytest.fixture(scope="session")
-def kafka(settings: Settings) -> Iterator[KafkaService]:
-    service = KafkaService(settings)
+def kafka(service_settings: Settings) -> Iterator[KafkaService]:
+    service = KafkaService(service_settings)
     started = service.start()
     yield service
     if started:
@@ -35,17 +42,17 @@ def kafka(settings: Settings) -> Iterator[KafkaService]:
 
 
 @pytest.fixture(scope="session")
-def redis_service(settings: Settings) -> Iterator[RedisService]:
-    service = RedisService(settings)
+def redis_service(service_settings: Settings) -> Iterator[RedisService]:
+    service = RedisService(service_settings)
     started = service.start()
     yield service
     if started:
         service.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def topics(kafka: KafkaService, settings: Settings) -> Settings:
-    """Every catalog topic exists (in this session's namespace). Returns the settings."""
+    """Every catalog topic exists (in this module's namespace). Returns the settings."""
     from rideshare.topics import create_topics
 
     create_topics(settings)
