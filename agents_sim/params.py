@@ -96,9 +96,9 @@ class DemandParams:
     factors: Friday heaviest, weekend days busier (+10–20 %)."""
 
     hourly_share: tuple[float, ...] = (
-        0.020, 0.014, 0.011, 0.009, 0.011, 0.020,  # 0–5 h (8.5 %), plus 6 h below -> 0–6 h ≈ 11 %
-        0.035, 0.064, 0.073, 0.055,                # 6–9 h: AM peak
-        0.042, 0.041, 0.044, 0.043, 0.042, 0.045, 0.054,  # 10–16 h
+        0.022, 0.015, 0.011, 0.009, 0.011, 0.022,  # 0–5 h (9.0 %), plus 6 h below -> 0–6 h ≈ 12.5 %
+        0.035, 0.062, 0.068, 0.055,                # 6–9 h: AM peak (smaller than the PM peak, OD survey)
+        0.042, 0.041, 0.044, 0.043, 0.042, 0.046, 0.055,  # 10–16 h
         0.072, 0.075, 0.066,                       # 17–19 h: PM peak (largest; peak hour 6–8 % of the day)
         0.053, 0.046, 0.036, 0.029,                # 20–23 h
     )
@@ -119,7 +119,9 @@ class RiderParams:
     router's ~1.37 detour gives network trips of mean ~7.5 km, median ~5.9 km, p95 ~21 km (bands 6–9,
     4.5–7, 20–30)."""
 
-    rides_per_week_median: float = 3.2  # ~0.5 requests/rider-day: 400 drivers / 6,000 riders stay balanced
+    # ~0.55 requests/rider-day: at 400 drivers / 6,000 riders this loads drivers to ~1.6 trips per online hour
+    # (band 1.5–2.5) and the scaled city volume to ~1 M trips/day (band 0.8–1.2 M).
+    rides_per_week_median: float = 3.85
     rides_per_week_sigma: float = 0.6
     trip_km_median: float = 4.3
     trip_km_sigma: float = 0.80
@@ -135,8 +137,10 @@ class RiderParams:
         ("credit_card", 0.46), ("debit_card", 0.12), ("pix", 0.24), ("cash", 0.10), ("wallet", 0.08),
     )
     # Share of requests a rider cancels before any driver arrives for reasons of their own (changed plans).
-    spontaneous_cancel_p: float = 0.035
-    boarding_s_range: tuple[float, float] = (15.0, 90.0)  # from the car's arrival to the rider getting in
+    spontaneous_cancel_p: float = 0.065  # with late-car cancels -> rider cancels 5–10 % of requests
+    # From the car's arrival to the rider getting in: riders follow the car on the app and most are at the
+    # curb (free waiting time is 2 min at Uber/99, rarely used up).
+    boarding_s_range: tuple[float, float] = (10.0, 75.0)
 
     def __post_init__(self) -> None:
         _check(0.1 <= self.rides_per_week_median <= 1000, "rides_per_week_median must be 0.1..1000")
@@ -160,9 +164,14 @@ class DriverParams:
     # 400/6,000 weekdays: 1.0 keeps unfulfilled requests at 2–8 % at night as well as at the peaks.
     shift_peak_focus: float = 1.0
     flexible_share: float = 0.15  # drivers whose start varies ±1.5 h day to day (others ±0.5 h)
-    # Part-timers who drive the commute peaks only (two blocks a day); they make supply peak with demand.
+    # Part-timers who drive the commute peaks only (two blocks a day); they make supply peak with demand
+    # (shift centres themselves are spread over the demand curve evenly, see agents/dna.py).
     split_shift_share: float = 0.15
-    hours_per_day_range: tuple[float, float] = (5.0, 9.0)
+    # Fewer drivers choose night shifts than night demand alone would attract (robbery risk after midnight is
+    # the first reason São Paulo drivers give for avoiding it): shift centres at 0–5 h are this much less
+    # likely, so night pickups take longer than daytime ones (wait band: +20–40 % at peaks and 0–5 h).
+    night_shift_factor: float = 0.6
+    hours_per_day_range: tuple[float, float] = (4.5, 8.0)  # mean ~6.2 h (Cebrap: 22–31 h/week over 4.2 days = 5.2–7.4 h)
     days_per_week_range: tuple[int, int] = (4, 6)  # ~71 % of drivers work on a given day
     acceptance_rate_range: tuple[float, float] = (0.78, 0.99)
     # Probability a driver cancels an accepted trip (band 3–8 % of accepted trips).
@@ -178,6 +187,7 @@ class DriverParams:
         _check(0 <= self.shift_peak_focus <= 5, "shift_peak_focus must be 0..5")
         _check(0 <= self.flexible_share <= 1, "flexible_share must be 0..1")
         _check(0 <= self.split_shift_share <= 1, "split_shift_share must be 0..1")
+        _check(0 < self.night_shift_factor <= 1, "night_shift_factor must be 0..1")
         _check(0 < self.hours_per_day_range[0] <= self.hours_per_day_range[1] <= 16, "bad hours_per_day_range")
         _check(1 <= self.days_per_week_range[0] <= self.days_per_week_range[1] <= 7, "bad days_per_week_range")
         _check(0 < self.acceptance_rate_range[0] <= self.acceptance_rate_range[1] <= 1, "bad acceptance_rate_range")
@@ -195,7 +205,9 @@ class MatchingParams:
     offer_timeout_s: float = 12.0
     retry_search_s: float = 20.0   # wait before searching again when a round found nobody
     give_up_s: float = 90.0        # the app stops searching and reports no driver available (unfulfilled 2–8 %)
-    max_pickup_eta_s: float = 1800.0  # drivers further than 30 min are never offered the trip
+    # Apps do not dispatch a car more than ~13 min away (the rider would rather wait for a nearer one or
+    # give up): this bounds the pickup-wait p95 (band 10–15 min incl. matching) and feeds unfulfilled (2–8 %).
+    max_pickup_eta_s: float = 780.0
     eta_weight: float = 0.7
     rating_weight: float = 0.15
     acceptance_weight: float = 0.15
@@ -261,10 +273,10 @@ class ServiceAreaParams:
     # most trips would leave it. A ~100 km² contiguous area (a disc of ~5.6 km radius, the expanded centre
     # from Lapa to Vila Mariana and Tatuapé) keeps most median trips inside; only fleets above ~50 k drivers
     # get more. Below that the world is sparser than the real city: tuned at 400 drivers (calibration test).
-    min_km2: float = 100.0
+    min_km2: float = 60.0
     # A destination outside the area is this much less likely than one inside (riders leave the expanded
     # centre less often than they cross it; a driver who leaves comes back to the area empty).
-    outside_destination_weight: float = 0.35
+    outside_destination_weight: float = 0.15
 
     def __post_init__(self) -> None:
         if isinstance(self.zones, str):

@@ -145,6 +145,7 @@ def test_subscribers_get_trip_changes_until_they_unsubscribe(runtime: Simulation
 def test_reset_starts_a_fresh_world_with_a_new_session(runtime: SimulationRuntime) -> None:
     runtime.start()
     wait_for(lambda: runtime.status()["sim_time_ms"] > CONFIG.start_ms + 30 * 60_000)
+    runtime.set_speed(1000)  # bounded: as fast as possible, the fresh world may pass 30 min before status() is read
     runtime.reset()
     status = runtime.status()
     assert status["session_id"] == "sim-9-r1"
