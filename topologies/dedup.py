@@ -1,19 +1,19 @@
 """Dedup: the head of the real-time topologies drops events whose `event_id` was already seen.
 
-State is a RocksDB table `event_id -> [event_time, partition]` per source topic, bounded by event
-time: an id is forgotten once the partition's watermark (highest event time seen on it) is more than
-`dedup_horizon_ms` past it. The expiry order lives in a small in-memory index per partition
-(`SeenIndex`), rebuilt from the table after a restart or a rebalance, so deletes (changelog
-tombstones) keep the changelog and the store bounded too.
+State per source topic and partition: ids grouped in event-time buckets (`SeenBuckets`, pure). The
+lookups use an in-memory index; the RocksDB table stores each bucket's new ids of a batch as one
+chunk `"<partition>:<bucket start>:<chunk id>" -> [ids]` (one write per touched bucket per batch,
+not one per event), and expiry deletes a whole bucket's chunks once the partition's watermark
+(highest event time seen on it) is more than `dedup_horizon_ms` past the bucket's end. The index is
+rebuilt from the table after a restart or a rebalance.
 
-GPS and surge call `DedupHead.first_seen(...)` on the events of their own agent: one consumer per
-topic does dedup + aggregation, with no extra Kafka hop.
+GPS and surge call `DedupHead.admit(...)` on the events of their own agent (one consumer per topic
+does dedup + aggregation, no extra Kafka hop) and `DedupHead.flush(...)` once per partition group.
 """
 
 from __future__ import annotations
 
 import logging
-from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,36 +27,71 @@ from streams.context import context_of
 from streams.tables import state_table
 from topologies.graph import Node, Topology, TopologyRegistry
 
-__all__ = ["REALTIME_SOURCES", "DedupHead", "SeenIndex", "build", "dedup_heads"]
+__all__ = ["BUCKETS_PER_HORIZON", "REALTIME_SOURCES", "DedupHead", "SeenBuckets", "build", "dedup_heads"]
 
 log = logging.getLogger(__name__)
 
 # The catalog topics read by the real-time topologies (GPS reads gps; surge reads trips and driver-status).
 REALTIME_SOURCES: tuple[str, ...] = ("gps", "trips", "driver-status")
+# Expiry granularity: an id is kept for at least the horizon and at most 1/BUCKETS_PER_HORIZON longer.
+BUCKETS_PER_HORIZON = 120
 
 
 @dataclass
-class SeenIndex:
-    """Pure expiry bookkeeping of one partition: which ids to forget as event time advances."""
+class SeenBuckets:
+    """Pure dedup state of one partition: seen ids by event-time bucket, new ids pending storage,
+    and the stored chunks of each bucket (what expiry deletes)."""
 
     horizon_ms: int
+    bucket_ms: int
     watermark: int = 0
-    _order: deque[tuple[int, str]] = field(default_factory=deque)
+    _bucket_of: dict[str, int] = field(default_factory=dict)
+    _ids: dict[int, list[str]] = field(default_factory=dict)
+    _chunks: dict[int, list[str]] = field(default_factory=dict)
+    _pending: dict[int, list[str]] = field(default_factory=dict)
 
-    def add(self, event_id: str, event_time: int) -> None:
-        self._order.append((event_time, event_id))
+    def add(self, event_id: str, event_time: int) -> bool:
+        """True (and remembered) the first time `event_id` is seen, False for a duplicate."""
+        if event_id in self._bucket_of:
+            return False
+        bucket = event_time - event_time % self.bucket_ms
+        self._bucket_of[event_id] = bucket
+        self._ids.setdefault(bucket, []).append(event_id)
+        self._pending.setdefault(bucket, []).append(event_id)
         self.watermark = max(self.watermark, event_time)
+        return True
 
-    def pop_expired(self) -> list[str]:
-        """Ids older than watermark - horizon, oldest first. Out-of-order arrivals expire when they reach the front."""
+    def restore(self, bucket: int, chunk: str, ids: list[str]) -> None:
+        """Reload one stored chunk (after a restart or a rebalance)."""
+        for event_id in ids:
+            self._bucket_of[event_id] = bucket
+        self._ids.setdefault(bucket, []).extend(ids)
+        self._chunks.setdefault(bucket, []).append(chunk)
+        # The true watermark is unknown: a bucket's start is a lower bound, so nothing expires early.
+        self.watermark = max(self.watermark, bucket)
+
+    def flush(self, chunk_id: str) -> tuple[dict[str, list[str]], list[str]]:
+        """(chunks to write: key -> new ids, chunk keys to delete) since the last flush.
+
+        Chunk keys are "<bucket start>:<chunk_id>"; `chunk_id` must be unique per flush of the
+        partition (the offset of the batch's last event is)."""
         cutoff = self.watermark - self.horizon_ms
-        expired: list[str] = []
-        while self._order and self._order[0][0] < cutoff:
-            expired.append(self._order.popleft()[1])
-        return expired
+        deletes: list[str] = []
+        for bucket in sorted(b for b in self._ids if b + self.bucket_ms <= cutoff):
+            for event_id in self._ids.pop(bucket):
+                del self._bucket_of[event_id]
+            deletes.extend(self._chunks.pop(bucket, ()))
+            self._pending.pop(bucket, None)  # expired before it was stored: nothing to write
+        writes: dict[str, list[str]] = {}
+        for bucket, ids in self._pending.items():
+            key = f"{bucket}:{chunk_id}"
+            writes[key] = ids
+            self._chunks.setdefault(bucket, []).append(key)
+        self._pending = {}
+        return writes, deletes
 
     def __len__(self) -> int:
-        return len(self._order)
+        return len(self._bucket_of)
 
 
 class DedupHead:
@@ -68,41 +103,47 @@ class DedupHead:
         self.decode_node = decode_node
         self.node = node
         self.horizon_ms = settings.dedup_horizon_ms
+        self.bucket_ms = max(1, self.horizon_ms // BUCKETS_PER_HORIZON)
         self._drops = metrics.dedup_drops.labels(topic_key)
         self._decode_errors = metrics.decode_errors
         self._codec = schema_registry()
         self.table = state_table(app, f"dedup-{topic_key}-{self.horizon_ms}ms", partitions=topic_spec(topic_key).partitions,
-                                 help=f"event_ids of {topic_key} seen within the last {self.horizon_ms} ms of event time")
-        self._indexes: dict[int, SeenIndex] | None = None  # None: rebuild from the table on next use
+                                 help=f"event_id chunks of {topic_key} per event-time bucket, kept {self.horizon_ms} ms of event time")
+        self._partitions: dict[int, SeenBuckets] | None = None  # None: rebuild from the table on next use
         app.on_partitions_revoked.connect(self._on_revoked)
 
     async def _on_revoked(self, sender: Any, revoked: Any, **kwargs: Any) -> None:
         # Another worker may add ids to these partitions meanwhile: rebuild from the table when they come back.
-        self._indexes = None
+        self._partitions = None
 
-    def _index(self, partition: int) -> SeenIndex:
-        if self._indexes is None:
-            self._indexes = self._rebuild_indexes()
-        index = self._indexes.get(partition)
-        if index is None:
-            index = self._indexes[partition] = SeenIndex(self.horizon_ms)
-        return index
+    def _seen(self, partition: int) -> SeenBuckets:
+        if self._partitions is None:
+            self._partitions = self._rebuild()
+        seen = self._partitions.get(partition)
+        if seen is None:
+            seen = self._partitions[partition] = SeenBuckets(self.horizon_ms, self.bucket_ms)
+        return seen
 
-    def _rebuild_indexes(self) -> dict[int, SeenIndex]:
-        """One pass over the local table (every assigned partition), oldest ids first."""
-        recovered = sorted((value[0], value[1], key) for key, value in self.table.items() if value)
-        indexes: dict[int, SeenIndex] = {}
-        for event_time, partition, event_id in recovered:
-            index = indexes.setdefault(partition, SeenIndex(self.horizon_ms))
-            index.add(event_id.decode() if isinstance(event_id, bytes) else event_id, event_time)
-        log.info("dedup %s: %d ids recovered over %d partitions", self.topic_key, len(recovered), len(indexes))
-        return indexes
+    def _rebuild(self) -> dict[int, SeenBuckets]:
+        """One pass over the local table (every assigned partition)."""
+        partitions: dict[int, SeenBuckets] = {}
+        chunks = 0
+        for key, ids in self.table.items():
+            if not ids:
+                continue
+            partition, bucket, chunk_id = (key.decode() if isinstance(key, bytes) else key).split(":", 2)
+            seen = partitions.setdefault(int(partition), SeenBuckets(self.horizon_ms, self.bucket_ms))
+            seen.restore(int(bucket), f"{bucket}:{chunk_id}", ids)
+            chunks += 1
+        log.info("dedup %s: %d chunks recovered over %d partitions", self.topic_key, chunks, len(partitions))
+        return partitions
 
     def admit(self, value: bytes | None, partition: int) -> dict[str, Any] | None:
         """Decode one raw record and return it the first time its event_id is seen, else None.
 
         Undecodable records are counted and skipped: the real-time path only needs valid events,
         and the bronze topology sends the same records to the dead-letter topic with the reason.
+        Seen ids reach the table on `flush`.
         """
         try:
             name, record = self._codec.decode(value)
@@ -113,27 +154,23 @@ class DedupHead:
             self._decode_errors.labels(self.topic_key, exc.reason).inc()
             return None
         self.decode_node.record(events_in=1, events_out=1)
-        return record if self.first_seen(record, partition) else None
-
-    def first_seen(self, record: dict[str, Any], partition: int) -> bool:
-        """True the first time `record['event_id']` is seen (and remember it); False for a duplicate.
-
-        Must run inside the agent's stream iteration: table writes go to the changelog partition
-        of the event being processed, which is `partition`.
-        """
         self.node.record(events_in=1)
-        event_id: str = record["event_id"]
-        if self.table.get(event_id) is not None:
+        if not self._seen(partition).add(record["event_id"], record["event_time"]):
             self._drops.inc()
-            return False
-        event_time: int = record["event_time"]
-        self.table[event_id] = [event_time, partition]
-        index = self._index(partition)
-        index.add(event_id, event_time)
-        for expired in index.pop_expired():
-            del self.table[expired]
+            return None
         self.node.record(events_out=1)
-        return True
+        return record
+
+    def flush(self, partition: int, chunk_id: str) -> None:
+        """Store the partition's new ids and delete its expired buckets.
+
+        Must run where table writes go to `partition` (inside its stream iteration, or
+        `streams.batching.on_partition_of` an event of it)."""
+        writes, deletes = self._seen(partition).flush(chunk_id)
+        for key in deletes:
+            self.table.pop(f"{partition}:{key}", None)
+        for key, ids in writes.items():
+            self.table[f"{partition}:{key}"] = ids
 
 
 def dedup_heads(registry: TopologyRegistry) -> dict[str, DedupHead]:

@@ -5,10 +5,13 @@ closed window into the live-state object of schemas/live_state.py. Windows close
 watermark (highest event time seen on it), not on the wall clock: Faust's own windowed tables expire
 by `time.time()` (faust/tables/base.py `_del_old_keys`), which would break event time at 100x speed.
 
-Runtime part: one agent on the gps topic (deduplicated by the dedup head), state in a RocksDB table
-keyed by entity id (the topic key, so state stays co-partitioned), Redis written once per closed
-window boundary with one pipeline: GEO set, latest HASH, a batched pub/sub delta, and H3 res-8
-density counts updated by cell moves (a Lua script, so several workers add into the same cells).
+Runtime part: one agent on the gps topic (deduplicated by the dedup head) taking events in batches.
+Entity state lives in memory per partition and is written to a RocksDB table keyed by entity id
+(the topic key, so state stays co-partitioned and `/positions/` routes to the owner) once per
+entity per batch: the table is what a restarted or rebalanced worker recovers from (changelog).
+Redis is written once per closed window boundary with one pipeline: GEO set, latest HASH, a batched
+pub/sub delta, and H3 res-8 density counts updated by cell moves (a Lua script, so several workers
+add into the same cells).
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from faust.web import Request, Response, View
 from rideshare.settings import Settings
 from schemas.catalog import topic_spec
 from schemas.live_state import LiveStateKeys
+from streams.batching import BATCH_MAX_EVENTS, BATCH_WITHIN_S, by_partition, on_partition_of, raise_if_cancelled
 from streams.context import context_of
 from streams.tables import state_table
 from streams.topics import catalog_topic
@@ -139,7 +143,8 @@ class LiveStateBatch:
 
 
 class GpsWindows:
-    """The GPS agent's logic around the table: fold pings, sweep closed/idle windows into a batch."""
+    """The GPS agent's logic: fold pings into in-memory entity state, sweep closed/idle windows into a
+    batch, and `flush` a partition's changed entities to the table (once per entity per flush)."""
 
     def __init__(self, table: Any, window_ms: int, idle_expiry_ms: int, allowed_lateness_ms: int = 0) -> None:
         self.table = table
@@ -147,26 +152,46 @@ class GpsWindows:
         self.idle_expiry_ms = idle_expiry_ms
         self.allowed_lateness_ms = allowed_lateness_ms
         self.clocks: dict[int, PartitionClock] = {}
+        self.states: dict[str, dict[str, Any]] = {}
+        self._changed: dict[int, set[str]] = defaultdict(set)
+        self._expired: dict[int, set[str]] = defaultdict(set)
+
+    def forget(self) -> None:
+        """Drop the in-memory state (partitions were revoked): rebuilt from the table on next use."""
+        self.clocks.clear()
+        self.states.clear()
+        self._changed.clear()
+        self._expired.clear()
 
     def clock(self, partition: int) -> PartitionClock:
         if not self.clocks:  # first use, or partitions were revoked: one pass over the local table
-            self.clocks = self._rebuild_clocks()
+            self.clocks, self.states = self._rebuild()
         clock = self.clocks.get(partition)
         if clock is None:
             clock = self.clocks[partition] = PartitionClock()
         return clock
 
-    def _rebuild_clocks(self) -> dict[int, PartitionClock]:
-        states = [(key.decode() if isinstance(key, bytes) else key, state) for key, state in self.table.items() if state]
+    def _rebuild(self) -> tuple[dict[int, PartitionClock], dict[str, dict[str, Any]]]:
+        states = {(key.decode() if isinstance(key, bytes) else key): state for key, state in self.table.items() if state}
         clocks: dict[int, PartitionClock] = {}
-        for _, state in states:
+        for state in states.values():
             clock = clocks.setdefault(state["partition"], PartitionClock())
             clock.watermark = max(clock.watermark, state["event_time"])
-        for entity, state in states:
+        for entity, state in states.items():
             clock = clocks[state["partition"]]
             by_end = clock.open_by_end if state["window_end"] > clock.watermark else clock.idle_by_end
             by_end[state["window_end"]].add(entity)
-        return clocks
+        return clocks, states
+
+    def flush(self, partition: int) -> None:
+        """Write the partition's changed entities and delete its expired ones.
+
+        Must run where table writes go to `partition` (inside its stream iteration, or
+        `streams.batching.on_partition_of` an event of it)."""
+        for key in self._expired.pop(partition, ()):
+            self.table.pop(key, None)
+        for key in self._changed.pop(partition, ()):
+            self.table[key] = self.states[key]
 
     def add(self, ping: dict[str, Any], partition: int) -> tuple[bool, LiveStateBatch | None]:
         """Apply one ping; returns (accepted, the batch to write if the watermark closed windows)."""
@@ -175,9 +200,9 @@ class GpsWindows:
         clock.watermark = max(previous, ping["event_time"])
         # Sweep before folding: a ping that opens the entity's next window must not overwrite the one it closes.
         crossed = clock.watermark // self.window_ms != previous // self.window_ms
-        batch = self.sweep(clock) if crossed else None
+        batch = self.sweep(clock, partition) if crossed else None
         key = ping["entity_id"]
-        new, accepted = apply_ping(self.table.get(key), ping, self.window_ms, clock.watermark - self.allowed_lateness_ms)
+        new, accepted = apply_ping(self.states.get(key), ping, self.window_ms, clock.watermark - self.allowed_lateness_ms)
         if accepted and new is not None:
             new["partition"] = partition
             cell = h3.latlng_to_cell(new["lat"], new["lon"], DENSITY_RESOLUTION)
@@ -187,31 +212,35 @@ class GpsWindows:
                     clock.pending_density.append((new["cell"], kind, -1))
                 clock.pending_density.append((cell, kind, 1))
                 new["cell"] = cell
-            self.table[key] = new
+            self.states[key] = new
+            self._changed[partition].add(key)
+            self._expired[partition].discard(key)
             clock.open_by_end[new["window_end"]].add(key)
         return accepted, batch
 
-    def sweep(self, clock: PartitionClock) -> LiveStateBatch:
-        """Emit windows ended by the watermark and expire idle entities.
+    def sweep(self, clock: PartitionClock, partition: int) -> LiveStateBatch:
+        """Emit windows ended by the watermark and expire idle entities of `partition`.
 
-        A window is closed when its end is at or before the watermark, so closing writes nothing to
-        the table (one changelog record per ping, not two); only idle expiry deletes keys.
+        A window is closed when its end is at or before the watermark, so closing changes no state;
+        only idle expiry deletes entities.
         """
         cutoff = clock.watermark - self.allowed_lateness_ms
         batch = LiveStateBatch(window_end=cutoff - cutoff % self.window_ms, density=clock.pending_density)
         clock.pending_density = []
         for key in clock.due(clock.open_by_end, cutoff):
-            state = self.table.get(key)
+            state = self.states.get(key)
             if state is None or state["window_end"] > cutoff:
                 continue  # gone, or re-opened in a later window (indexed there)
             batch.positions.append(window_summary(state))
             clock.idle_by_end[state["window_end"]].add(key)
         idle_cutoff = clock.watermark - self.idle_expiry_ms
         for key in clock.due(clock.idle_by_end, idle_cutoff):
-            state = self.table.get(key)
+            state = self.states.get(key)
             if state is None or state["window_end"] > idle_cutoff:
                 continue
-            del self.table[key]
+            del self.states[key]
+            self._changed[partition].discard(key)
+            self._expired[partition].add(key)
             batch.removed.append(member_of(state))
             if state["cell"]:
                 batch.density.append((state["cell"], f"{state['entity_type']}s", -1))
@@ -268,30 +297,46 @@ def build(app: faust.App, settings: Settings, registry: TopologyRegistry) -> Top
 
     @app.on_partitions_revoked.connect
     async def forget_clocks(sender: Any, revoked: Any, **kwargs: Any) -> None:
-        windows.clocks.clear()
+        windows.forget()
 
     @app.agent(source, name=f"{settings.topic_namespace}gps-windows", concurrency=1)
     async def gps_windows(stream: faust.StreamT) -> None:
         client = aioredis.Redis.from_url(settings.redis_url)
-        async for event in stream.events():
-            partition = event.message.partition
-            ping = dedup.admit(event.value, partition)
-            if ping is None:
-                continue
-            accepted, batch = windows.add(ping, partition)
-            window_node.record(events_in=1, events_out=int(accepted))
-            processed.inc()
-            if not accepted:
-                metrics.late_events.labels("gps").inc()
-            for observer in ping_observers:
-                await observer(ping)
-            if batch:
-                started = time.perf_counter()
-                await write_live_state(client, keys, batch)
-                metrics.redis_publish_seconds.labels("gps").observe(time.perf_counter() - started)
-                metrics.window_closes.labels("gps").inc(len(batch.positions))
-                for sink in sinks:
-                    sink.record(events_in=len(batch.positions), events_out=len(batch.positions))
+        # Batches are acked after they are processed; each partition's group is folded in memory, then
+        # its table writes (dedup chunks, changed entities) are made once, before any await, so a
+        # rebalance (which runs at an await) never sees half a group.
+        async for events in stream.take_events(BATCH_MAX_EVENTS, within=BATCH_WITHIN_S):
+            for partition, group in by_partition(events).items():
+                admitted: list[dict[str, Any]] = []
+                batches: list[LiveStateBatch] = []
+                late = 0
+                with on_partition_of(group[-1]):
+                    for event in group:
+                        ping = dedup.admit(event.value, partition)
+                        if ping is None:
+                            continue
+                        admitted.append(ping)
+                        accepted, batch = windows.add(ping, partition)
+                        late += not accepted
+                        if batch:
+                            batches.append(batch)
+                    dedup.flush(partition, str(group[-1].message.offset))
+                    windows.flush(partition)
+                window_node.record(events_in=len(admitted), events_out=len(admitted) - late)
+                processed.inc(len(admitted))
+                if late:
+                    metrics.late_events.labels("gps").inc(late)
+                for ping in admitted if ping_observers else ():
+                    for observer in ping_observers:
+                        await observer(ping)
+                for batch in batches:
+                    started = time.perf_counter()
+                    await write_live_state(client, keys, batch)
+                    metrics.redis_publish_seconds.labels("gps").observe(time.perf_counter() - started)
+                    metrics.window_closes.labels("gps").inc(len(batch.positions))
+                    for sink in sinks:
+                        sink.record(events_in=len(batch.positions), events_out=len(batch.positions))
+                    raise_if_cancelled()
 
     @app.page("/positions/{entity_id}/")
     class PositionView(View):

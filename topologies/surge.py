@@ -194,6 +194,7 @@ def build(app: faust.App, settings: Settings, registry: TopologyRegistry) -> Top
         head = heads[topic_key]
         async for event in stream.events():
             record = head.admit(event.value, event.message.partition)
+            head.flush(event.message.partition, str(event.message.offset))  # low-rate topics: per event
             if record is not None:
                 await handle(record)
 

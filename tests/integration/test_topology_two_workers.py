@@ -28,8 +28,8 @@ def pair_settings(topics: Settings, redis_service: object, tmp_path_factory: pyt
 def workers(pair_settings: Settings) -> Iterator[tuple[WorkerProcess, WorkerProcess]]:
     logs = pair_settings.local_dir
     gps_topic = topic_spec("gps").qualified(pair_settings.topic_namespace)
-    first = WorkerProcess(pair_settings, topologies="dedup,gps", log_path=logs / "worker-a.log").start()
-    second = WorkerProcess(pair_settings, topologies="dedup,gps", log_path=logs / "worker-b.log")
+    first = WorkerProcess(pair_settings, topologies="dedup,gps", log_path=logs / "worker-a.log", loglevel="info").start()
+    second = WorkerProcess(pair_settings, topologies="dedup,gps", log_path=logs / "worker-b.log", loglevel="info")
     try:
         # One after the other, as an operator adds a worker: a Faust worker that is rebalanced within
         # milliseconds of finishing its first recovery can stay idle on its new partitions.

@@ -28,6 +28,15 @@ def agent_named(app, suffix: str):  # type: ignore[no-untyped-def]
     return next(agent for name, agent in app.agents.items() if name.endswith(suffix))
 
 
+async def until_batched(app, events: int) -> None:  # type: ignore[no-untyped-def]
+    """Wait until the agent's batch holding `events` events went through dedup (its table writes follow
+    in the same synchronous step): put() returns when an event is buffered, not when its batch ran."""
+    node = context_of(app).registry.node("dedup.decode-gps")
+    async with asyncio.timeout(10):
+        while node.events_in < events:
+            await asyncio.sleep(0.01)
+
+
 def test_gps_agent_counts_a_duplicated_ping_once_and_skips_poison(app) -> None:  # type: ignore[no-untyped-def]
     agent = agent_named(app, "gps-windows")
     context = context_of(app)
@@ -38,6 +47,7 @@ def test_gps_agent_counts_a_duplicated_ping_once_and_skips_poison(app) -> None: 
             await test_agent.put(encode("gps_ping", gps_ping("e1", 100)), key=b"D1")
             await test_agent.put(b"\x00not avro", key=b"D1")
             await test_agent.put(encode("gps_ping", gps_ping("e2", 400)), key=b"D1")
+            await until_batched(app, 4)
 
     asyncio.run(drive())
     state = next(table for name, table in app.tables.items() if name.startswith("gps-window")).get("D1")
@@ -54,13 +64,21 @@ def test_dedup_forgets_ids_once_event_time_passes_the_horizon(tmp_path: Path) ->
     app = create_app(settings, topologies=("dedup", "gps"), web_port=16067)
     agent = agent_named(app, "gps-windows")
 
+    seen = next(table for name, table in app.tables.items() if name.startswith("dedup-gps"))
+    stored: list[list[str] | None] = []
+
     async def drive() -> None:
         async with agent.test_context() as test_agent:
             for i in range(5):
                 await test_agent.put(encode("gps_ping", gps_ping(f"old-{i}", 100 + i)), key=b"D1")
+            await until_batched(app, 5)
+            # one chunk per event-time bucket (8 ms here), keyed partition:bucket:offset of the batch's last event
+            stored.extend([seen.get("0:96:4"), seen.get("0:104:4")])
             await test_agent.put(encode("gps_ping", gps_ping("new", 5_000)), key=b"D1")
+            await until_batched(app, 6)
 
     asyncio.run(drive())
-    seen = next(table for name, table in app.tables.items() if name.startswith("dedup-gps"))
-    assert [seen.get(f"old-{i}") for i in range(5)] == [None] * 5  # deleted: the table stays bounded
-    assert seen.get("new") is not None
+    assert stored == [["old-0", "old-1", "old-2", "old-3"], ["old-4"]]
+    # both old chunks were deleted once event time passed the horizon: the table stays bounded
+    assert seen.get("0:96:4") is None and seen.get("0:104:4") is None
+    assert seen.get("0:5000:5") == ["new"]

@@ -52,12 +52,16 @@ def test_sweep_closes_windows_on_watermark_and_expires_idle_entities() -> None:
     assert sorted(p["entity_id"] for p in batch.positions) == ["a", "b"]
     assert batch.window_end == 1000 and not batch.removed
     assert sorted(delta for _, _, delta in batch.density) == [1, 1]  # both drivers entered a cell
-    assert table["a"]["window_start"] == 1000  # a re-opened in window [1000, 2000)
+    assert table == {}  # state reaches the table on flush, once per entity
+    windows.flush(0)
+    assert sorted(table) == ["a", "b"] and table["a"]["window_start"] == 1000  # a re-opened in window [1000, 2000)
     # a ping of the closed window is late: it was already emitted
     assert windows.add(ping(950, entity="b"), 0)[0] is False
     # b stays silent; once the watermark is idle_expiry past its window it leaves the live map
     _, batch = windows.add(ping(6500, entity="a"), 0)
-    assert batch is not None and batch.removed == ["driver:b"] and "b" not in table
+    assert batch is not None and batch.removed == ["driver:b"] and "b" in table
+    windows.flush(0)
+    assert "b" not in table and table["a"]["window_start"] == 6000
     assert ("drivers" in {kind for _, kind, _ in batch.density})
 
 
@@ -83,7 +87,9 @@ def test_sweep_only_touches_its_own_partition() -> None:
 
 def test_clock_is_rebuilt_from_the_table_after_a_restart() -> None:
     table: dict = {}
-    GpsWindows(table, window_ms=1000, idle_expiry_ms=60_000).add(ping(100, entity="a"), 2)
+    first = GpsWindows(table, window_ms=1000, idle_expiry_ms=60_000)
+    first.add(ping(100, entity="a"), 2)
+    first.flush(2)
     restarted = GpsWindows(table, window_ms=1000, idle_expiry_ms=60_000)
     _, batch = restarted.add(ping(1500, entity="z"), 2)
     assert batch is not None and [p["entity_id"] for p in batch.positions] == ["a"]
