@@ -96,9 +96,9 @@ class DemandParams:
     factors: Friday heaviest, weekend days busier (+10–20 %)."""
 
     hourly_share: tuple[float, ...] = (
-        0.022, 0.015, 0.011, 0.009, 0.011, 0.022,  # 0–5 h (9.0 %), plus 6 h below -> 0–6 h ≈ 12.5 %
+        0.024, 0.015, 0.011, 0.009, 0.011, 0.024,  # 0–5 h (9.4 %), plus 6 h below -> 0–6 h ≈ 13 % of requests
         0.035, 0.062, 0.068, 0.055,                # 6–9 h: AM peak (smaller than the PM peak, OD survey)
-        0.042, 0.041, 0.044, 0.043, 0.042, 0.046, 0.055,  # 10–16 h
+        0.041, 0.040, 0.043, 0.043, 0.042, 0.046, 0.055,  # 10–16 h
         0.072, 0.075, 0.066,                       # 17–19 h: PM peak (largest; peak hour 6–8 % of the day)
         0.053, 0.046, 0.036, 0.029,                # 20–23 h
     )
@@ -115,15 +115,15 @@ class DemandParams:
 
 @dataclass(frozen=True)
 class RiderParams:
-    """Rider DNA ranges. Trip lengths: straight-line km lognormal (median 4.3, sigma 0.80) times the
-    router's ~1.37 detour gives network trips of mean ~7.5 km, median ~5.9 km, p95 ~21 km (bands 6–9,
-    4.5–7, 20–30)."""
+    """Rider DNA ranges. Trip lengths: straight-line km lognormal (median 4.5, sigma 0.80) times the
+    router's ~1.37 detour, shortened where the demand bias near the service-area edge bends trips inward,
+    gives network trips of mean ~7.9 km, median ~5.9 km, p95 ~21 km (bands 6–9, 4.5–7, 20–30)."""
 
     # ~0.55 requests/rider-day: at 400 drivers / 6,000 riders this loads drivers to ~1.6 trips per online hour
     # (band 1.5–2.5) and the scaled city volume to ~1 M trips/day (band 0.8–1.2 M).
     rides_per_week_median: float = 3.85
     rides_per_week_sigma: float = 0.6
-    trip_km_median: float = 4.3
+    trip_km_median: float = 4.5
     trip_km_sigma: float = 0.80
     trip_km_max: float = 35.0
     patience_min_range: tuple[float, float] = (8.0, 25.0)  # how long a rider is ready to wait for a car
@@ -203,7 +203,7 @@ class MatchingParams:
     max_ring_k: int = 20           # ~6 km search radius
     max_candidates: int = 4        # offers per search round
     offer_timeout_s: float = 12.0
-    retry_search_s: float = 20.0   # wait before searching again when a round found nobody
+    retry_search_s: float = 10.0   # wait before searching again when a round found nobody (dispatch re-batches every few s)
     give_up_s: float = 90.0        # the app stops searching and reports no driver available (unfulfilled 2–8 %)
     # Apps do not dispatch a car more than ~13 min away (the rider would rather wait for a nearer one or
     # give up): this bounds the pickup-wait p95 (band 10–15 min incl. matching) and feeds unfulfilled (2–8 %).
