@@ -269,10 +269,11 @@ class ServiceAreaParams:
     # trips/day at 1.5–2.5 trips per online hour and 5–9 h online) over the ~190 km² of districts that
     # hold 90 % of app demand under the zone model -> ~500 driver-days per km².
     drivers_per_km2: float = 500.0
-    # Floor: the area must hold the trip-length distribution (straight-line median 4.3 km, p90 ~12 km) or
-    # most trips would leave it. A ~100 km² contiguous area (a disc of ~5.6 km radius, the expanded centre
-    # from Lapa to Vila Mariana and Tatuapé) keeps most median trips inside; only fleets above ~50 k drivers
-    # get more. Below that the world is sparser than the real city: tuned at 400 drivers (calibration test).
+    # Floor: the area must still hold a median trip (straight-line median 4.5 km) from its middle. 60 km²
+    # (12 central districts, Sé to Pinheiros, Perdizes to Moema: a disc of ~4.4 km radius holding ~70 % of
+    # the city's demand weight) does; longer trips leave it (destination bias below) and the drivers come
+    # back. Only fleets above ~30 k drivers get more. Smaller fleets are sparser than the real city (true
+    # density would put 400 drivers on <1 km², less than one trip); 60 km² is what calibrates 400 drivers.
     min_km2: float = 60.0
     # A destination outside the area is this much less likely than one inside (riders leave the expanded
     # centre less often than they cross it; a driver who leaves comes back to the area empty).
