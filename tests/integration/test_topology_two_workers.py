@@ -62,7 +62,14 @@ def test_workers_split_partitions_serve_views_and_recover_state(pair_settings: S
         for driver in range(DRIVERS):
             send.send("gps_ping", gps_ping(f"p-{driver}-end", T0_MS + 10_000, f"D{driver:02d}", -23.56, -46.64))
         send.flush()
-        wait_until(lambda: sum(len(m["positions"]) for m in recorder.messages) >= 3 * DRIVERS, 60, "3 closed windows per driver")
+        try:
+            wait_until(lambda: sum(len(m["positions"]) for m in recorder.messages) >= 3 * DRIVERS, 60, "3 closed windows per driver")
+        except AssertionError as exc:
+            # Diagnose the rare idle worker (docs/streams.md, known limits): which worker consumed what,
+            # and its consumer's flow and paused/active partitions.
+            states = {worker.web_port: {"consumer": worker.get_json("/topology/")["consumer"],
+                                        "seen": worker.get_json("/topology/")["topologies"][0]["nodes"]} for worker in workers}
+            raise AssertionError(f"{exc}; worker states: {states}") from exc
     finally:
         recorder.close()
 
