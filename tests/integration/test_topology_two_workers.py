@@ -19,12 +19,12 @@ pytestmark = pytest.mark.integration
 DRIVERS = 30
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def pair_settings(topics: Settings, redis_service: object, tmp_path_factory: pytest.TempPathFactory) -> Settings:
     return fresh_settings(topics, tmp_path_factory.mktemp("two-workers"))
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def workers(pair_settings: Settings) -> Iterator[tuple[WorkerProcess, WorkerProcess]]:
     logs = pair_settings.local_dir
     gps_topic = topic_spec("gps").qualified(pair_settings.topic_namespace)
@@ -41,6 +41,10 @@ def workers(pair_settings: Settings) -> Iterator[tuple[WorkerProcess, WorkerProc
         second.stop()
 
 
+# One rerun, with fresh workers and a fresh namespace, for a known upstream Faust/aiokafka bug: about one
+# run in ten, a worker rebalanced right after its start reports its partitions active yet never fetches
+# from them (faust-streaming/faust#629, open). The first failure's diagnostics stay in the report.
+@pytest.mark.flaky(reruns=1)
 def test_workers_split_partitions_serve_views_and_recover_state(pair_settings: Settings,
                                                                 workers: tuple[WorkerProcess, WorkerProcess]) -> None:
     first, second = workers
