@@ -15,29 +15,20 @@ Three numbers from one run over the same GPS backlog in a fresh topic namespace:
 Needs Kafka (`rideshare infra up`; started and stopped here if it was down). Target: >= 50,000
 events/s per worker.
 
-    .venv/bin/python bench/bronze_bench.py [--events 100000] [--batch-records 5000] [--batch-seconds 5]
+    .venv/bin/python -m bench.bronze_bench [--events 100000] [--batch-records 5000] [--batch-seconds 5]
 """
 
-# ruff: noqa: E402  (the sys.path repair below must run before the project imports)
 from __future__ import annotations
-
-import sys
-from pathlib import Path
-
-# Run as `python bench/bronze_bench.py`, this folder is sys.path[0], and bench/lakehouse.py or
-# bench/topologies.py would shadow the packages of the same name: resolve imports from the project.
-# The path is restored after the imports, for scripts that import this module (bench/topologies.py).
-_BENCH_DIR = Path(__file__).resolve().parent
-_IMPORTER_PATH = list(sys.path)
-sys.path[:] = [entry for entry in sys.path if Path(entry or ".").resolve() != _BENCH_DIR]
 
 import argparse
 import asyncio
 import json
 import os
 import shutil
+import sys
 import time
 import uuid
+from pathlib import Path
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
@@ -51,14 +42,12 @@ from lakehouse.bronze.validation import KafkaRecord
 from lakehouse.bronze.writer import BronzeWriter
 from rideshare.infra import KafkaService
 from rideshare.producer import EventProducer
-from rideshare.settings import Settings, load_settings
+from rideshare.settings import PROJECT_ROOT, Settings, load_settings
 from rideshare.supervisor import ChildProcess, rideshare_command, wait_until
 from rideshare.topics import create_topics
 from schemas.catalog import topic_spec
 from streams.app import create_app
 from streams.topics import catalog_topic
-
-sys.path[:] = _IMPORTER_PATH
 
 RESULTS = Path(__file__).resolve().parent / "results" / "bronze.json"
 TARGET_EVENTS_PER_S = 50_000
@@ -151,8 +140,8 @@ def _child_env(settings: Settings) -> dict[str, str]:
 
 def _faust_noop(settings: Settings, events: int, log_dir: Path) -> float:
     result = log_dir / "faust-noop.json"
-    command = [sys.executable, str(Path(__file__).resolve()), "--faust-noop-child", str(result), "--events", str(events)]
-    child = ChildProcess("faust-noop", command, log_dir / "faust-noop.log", env=_child_env(settings)).start()
+    command = [sys.executable, "-m", "bench.bronze_bench", "--faust-noop-child", str(result), "--events", str(events)]
+    child = ChildProcess("faust-noop", command, log_dir / "faust-noop.log", env=_child_env(settings), cwd=PROJECT_ROOT).start()
     try:
         if not wait_until(lambda: not child.running() or result.exists(), timeout_s=300, interval_s=0.2) or not result.exists():
             raise RuntimeError(f"the no-op Faust worker gave no result; see {child.log_file}")

@@ -13,9 +13,9 @@ the simulated hour after them go to the increment file. Measured, each phase in 
 
 Target (issue 5): incremental build of one more hour at 10M events in under 30 s.
 
-    .venv/bin/python bench/lakehouse.py                       # 200k events: a few minutes
-    .venv/bin/python bench/lakehouse.py --events 1000000      # ~10 min on 2 cores
-    .venv/bin/python bench/lakehouse.py --events 10000000     # ~1.5 h: generating + loading dominate
+    .venv/bin/python -m bench.lakehouse                       # 200k events: a few minutes
+    .venv/bin/python -m bench.lakehouse --events 1000000      # ~10 min on 2 cores
+    .venv/bin/python -m bench.lakehouse --events 10000000     # ~1.5 h: generating + loading dominate
 
 No services needed (no Kafka: the file sink feeds the bronze writer directly).
 """
@@ -28,7 +28,6 @@ import multiprocessing
 import os
 import resource
 import shutil
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -39,7 +38,6 @@ from rich.table import Table
 
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "False")
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from agents_sim.params import SimConfig
 from agents_sim.runtime import SimulationRuntime

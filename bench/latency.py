@@ -9,7 +9,7 @@ clients (the API's share), and Redis publish -> a bare Redis subscriber (the flo
 Needs the local services (`rideshare infra up`) and the Faust worker (`rideshare worker`). Starts its
 own worker and API processes in a fresh topic namespace and stops them at the end.
 
-    .venv/bin/python bench/latency.py [--rates 200,1000,5000] [--seconds 10] [--clients 50]
+    .venv/bin/python -m bench.latency [--rates 200,1000,5000] [--seconds 10] [--clients 50]
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ Memory: peak Python allocations (tracemalloc) while folding the first half and t
 excluding the events themselves — the fold keeps only bounded state, so twice the events should need
 about the same memory, not twice as much.
 
-    .venv/bin/python bench/report_bench.py [--drivers 150] [--riders 2250] [--hours 6] [--seed 3]
+    .venv/bin/python -m bench.report_bench [--drivers 150] [--riders 2250] [--hours 6] [--seed 3]
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ Populating the world (DNA, profile events) is timed apart. Each measurement is t
 `--repeat` runs (the machine is shared; the minimum is the least disturbed). Targets (issue 3): >= 200x real time at
 1,000/10,000 with the Kafka sink, and the Kafka sink at >= 70 % of the null-sink speed.
 
-    .venv/bin/python bench/sim_throughput.py [--small-minutes 30] [--large-minutes 5] [--only small|large]
+    .venv/bin/python -m bench.sim_throughput [--small-minutes 30] [--large-minutes 5] [--only small|large]
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ consumer reading the same topic in the same run (the ceiling), and produce -> Re
 Plus every benchmark listed in BENCHES (bronze's lives in bench/bronze_bench.py).
 Needs Kafka and Redis (`rideshare infra up`). Targets: >= 50% of the bare consumer, p99 <= 250 ms at 5,000 events/s.
 
-    .venv/bin/python bench/topologies.py [--events 30000] [--rates 100,5000] [--seconds 5] [--skip-bronze]
+    .venv/bin/python -m bench.topologies [--events 30000] [--rates 100,5000] [--seconds 5] [--skip-bronze]
 """
 
 from __future__ import annotations
@@ -241,8 +241,7 @@ def bench_latency(*, rates: tuple[int, ...] = (100, 5_000), seconds: float = 5.0
 
 
 def _bronze() -> dict[str, Any]:
-    # bench/bronze_bench.py, importable as a sibling: running a script puts its folder on sys.path.
-    from bronze_bench import bench_bronze
+    from bench.bronze_bench import bench_bronze
 
     return bench_bronze()
 
