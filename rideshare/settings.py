@@ -41,9 +41,9 @@ class Settings(BaseSettings):
     # Event time vs. the broker's (wall-clock) timestamp: simulations replay a fixed start instant (months
     # back) at up to 1000x, so only absurd times (unit mix-ups, garbage) are dead-lettered by default.
     bronze_event_time_max_ahead_days: float = Field(30.0, gt=0, description="Bronze dead-letters events this far after the broker time.")
-    bronze_event_time_max_behind_days: float = Field(3650.0, gt=0, description="Bronze dead-letters events this far before the broker time.")
+    bronze_event_time_max_behind_days: float = Field(3650.0, gt=0, description="Bronze dead-letters events older than this.")
     lake_vacuum_retention_hours: float = Field(168.0, ge=0, description="Delta vacuum keeps files removed less than this long ago.")
-    dlq_alert_threshold: int = Field(0, ge=0, description="DLQ monitor alerts when more dead letters than this arrived since its last check.")
+    dlq_alert_threshold: int = Field(0, ge=0, description="DLQ monitor alerts above this many new dead letters.")
 
     osrm_url: str | None = Field(
         None, validation_alias=AliasChoices("osrm_url", "RIDESHARE_OSRM_URL", "OSRM_URL"),
@@ -52,7 +52,7 @@ class Settings(BaseSettings):
     api_host: str = "127.0.0.1"
     api_port: int = Field(8000, ge=1, le=65535)
     worker_web_port: int = Field(6066, ge=1, le=65535)
-    dedup_horizon_ms: int = Field(120_000, ge=1_000, description="Event-time span over which duplicate event_ids are dropped (state bound).")
+    dedup_horizon_ms: int = Field(120_000, ge=1_000, description="Event-time span of duplicate-id memory.")
     gps_window_ms: int = Field(1_000, ge=100, description="Tumbling event-time window of the GPS aggregation.")
     gps_idle_expiry_ms: int = Field(300_000, ge=1_000, description="Event time after which a silent entity leaves the live map.")
     surge_window_ms: int = Field(300_000, ge=60_000, description="Hopping window size of the surge demand/supply counts.")

@@ -36,7 +36,7 @@ def test_sim_describe_lists_the_zone_model() -> None:
 
 def test_bad_options_say_what_is_allowed() -> None:
     assert parse_speed("max") is None and parse_speed("60") == 60.0
-    with pytest.raises(ConfigError, match="0.5..1000"):
+    with pytest.raises(ConfigError, match=r"0\.5\.\.1000"):
         parse_speed("5000")
     with pytest.raises(ConfigError, match="kafka, jsonl:PATH, null"):
         build_sink("s3://nope")
