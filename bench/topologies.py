@@ -67,10 +67,6 @@ def _ping(n: int, event_time: int) -> dict[str, Any]:
             "trip_id": None, "driver_status": "on_trip"}
 
 
-def _producer(settings: Settings) -> EventProducer:
-    return EventProducer(settings, partitioner="murmur2_random")
-
-
 async def _bare_consumer(settings: Settings, events: int) -> tuple[float, list[bytes]]:
     spec = topic_spec("gps")
     consumer = AIOKafkaConsumer(bootstrap_servers=settings.bootstrap_servers, enable_auto_commit=False,
@@ -102,7 +98,7 @@ def bench_realtime(*, events: int = 30_000) -> dict[str, Any]:
     """Dedup + GPS aggregation events/s of one worker over a backlog, next to the bare consumer."""
     settings = _fresh_settings("rt")
     with console.status(f"producing {events:,} GPS pings ..."):
-        producer, start_ms = _producer(settings), 1_790_000_000_000
+        producer, start_ms = EventProducer(settings), 1_790_000_000_000
         for n in range(events):
             producer.send("gps_ping", _ping(n, start_ms + n))
         producer.flush()
@@ -144,7 +140,7 @@ def bench_realtime(*, events: int = 30_000) -> dict[str, Any]:
 def _produce_paced(settings: Settings, rate: int, seconds: float) -> tuple[float, int]:
     """GPS pings at `rate`/s with event time = wall time, then one later ping per driver (closes the
     last windows). Returns (wall start, event-time start in ms)."""
-    producer = _producer(settings)
+    producer = EventProducer(settings)
     total = int(rate * seconds)
     start_wall = time.time()
     start_ms = int(start_wall * 1000)

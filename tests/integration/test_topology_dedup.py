@@ -14,7 +14,15 @@ from schemas.catalog import topic_spec
 from schemas.codec import encode
 from schemas.live_state import LiveStateKeys
 from streams.process import WorkerProcess
-from tests.integration.topology_events import T0_MS, ChannelRecorder, fresh_settings, gps_ping, producer, wait_until
+from tests.integration.topology_events import (
+    T0_MS,
+    ChannelRecorder,
+    fresh_settings,
+    gps_ping,
+    producer,
+    started_worker,
+    wait_until,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -29,12 +37,8 @@ def dedup_settings(topics: Settings, redis_service: object, tmp_path_factory: py
 
 @pytest.fixture(scope="module")
 def worker(dedup_settings: Settings) -> Iterator[WorkerProcess]:
-    process = WorkerProcess(dedup_settings, topologies="dedup,gps", log_path=dedup_settings.local_dir / "worker.log").start()
-    try:
-        process.wait_assigned(topic_spec("gps").qualified(dedup_settings.topic_namespace))
+    with started_worker(dedup_settings, "dedup,gps", assigned_topic="gps") as process:
         yield process
-    finally:
-        process.stop()
 
 
 def test_ten_percent_exact_duplicates_are_counted_once_by_the_gps_windows(dedup_settings: Settings, worker: WorkerProcess) -> None:

@@ -25,6 +25,7 @@ from tests.integration.topology_events import (
     fresh_settings,
     gps_ping,
     producer,
+    started_worker,
     trip_requested,
     wait_until,
 )
@@ -41,12 +42,8 @@ def surge_settings(topics: Settings, redis_service: object, tmp_path_factory: py
 
 @pytest.fixture(scope="module")
 def worker(surge_settings: Settings) -> Iterator[WorkerProcess]:
-    process = WorkerProcess(surge_settings, topologies="dedup,gps,surge", log_path=surge_settings.local_dir / "worker.log").start()
-    try:
-        process.wait_assigned(topic_spec("trips").qualified(surge_settings.topic_namespace))
+    with started_worker(surge_settings, "dedup,gps,surge", assigned_topic="trips") as process:
         yield process
-    finally:
-        process.stop()
 
 
 def read_surge_updates(settings: Settings, zone_id: str, until: float) -> list[dict]:

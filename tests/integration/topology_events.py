@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,8 @@ import redis
 from rideshare.producer import EventProducer
 from rideshare.settings import Settings, load_settings
 from rideshare.topics import create_topics
+from schemas.catalog import topic_spec
+from streams.process import WorkerProcess
 
 T0_MS = 1_790_000_040_000 - 1_790_000_040_000 % 60_000  # a whole minute, far from the wall clock on purpose
 
@@ -27,8 +30,7 @@ def fresh_settings(base: Settings, tmp: Path, **overrides: Any) -> Settings:
 
 
 def producer(settings: Settings) -> EventProducer:
-    # murmur2 is the Java/aiokafka partitioner Faust uses to route key lookups (`@app.table_route`).
-    return EventProducer(settings, partitioner="murmur2_random")
+    return EventProducer(settings)  # murmur2, as Faust routes key lookups
 
 
 def base_event(event_id: str, t: int, correlation: str) -> dict[str, Any]:
@@ -80,3 +82,14 @@ def wait_until(predicate: Callable[[], bool], timeout_s: float, what: str, poll_
         time.sleep(poll_s)
     raise AssertionError(f"timed out after {timeout_s:.0f} s waiting for {what}")
 
+
+
+@contextmanager
+def started_worker(settings: Settings, topologies: str, *, assigned_topic: str) -> Iterator[WorkerProcess]:
+    """A `rideshare worker` subprocess that owns partitions of `assigned_topic` (catalog key); stopped after."""
+    process = WorkerProcess(settings, topologies=topologies, log_path=settings.local_dir / "worker.log").start()
+    try:
+        process.wait_assigned(topic_spec(assigned_topic).qualified(settings.topic_namespace))
+        yield process
+    finally:
+        process.stop()
