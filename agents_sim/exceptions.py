@@ -1,8 +1,8 @@
-"""Errors of the simulation package, all under rideshare.exceptions.RideshareError."""
+"""Errors of the simulation package, all under core.exceptions.RideshareError."""
 
 from __future__ import annotations
 
-from rideshare.exceptions import RideshareError
+from core.exceptions import RideshareError
 
 __all__ = ["CheckpointError", "ConfigError", "InvalidTransition", "RuntimeStateError", "SimulationError"]
 

@@ -13,8 +13,8 @@ import itertools
 from dataclasses import dataclass, field
 from typing import Any
 
-from agents_sim.world.geo import bearing_deg
 from agents_sim.world.router import Route
+from schemas.geo import bearing_deg
 
 __all__ = ["GpsSchedule", "Leg"]
 

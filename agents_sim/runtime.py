@@ -49,7 +49,7 @@ from agents_sim.params import SimConfig
 from agents_sim.simulation import Simulation
 from agents_sim.sinks import KafkaSink, Sink
 from agents_sim.surge import KafkaSurge, SurgeSource
-from agents_sim.world.zones import zones_geojson
+from schemas.zones import zones_geojson
 
 __all__ = ["MAX_SPEED", "MIN_SPEED", "RuntimeState", "SimulationRuntime"]
 

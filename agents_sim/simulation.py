@@ -33,11 +33,11 @@ from agents_sim.surge import StaticSurge, SurgeSource
 from agents_sim.trip_flow import request_trip
 from agents_sim.trips import TERMINAL, TripState
 from agents_sim.world.driver_index import DriverIndex
-from agents_sim.world.geo import encode_polyline, haversine_m
 from agents_sim.world.router import GridRouter, OsrmRouter, Router, TrafficModel
 from agents_sim.world.sampling import PlaceSampler
 from agents_sim.world.service_area import select_service_area
-from agents_sim.world.zones import ZoneIndex, zone_index
+from schemas.geo import encode_polyline, haversine_m
+from schemas.zones import ZoneIndex, zone_index
 
 __all__ = ["Simulation"]
 

@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from agents_sim.fast_avro import check_layout, encode_gps_ping
-from rideshare.producer import EventProducer
-from rideshare.settings import Settings
+from core.producer import EventProducer
+from core.settings import Settings
 from schemas.catalog import topic_for_schema
 
 __all__ = ["JsonlSink", "KafkaSink", "ListSink", "NullSink", "Sink", "key_field_of"]
@@ -129,7 +129,7 @@ class JsonlSink:
 
 
 class KafkaSink:
-    """Produces through rideshare.producer.EventProducer (batched; `flush()` waits for every ack).
+    """Produces through core.producer.EventProducer (batched; `flush()` waits for every ack).
     GPS pings take a fast path: agents_sim.fast_avro encodes them (same bytes as the codec) and the
     producer's `send_raw` queues them with the same key and headers as `send` would."""
 

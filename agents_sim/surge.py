@@ -16,7 +16,7 @@ from typing import Protocol
 
 from confluent_kafka import Consumer, KafkaError
 
-from rideshare.settings import Settings
+from core.settings import Settings
 from schemas.catalog import topic_spec
 from schemas.codec import DecodeError, decode
 

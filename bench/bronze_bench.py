@@ -37,12 +37,12 @@ from deltalake.exceptions import TableNotFoundError
 from rich.console import Console
 from rich.table import Table
 
+from core.producer import EventProducer
+from core.settings import PROJECT_ROOT, Settings, load_settings
 from lakehouse.bronze.specs import bronze_table_uri
 from lakehouse.bronze.validation import KafkaRecord
 from lakehouse.bronze.writer import BronzeWriter
 from rideshare.infra import KafkaService
-from rideshare.producer import EventProducer
-from rideshare.settings import PROJECT_ROOT, Settings, load_settings
 from rideshare.supervisor import ChildProcess, rideshare_command, wait_until
 from rideshare.topics import create_topics
 from schemas.catalog import topic_spec
@@ -155,7 +155,7 @@ def _faust_noop_child(result: Path, events: int) -> None:
     from faust.worker import Worker
 
     settings = load_settings()
-    app = create_app(settings, topologies=(), app_id=f"{settings.topic_namespace}bench-faust-noop", web_port=_free_port())
+    app = create_app(settings, app_id=f"{settings.topic_namespace}bench-faust-noop", web_port=_free_port())
     state: dict[str, float] = {"count": 0, "first_batch": 0, "started": 0.0}
 
     async def count(stream: Any) -> None:

@@ -42,7 +42,7 @@ os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "False")
 from agents_sim.params import SimConfig
 from agents_sim.runtime import SimulationRuntime
 from agents_sim.sinks import JsonlSink
-from rideshare.settings import Settings, load_settings
+from core.settings import Settings, load_settings
 
 RESULTS = Path(__file__).resolve().parent / "results" / "lakehouse.json"
 HOUR_MS = 3_600_000

@@ -32,9 +32,9 @@ import websockets
 from rich.console import Console
 from rich.table import Table
 
+from core.producer import EventProducer
+from core.settings import Settings, load_settings
 from rideshare.infra import KafkaService, RedisService
-from rideshare.producer import EventProducer
-from rideshare.settings import Settings, load_settings
 from rideshare.supervisor import ChildProcess, rideshare_command
 from rideshare.topics import create_topics
 from schemas.live_state import LiveStateKeys

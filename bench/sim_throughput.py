@@ -33,8 +33,8 @@ from rich.table import Table
 from agents_sim.params import SimConfig
 from agents_sim.simulation import Simulation
 from agents_sim.sinks import KafkaSink, NullSink, Sink
+from core.settings import Settings, load_settings
 from rideshare.infra import KafkaService
-from rideshare.settings import Settings, load_settings
 from rideshare.topics import create_topics
 from schemas.catalog import CATALOG
 

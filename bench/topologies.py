@@ -35,13 +35,13 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from rich.console import Console
 from rich.table import Table
 
-from rideshare.producer import EventProducer
-from rideshare.settings import Settings, load_settings
+from core.producer import EventProducer
+from core.settings import Settings, load_settings
 from rideshare.topics import create_topics
+from rideshare.worker_process import WorkerProcess
 from schemas.catalog import topic_spec
 from schemas.codec import decode
 from schemas.live_state import LiveStateKeys
-from streams.process import WorkerProcess
 
 RESULTS = Path(__file__).resolve().parent / "results" / "topologies.json"
 TARGET_SHARE_OF_CEILING = 0.5

@@ -16,10 +16,10 @@ import duckdb
 from deltalake import DeltaTable, write_deltalake
 from deltalake.exceptions import TableNotFoundError
 
+from core.settings import Settings
 from lakehouse.bronze.specs import BRONZE_TABLES, arrow_schema, bronze_table_uri
 from lakehouse.dbt_project import DbtNodeResult, run_dbt, warehouse_paths
 from lakehouse.exceptions import LakehouseError, WarehouseMissingError
-from rideshare.settings import Settings
 
 if TYPE_CHECKING:  # Great Expectations costs seconds to import: only `build` with validation loads it
     from lakehouse.quality.checkpoint import QualityReport

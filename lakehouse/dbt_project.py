@@ -16,15 +16,15 @@ from typing import Any
 
 import yaml
 
+from core.settings import PROJECT_ROOT, Settings
 from lakehouse.exceptions import DbtRunError
-from rideshare.settings import PROJECT_ROOT, Settings
 
 __all__ = ["DBT_PROJECT_DIR", "DbtNodeResult", "WarehousePaths", "run_dbt", "warehouse_paths"]
 
 log = logging.getLogger(__name__)
 
 DBT_PROJECT_DIR = PROJECT_ROOT / "dbt"
-ZONES_GEOJSON = PROJECT_ROOT / "agents_sim" / "data" / "sao-paulo-districts.geojson"  # the one copy, shipped with the simulation
+ZONES_GEOJSON = PROJECT_ROOT / "schemas" / "data" / "sao-paulo-districts.geojson"  # the one copy, shipped with the zone model
 
 
 @dataclass(frozen=True)

@@ -21,8 +21,8 @@ from deltalake import DeltaTable, write_deltalake
 from deltalake.exceptions import TableNotFoundError
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge
 
+from core.settings import Settings
 from lakehouse.bronze.specs import bronze_table_uri
-from rideshare.settings import Settings
 
 __all__ = ["ALERTS_SCHEMA", "DlqAlert", "DlqCheck", "alerts_uri", "check_dlq", "evaluate_dead_letters", "read_alerts"]
 

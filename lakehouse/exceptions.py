@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from rideshare.exceptions import RideshareError
+from core.exceptions import RideshareError
 
 __all__ = ["BronzeMissingError", "DbtRunError", "LakehouseError", "QualityCheckFailed", "WarehouseMissingError"]
 

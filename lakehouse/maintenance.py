@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from deltalake import DeltaTable
 from deltalake.exceptions import TableNotFoundError
 
+from core.settings import Settings
 from lakehouse.bronze.specs import BRONZE_TABLES, bronze_table_uri
 from lakehouse.exceptions import LakehouseError
-from rideshare.settings import Settings
 
 __all__ = ["TableMaintenance", "maintain_lake", "maintain_table"]
 

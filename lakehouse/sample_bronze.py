@@ -20,10 +20,10 @@ from typing import Any
 import pyarrow as pa
 from deltalake import write_deltalake
 
+from core.settings import Settings
 from lakehouse.bronze.specs import arrow_schema, avro_field_names, bronze_table_uri
 from lakehouse.bronze.validation import KafkaRecord
 from lakehouse.bronze.writer import BronzeWriter
-from rideshare.settings import Settings
 from schemas.catalog import topic_for_schema
 from schemas.codec import decode, encode
 

@@ -18,7 +18,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from rideshare.exceptions import RideshareError
+from core.exceptions import RideshareError
 from rideshare.infra.process import port_open, tail
 
 __all__ = ["ChildProcess", "rideshare_command", "wait_until"]

@@ -11,8 +11,8 @@ from typing import Any
 from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
-from rideshare.exceptions import RideshareError
-from rideshare.settings import Settings
+from core.exceptions import RideshareError
+from core.settings import Settings
 from schemas.catalog import CATALOG, TopicSpec
 from schemas.codec import DecodeError, decode
 

@@ -24,7 +24,7 @@ from typing import Any
 import fastavro
 from fastavro.schema import to_parsing_canonical_form
 
-from rideshare.exceptions import RideshareError
+from core.exceptions import RideshareError
 
 __all__ = [
     "MAGIC",

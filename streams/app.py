@@ -1,35 +1,35 @@
-"""Build the Faust app: broker, RocksDB store, producer tuning, web views, and the topologies.
+"""Build the Faust app: broker, RocksDB store, producer tuning, web views. No topology is named here.
 
-`create_app(settings)` is the only constructor; nothing is built at import time. For the plain Faust
-CLI (`faust -A streams.app worker -l info`) the module attribute `app` is built on first access
-from `load_settings()` through the module `__getattr__` below: importing the module still has no
-side effects, and `rideshare worker` uses `create_app` with its own options instead.
+`create_app(settings)` is the only constructor; nothing is built at import time. Which topologies a
+worker runs is decided by the composition root (`rideshare.workers`), which registers itself as the
+`rideshare.streams` entry point `app`: for the plain Faust CLI (`faust -A streams.app worker -l info`)
+the module attribute `app` is built on first access through that entry point (module `__getattr__`
+below), so importing this module has no side effects and this library never imports an app.
 """
 
 from __future__ import annotations
 
-import importlib
 import logging
+from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
 
 import faust
 from faust.web import Request, Response, View
 
-from rideshare.exceptions import RideshareError
-from rideshare.settings import Settings, load_settings
+from core.exceptions import RideshareError
+from core.settings import Settings, load_settings
 from streams.codecs import register_codecs
 from streams.context import StreamsContext, attach_context, context_of
+from streams.graph import TopologyRegistry
 from streams.metrics import StreamMetrics
-from topologies import DEFAULT_TOPOLOGIES, TOPOLOGY_MODULES
-from topologies.graph import TopologyRegistry
 
 __all__ = ["StreamsContext", "app_id_for", "context_of", "create_app", "datadir_for"]
 
 log = logging.getLogger(__name__)
 
-class TopologyImportError(RideshareError):
-    """A requested topology is unknown or its module cannot be imported."""
+class AppEntryPointError(RideshareError):
+    """No composition root is installed under the `rideshare.streams` entry point."""
 
 
 def app_id_for(settings: Settings) -> str:
@@ -42,9 +42,8 @@ def datadir_for(settings: Settings, app_id: str, web_port: int) -> Path:
     return settings.local_dir / "faust" / app_id / f"worker-{web_port}"
 
 
-def create_app(settings: Settings, *, topologies: tuple[str, ...] | list[str] = DEFAULT_TOPOLOGIES,
-               app_id: str | None = None, web_port: int | None = None) -> faust.App:
-    """A configured Faust app with the requested topologies built into it (not started)."""
+def create_app(settings: Settings, *, app_id: str | None = None, web_port: int | None = None) -> faust.App:
+    """A configured Faust app with no agent yet (not started): topologies are built into it by the caller."""
     register_codecs()
     app_id = app_id or app_id_for(settings)
     web_port = web_port or settings.worker_web_port
@@ -79,20 +78,7 @@ def create_app(settings: Settings, *, topologies: tuple[str, ...] | list[str] = 
     attach_context(app, context)
     context.registry.lag_probe = _lag_probe(app)
     _add_views(app, context)
-    for name in topologies:
-        module = _topology_module(name)
-        context.registry.add(module.build(app, settings, context.registry))
     return app
-
-
-def _topology_module(name: str) -> Any:
-    module_path = TOPOLOGY_MODULES.get(name)
-    if module_path is None:
-        raise TopologyImportError(f"unknown topology {name!r}; choose from: {', '.join(TOPOLOGY_MODULES)}")
-    try:
-        return importlib.import_module(module_path)
-    except ModuleNotFoundError as exc:
-        raise TopologyImportError(f"topology {name!r} is not available ({exc}); run without it via --topologies") from exc
 
 
 def _lag_probe(app: faust.App) -> Any:
@@ -143,7 +129,10 @@ def _add_views(app: faust.App, context: StreamsContext) -> None:
 def __getattr__(name: str) -> Any:
     # `faust -A streams.app` looks up the module attribute `app`: build it on first access only.
     if name == "app":
-        built = create_app(load_settings())
+        found = entry_points(group="rideshare.streams", name="app")
+        if not found:
+            raise AppEntryPointError("no `rideshare.streams` entry point `app`: install the project (`make setup`)")
+        built = next(iter(found)).load()(load_settings())
         globals()["app"] = built
         return built
     raise AttributeError(name)

@@ -6,9 +6,9 @@ from dataclasses import dataclass
 
 import faust
 
-from rideshare.settings import Settings
+from core.settings import Settings
+from streams.graph import TopologyRegistry
 from streams.metrics import StreamMetrics
-from topologies.graph import TopologyRegistry
 
 __all__ = ["StreamsContext", "attach_context", "context_of"]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import faust
 
-from rideshare.settings import Settings
+from core.settings import Settings
 from schemas.catalog import topic_spec
 from streams.codecs import codec_name
 

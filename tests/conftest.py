@@ -14,8 +14,8 @@ import pytest
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "False")
 
+from core.settings import Settings, load_settings
 from rideshare.infra import KafkaService, RedisService
-from rideshare.settings import Settings, load_settings
 
 
 @pytest.fixture(scope="session")

@@ -1,18 +1,22 @@
-"""Stateful stream topologies, one module each, plugged into the Faust app by `streams.app.create_app`.
+"""Stateful stream topologies, one module each (dedup, GPS windows, surge, bronze), built on `streams`.
 
-Every module exposes `build(app: faust.App, settings: Settings, registry: TopologyRegistry) -> Topology`.
-The mapping below is the whole discovery mechanism: explicit, no scanning. Order matters: dedup
-builds the deduplicated heads that GPS and surge consume.
+Each module exposes `build(app, settings, registry) -> Topology`; the composition root
+(`rideshare.workers`) decides which ones a worker runs. Order matters: dedup builds the
+deduplicated heads that GPS and surge consume.
 """
 
 from __future__ import annotations
 
-__all__ = ["DEFAULT_TOPOLOGIES", "TOPOLOGY_MODULES"]
+from enum import StrEnum
 
-TOPOLOGY_MODULES: dict[str, str] = {
-    "dedup": "topologies.dedup",
-    "gps": "topologies.gps",
-    "surge": "topologies.surge",
-    "bronze": "topologies.bronze",
-}
-DEFAULT_TOPOLOGIES: tuple[str, ...] = tuple(TOPOLOGY_MODULES)
+__all__ = ["DEFAULT_TOPOLOGIES", "TopologyName"]
+
+
+class TopologyName(StrEnum):
+    DEDUP = "dedup"
+    GPS = "gps"
+    SURGE = "surge"
+    BRONZE = "bronze"
+
+
+DEFAULT_TOPOLOGIES: tuple[TopologyName, ...] = tuple(TopologyName)

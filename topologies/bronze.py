@@ -29,12 +29,14 @@ from typing import Any
 
 import faust
 
+from core.settings import Settings
 from lakehouse.bronze.specs import EVENT_TABLES, bronze_table_uri
 from lakehouse.bronze.validation import KafkaRecord, Rejected
 from lakehouse.bronze.writer import BatchPlan, BatchResult, BronzeWriter
-from rideshare.settings import Settings
 from schemas.catalog import topic_spec
-from topologies.graph import Node, Topology, TopologyRegistry
+from streams.context import context_of
+from streams.graph import Node, Topology, TopologyRegistry
+from streams.topics import catalog_topic
 
 __all__ = ["BronzeIngest", "build", "dead_letter_headers", "kafka_record"]
 
@@ -121,9 +123,6 @@ class BronzeIngest:
 
 
 def build(app: faust.App, settings: Settings, registry: TopologyRegistry) -> Topology:
-    from streams.app import context_of
-    from streams.topics import catalog_topic
-
     metrics = context_of(app).metrics
     max_records, within_s = settings.bronze_batch_max_records, settings.bronze_batch_max_seconds
     topology = Topology("bronze", f"micro-batches of up to {max_records} records or {within_s:g} s per topic "

@@ -19,13 +19,13 @@ from typing import Any
 
 import faust
 
-from rideshare.settings import Settings
+from core.settings import Settings
 from schemas.catalog import topic_spec
 from schemas.codec import DecodeError
 from schemas.codec import registry as schema_registry
 from streams.context import context_of
+from streams.graph import Node, Topology, TopologyRegistry
 from streams.tables import state_table
-from topologies.graph import Node, Topology, TopologyRegistry
 
 __all__ = ["BUCKETS_PER_HORIZON", "REALTIME_SOURCES", "DedupHead", "SeenBuckets", "build", "dedup_heads"]
 

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -29,31 +28,24 @@ import h3
 import redis.asyncio as aioredis
 from faust.web import Request, Response, View
 
-from rideshare.settings import Settings
+from core.settings import Settings
 from schemas.catalog import topic_spec
+from schemas.geo import haversine_m
 from schemas.live_state import LiveStateKeys
 from streams.batching import BATCH_MAX_EVENTS, BATCH_WITHIN_S, by_partition, on_partition_of, raise_if_cancelled
 from streams.context import context_of
+from streams.graph import Node, Topology, TopologyRegistry
 from streams.tables import state_table
 from streams.topics import catalog_topic
 from topologies.dedup import dedup_heads
-from topologies.graph import Node, Topology, TopologyRegistry
 
-__all__ = ["DENSITY_RESOLUTION", "GpsWindows", "apply_ping", "build", "haversine_m", "window_summary"]
+__all__ = ["DENSITY_RESOLUTION", "GpsWindows", "apply_ping", "build", "window_summary"]
 
 log = logging.getLogger(__name__)
 
 DENSITY_RESOLUTION = 8
-EARTH_RADIUS_M = 6_371_008.8
 _SUMMARY_FIELDS = ("entity_type", "entity_id", "lat", "lon", "heading_deg", "speed_kmh", "driver_status", "trip_id",
                    "event_time", "window_end", "ping_count", "distance_m")
-
-
-def haversine_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    p1, p2 = math.radians(lat1), math.radians(lat2)
-    dp, dl = p2 - p1, math.radians(lon2 - lon1)
-    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
-    return 2 * EARTH_RADIUS_M * math.asin(min(1.0, math.sqrt(a)))
 
 
 def apply_ping(state: dict[str, Any] | None, ping: dict[str, Any], window_ms: int,

@@ -26,14 +26,15 @@ import faust
 import redis.asyncio as aioredis
 from faust.web import Request, Response, View
 
-from rideshare.settings import Settings
+from core.settings import Settings
 from schemas.catalog import topic_spec
 from schemas.live_state import LiveStateKeys
+from schemas.zones import zone_index
 from streams.context import context_of
+from streams.graph import Topology, TopologyRegistry
 from streams.tables import state_table
 from streams.topics import catalog_topic, internal_topic
 from topologies.dedup import dedup_heads
-from topologies.graph import Topology, TopologyRegistry
 
 __all__ = ["SurgeConfig", "apply_signal", "build", "closed_window_ends", "evaluate_zone", "next_multiplier",
            "target_multiplier", "window_counts"]
@@ -142,9 +143,7 @@ def live_object(state: dict[str, Any]) -> dict[str, Any]:
 
 
 def _zone_lookup() -> tuple[Callable[[float, float], str | None], Callable[[str], float]]:
-    """Zone of a point and a zone's surge sensitivity, from the simulation's zone model."""
-    from agents_sim.world.zones import zone_index
-
+    """Zone of a point and a zone's surge sensitivity, from the shared zone model."""
     index = zone_index()
 
     def sensitivity(zone_id: str) -> float:

@@ -30,7 +30,7 @@ from agents_sim.api.observability import ApiMetrics
 from agents_sim.api.routes import agents, control, live, metrics, topology
 from agents_sim.api.runtime_port import SimulationControl
 from agents_sim.exceptions import RuntimeStateError
-from rideshare.settings import PROJECT_ROOT, Settings
+from core.settings import PROJECT_ROOT, Settings
 from schemas.live_state import LiveStateKeys
 
 __all__ = ["DEFAULT_FRONTEND_DIR", "PositionsSource", "create_app"]

@@ -16,7 +16,7 @@ from fastapi.security import APIKeyHeader
 
 from agents_sim.api.live.hub import LiveHub
 from agents_sim.api.runtime_port import SimulationControl
-from rideshare.settings import Settings
+from core.settings import Settings
 
 __all__ = ["AdminRole", "Hub", "Role", "Runtime", "ViewerRole", "resolve_role"]
 

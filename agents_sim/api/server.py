@@ -11,7 +11,7 @@ import uvicorn
 from fastapi import FastAPI
 
 from agents_sim.api.observability import install_key_redaction
-from rideshare.exceptions import RideshareError
+from core.exceptions import RideshareError
 
 __all__ = ["BackgroundServer", "server_for"]
 

@@ -10,7 +10,7 @@ from typing import Any
 from confluent_kafka import Consumer, KafkaException, TopicPartition
 
 from agents_sim.report.exceptions import ReportError
-from rideshare.settings import Settings
+from core.settings import Settings
 from schemas.catalog import CATALOG
 from schemas.codec import DecodeError, decode
 

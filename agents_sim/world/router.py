@@ -19,7 +19,7 @@ from typing import Protocol
 import httpx
 
 from agents_sim.params import TrafficParams
-from agents_sim.world.geo import haversine_m, metres_per_degree
+from schemas.geo import haversine_m, metres_per_degree
 
 __all__ = ["GridRouter", "OsrmRouter", "Route", "Router", "TrafficModel"]
 

@@ -9,8 +9,8 @@ import math
 import random
 from collections.abc import Mapping
 
-from agents_sim.world.geo import haversine_m, offset_m
-from agents_sim.world.zones import Zone, ZoneIndex
+from schemas.geo import haversine_m, offset_m
+from schemas.zones import Zone, ZoneIndex
 
 __all__ = ["PlaceSampler"]
 

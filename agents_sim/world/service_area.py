@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 from agents_sim.exceptions import ConfigError
 from agents_sim.params import ServiceAreaParams
-from agents_sim.world.zones import CENTRE, Zone, ZoneIndex
+from schemas.zones import CENTRE, Zone, ZoneIndex
 
 __all__ = ["ServiceArea", "adjacency", "select_service_area"]
 

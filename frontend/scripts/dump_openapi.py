@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 from agents_sim.api import create_app
-from rideshare.settings import load_settings
+from core.settings import load_settings
 
 
 def openapi_json() -> str:

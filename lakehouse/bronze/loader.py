@@ -18,10 +18,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from core.settings import Settings
 from lakehouse.bronze.exceptions import BronzeError
 from lakehouse.bronze.validation import KafkaRecord
 from lakehouse.bronze.writer import BatchResult, BronzeWriter
-from rideshare.settings import Settings
 from schemas.catalog import topic_for_schema
 from schemas.codec import EncodeError, encode
 

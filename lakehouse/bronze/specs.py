@@ -17,7 +17,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from rideshare.settings import Settings
+from core.settings import Settings
 from schemas.catalog import CATALOG, topic_spec
 from schemas.codec import registry
 

@@ -28,11 +28,11 @@ import pyarrow as pa
 from deltalake import CommitProperties, DeltaTable, Transaction, write_deltalake
 from deltalake.exceptions import CommitFailedError, DeltaError, TableNotFoundError
 
+from core.settings import Settings
 from lakehouse.bronze.columns import dead_letter_table, event_table
 from lakehouse.bronze.exceptions import BronzeCommitError
 from lakehouse.bronze.specs import DLQ_TABLE, BronzeTable, arrow_schema, bronze_table, bronze_table_uri
 from lakehouse.bronze.validation import DAY_MS, Decoded, EventTimeBounds, KafkaRecord, Rejected, classify
-from rideshare.settings import Settings
 from schemas.catalog import topic_spec
 
 __all__ = ["BatchPlan", "BatchResult", "BronzeWriter", "app_id"]

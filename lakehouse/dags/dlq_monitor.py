@@ -19,8 +19,8 @@ from airflow.sdk import dag, task
 def rideshare_dlq_monitor() -> None:
     @task
     def check_dead_letters() -> dict:
+        from core.settings import load_settings
         from lakehouse.dlq_monitor import check_dlq
-        from rideshare.settings import load_settings
 
         check = check_dlq(load_settings())
         return {"new_dead_letters": check.new_dead_letters, "alert": check.alert.message if check.alert else None}

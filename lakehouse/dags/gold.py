@@ -21,15 +21,15 @@ from lakehouse.dags.assets import GOLD, SILVER
 def rideshare_gold() -> None:
     @task
     def build_gold() -> int:
+        from core.settings import load_settings
         from lakehouse.build import GOLD_SELECTOR, build_layer
-        from rideshare.settings import load_settings
 
         return len(build_layer(load_settings(), GOLD_SELECTOR))
 
     @task(outlets=[GOLD])
     def validate_gold() -> str:
+        from core.settings import load_settings
         from lakehouse.quality.checkpoint import run_quality_checks
-        from rideshare.settings import load_settings
 
         return run_quality_checks(load_settings(), suites=("gold",)).render()
 

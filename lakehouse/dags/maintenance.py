@@ -26,9 +26,9 @@ def rideshare_delta_maintenance() -> None:
         from deltalake import DeltaTable
         from deltalake.exceptions import TableNotFoundError
 
+        from core.settings import load_settings
         from lakehouse.bronze.specs import bronze_table_uri
         from lakehouse.maintenance import maintain_table
-        from rideshare.settings import load_settings
 
         settings = load_settings()
         uri = bronze_table_uri(settings, topic_key)

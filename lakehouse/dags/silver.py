@@ -25,16 +25,16 @@ from lakehouse.dags.assets import SILVER
 def rideshare_silver() -> None:
     @task
     def build_silver() -> int:
+        from core.settings import load_settings
         from lakehouse.build import SILVER_SELECTOR, build_layer
-        from rideshare.settings import load_settings
 
         nodes = build_layer(load_settings(), SILVER_SELECTOR)
         return len(nodes)
 
     @task(outlets=[SILVER])
     def validate_silver() -> str:
+        from core.settings import load_settings
         from lakehouse.quality.checkpoint import run_quality_checks
-        from rideshare.settings import load_settings
 
         return run_quality_checks(load_settings(), suites=("silver",)).render()
 

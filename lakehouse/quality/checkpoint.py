@@ -18,10 +18,10 @@ from typing import Any
 
 import duckdb
 
+from core.settings import Settings
 from lakehouse.dbt_project import warehouse_paths
 from lakehouse.exceptions import QualityCheckFailed, WarehouseMissingError
 from lakehouse.quality.suites import DATA_NOW_SQL, QualityContext, QualityThresholds, TableCheck, suite_tables
-from rideshare.settings import Settings
 
 __all__ = ["ExpectationOutcome", "QualityReport", "run_quality_checks"]
 

@@ -10,9 +10,9 @@ from typing import Annotated
 
 import typer
 
+from core.exceptions import RideshareError
+from core.settings import Settings
 from rideshare.cli.common import console, settings, user_errors
-from rideshare.exceptions import RideshareError
-from rideshare.settings import Settings
 
 log = logging.getLogger(__name__)
 

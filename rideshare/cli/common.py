@@ -8,8 +8,8 @@ from contextlib import contextmanager
 import typer
 from rich.console import Console
 
-from rideshare.exceptions import RideshareError
-from rideshare.settings import Settings, load_settings
+from core.exceptions import RideshareError
+from core.settings import Settings, load_settings
 
 console = Console()
 err_console = Console(stderr=True)

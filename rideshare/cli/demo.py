@@ -25,11 +25,11 @@ from rich.live import Live
 from rich.panel import Panel
 from rich.table import Table
 
+from core.exceptions import RideshareError
+from core.settings import PROJECT_ROOT, Settings
 from rideshare.cli.common import console, settings, user_errors
-from rideshare.exceptions import RideshareError
 from rideshare.infra import KafkaService, RedisService
 from rideshare.infra.process import port_open
-from rideshare.settings import PROJECT_ROOT, Settings
 from rideshare.supervisor import ChildProcess, rideshare_command
 from rideshare.topics import create_topics
 

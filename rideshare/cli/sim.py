@@ -159,12 +159,12 @@ def describe(top: Annotated[int, typer.Option(min=1, max=96, help="How many zone
     """Print the zone model: São Paulo's 96 districts with their derived demand weight and surge sensitivity,
     and the service area a run with `--drivers` drivers operates in (density-preserving scaling)."""
     from agents_sim.world.service_area import select_service_area
-    from agents_sim.world.zones import zone_index
+    from schemas.zones import zone_index
 
     config = SimConfig(drivers=min(drivers, SimConfig.max_drivers))
     area = select_service_area(zone_index(), config.service_area, config.drivers)
     zones = sorted(zone_index().zones, key=lambda z: -z.demand_weight)
-    table = Table(title="Zones (districts of São Paulo; weights derived in agents_sim/world/zones.py)")
+    table = Table(title="Zones (districts of São Paulo; weights derived in schemas/zones.py)")
     for header in ("zone_id", "name", "subprefecture", "area km²", "demand weight", "surge sensitivity", "dense core", "service area"):
         table.add_column(header)
     for zone in zones[:top]:

@@ -5,14 +5,14 @@ from __future__ import annotations
 import typer
 
 from rideshare.cli.common import console, settings, user_errors
-from topologies import DEFAULT_TOPOLOGIES, TOPOLOGY_MODULES
+from topologies import DEFAULT_TOPOLOGIES, TopologyName
 
 
 def worker(
     web_port: int = typer.Option(None, "--web-port", help="Port of this worker's web server (views, /metrics). "
                                  "Give each worker on one machine its own port; default from RIDESHARE_WORKER_WEB_PORT (6066)."),
     topologies: str = typer.Option(",".join(DEFAULT_TOPOLOGIES), "--topologies",
-                                   help=f"Comma-separated topologies to run, from: {', '.join(TOPOLOGY_MODULES)}."),
+                                   help=f"Comma-separated topologies to run, from: {', '.join(TopologyName)}."),
     loglevel: str = typer.Option("info", "--loglevel", "-l", help="Log level: debug, info, warning, error."),
 ) -> None:
     """Run a streams worker (Faust): dedup, GPS windows and surge into Redis and Kafka, bronze into Delta.
@@ -21,12 +21,12 @@ def worker(
     the partitions; stopping one hands its partitions (and table state, from changelogs) to the rest.
     Needs Kafka and Redis (`rideshare infra up`) and the topics (`rideshare topics create`).
     """
-    from streams.app import create_app
+    from rideshare.workers import build_worker_app, parse_topologies
 
-    names = tuple(name.strip() for name in topologies.split(",") if name.strip())
     with user_errors():
+        names = parse_topologies(topologies)
         config = settings()
-        app = create_app(config, topologies=names, web_port=web_port)
+        app = build_worker_app(config, topologies=names, web_port=web_port)
         port = app.conf.web_port
         console.print(f"[bold]worker[/] {app.conf.id} topologies={','.join(names)} web=http://127.0.0.1:{port}/topology/")
         from faust.worker import Worker

@@ -15,9 +15,9 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-from rideshare.exceptions import InfraError
+from core.settings import Settings
+from rideshare.infra.exceptions import InfraError
 from rideshare.infra.process import port_open, read_pid, spawn, stop_pid, tail
-from rideshare.settings import Settings
 
 POM = Path(__file__).with_name("kafka-pom.xml")
 

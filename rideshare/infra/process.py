@@ -10,7 +10,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from rideshare.exceptions import InfraError
+from rideshare.infra.exceptions import InfraError
 
 
 def pid_alive(pid: int) -> bool:

@@ -6,10 +6,10 @@ import shutil
 import subprocess
 import time
 
-from rideshare.exceptions import InfraError
+from core.settings import Settings
+from rideshare.infra.exceptions import InfraError
 from rideshare.infra.kafka import ServiceStatus
 from rideshare.infra.process import port_open, read_pid, stop_pid, tail
-from rideshare.settings import Settings
 
 
 class RedisService:

@@ -29,7 +29,7 @@ import httpx
 import pytest
 import redis
 
-from rideshare.settings import PROJECT_ROOT, Settings
+from core.settings import PROJECT_ROOT, Settings
 from rideshare.supervisor import ChildProcess, rideshare_command, wait_until
 from schemas.live_state import LiveStateKeys
 

@@ -17,8 +17,8 @@ from confluent_kafka import Consumer, TopicPartition
 from deltalake import DeltaTable
 from deltalake.exceptions import TableNotFoundError
 
+from core.settings import Settings, load_settings
 from lakehouse.bronze.specs import bronze_table_uri
-from rideshare.settings import Settings, load_settings
 from rideshare.topics import create_topics
 from schemas.catalog import topic_spec
 

@@ -19,7 +19,7 @@ from agents_sim.api.server import BackgroundServer
 from agents_sim.params import SimConfig
 from agents_sim.runtime import SimulationRuntime
 from agents_sim.sinks import NullSink
-from rideshare.settings import Settings, load_settings
+from core.settings import Settings, load_settings
 
 pytestmark = pytest.mark.integration
 

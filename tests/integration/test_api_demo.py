@@ -17,8 +17,8 @@ import httpx
 import pytest
 from websockets.sync.client import connect
 
+from core.settings import Settings
 from rideshare.infra.process import port_open
-from rideshare.settings import Settings
 
 pytestmark = pytest.mark.integration
 

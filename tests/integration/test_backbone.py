@@ -20,10 +20,10 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from confluent_kafka import Consumer
 from confluent_kafka.admin import AdminClient
 
+from core.producer import EventProducer
+from core.settings import PROJECT_ROOT, Settings
 from rideshare.infra import KafkaService, RedisService
 from rideshare.infra.process import pid_alive, port_open
-from rideshare.producer import EventProducer
-from rideshare.settings import PROJECT_ROOT, Settings
 from rideshare.topics import create_topics
 from schemas.catalog import CATALOG, topic_for_schema
 from schemas.codec import decode, encode

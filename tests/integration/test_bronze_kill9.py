@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from core.producer import EventProducer
+from core.settings import Settings
 from rideshare.infra import KafkaService
-from rideshare.producer import EventProducer
-from rideshare.settings import Settings
 from tests.integration.bronze_support import (
     BronzeWorkerProcess,
     assert_every_offset_exactly_once,

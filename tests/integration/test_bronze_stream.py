@@ -13,9 +13,9 @@ import httpx
 import pytest
 from confluent_kafka import Consumer
 
+from core.producer import EventProducer
+from core.settings import Settings
 from rideshare.infra import KafkaService
-from rideshare.producer import EventProducer
-from rideshare.settings import Settings
 from schemas.catalog import topic_for_schema, topic_spec
 from tests.integration.bronze_support import (
     BronzeWorkerProcess,

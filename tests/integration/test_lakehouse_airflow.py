@@ -13,13 +13,13 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from core.settings import load_settings
 from lakehouse.bronze.validation import KafkaRecord
 from lakehouse.bronze.writer import BronzeWriter
 from lakehouse.dags import __file__ as dags_init
 from lakehouse.dbt_project import warehouse_paths
 from lakehouse.dlq_monitor import read_alerts
 from lakehouse.sample_bronze import SampleWorld, write_events_to_bronze
-from rideshare.settings import load_settings
 
 pytestmark = pytest.mark.integration
 

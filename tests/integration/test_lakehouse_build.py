@@ -13,12 +13,12 @@ import pytest
 from deltalake import DeltaTable
 from typer.testing import CliRunner
 
+from core.settings import Settings, load_settings
 from lakehouse.bronze.specs import bronze_table_uri
 from lakehouse.build import BuildResult, build, generate_docs, layer_counts
 from lakehouse.dbt_project import warehouse_paths
 from lakehouse.sample_bronze import SampleSummary, SampleWorld, write_events_to_bronze
 from rideshare.cli import app
-from rideshare.settings import Settings, load_settings
 
 pytestmark = pytest.mark.integration
 

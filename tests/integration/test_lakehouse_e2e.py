@@ -12,10 +12,10 @@ import pytest
 from agents_sim.params import SimConfig
 from agents_sim.runtime import SimulationRuntime
 from agents_sim.sinks import KafkaSink
+from core.settings import Settings
 from lakehouse.build import build
 from lakehouse.dbt_project import warehouse_paths
 from rideshare.infra import KafkaService
-from rideshare.settings import Settings
 from schemas.catalog import topic_for_schema
 from tests.integration.bronze_support import BronzeWorkerProcess, bronze_rows, isolated_settings, wait_for
 

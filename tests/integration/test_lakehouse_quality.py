@@ -10,12 +10,12 @@ import duckdb
 import pytest
 from typer.testing import CliRunner
 
+from core.settings import load_settings
 from lakehouse.build import build
 from lakehouse.dbt_project import warehouse_paths
 from lakehouse.exceptions import QualityCheckFailed
 from lakehouse.sample_bronze import SampleWorld, inject_into_bronze, write_events_to_bronze
 from rideshare.cli import app
-from rideshare.settings import load_settings
 
 pytestmark = pytest.mark.integration
 

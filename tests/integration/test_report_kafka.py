@@ -10,9 +10,9 @@ from typer.testing import CliRunner
 
 from agents_sim.report import ReportError, compute_kpis
 from agents_sim.report.kafka_source import KafkaEvents
+from core.producer import EventProducer
+from core.settings import Settings
 from rideshare.cli import app
-from rideshare.producer import EventProducer
-from rideshare.settings import Settings
 from schemas.catalog import topic_spec
 from tests.unit.agents_sim.report_events import busy_day
 

@@ -15,8 +15,8 @@ from agents_sim.params import RiderParams, SimConfig
 from agents_sim.simulation import Simulation
 from agents_sim.sinks import KafkaSink, ListSink
 from agents_sim.surge import KafkaSurge, StaticSurge
-from rideshare.producer import EventProducer
-from rideshare.settings import Settings
+from core.producer import EventProducer
+from core.settings import Settings
 from schemas.catalog import CATALOG, topic_for_schema
 from schemas.codec import decode
 

@@ -9,11 +9,11 @@ from collections.abc import Iterator
 import pytest
 import redis
 
-from rideshare.settings import Settings
+from core.settings import Settings
+from rideshare.worker_process import WorkerProcess
 from schemas.catalog import topic_spec
 from schemas.codec import encode
 from schemas.live_state import LiveStateKeys
-from streams.process import WorkerProcess
 from tests.integration.topology_events import (
     T0_MS,
     ChannelRecorder,

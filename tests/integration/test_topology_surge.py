@@ -13,12 +13,12 @@ import pytest
 import redis
 from confluent_kafka import Consumer
 
-from agents_sim.world.zones import zone_index
-from rideshare.settings import Settings
+from core.settings import Settings
+from rideshare.worker_process import WorkerProcess
 from schemas.catalog import topic_spec
 from schemas.codec import decode
 from schemas.live_state import LiveStateKeys
-from streams.process import WorkerProcess
+from schemas.zones import zone_index
 from tests.integration.topology_events import (
     T0_MS,
     driver_available,

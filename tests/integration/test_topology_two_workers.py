@@ -8,10 +8,10 @@ from collections.abc import Iterator
 
 import pytest
 
-from rideshare.settings import Settings
+from core.settings import Settings
+from rideshare.worker_process import WorkerProcess
 from schemas.catalog import topic_spec
 from schemas.live_state import LiveStateKeys
-from streams.process import WorkerProcess
 from tests.integration.topology_events import T0_MS, ChannelRecorder, fresh_settings, gps_ping, producer, wait_until
 
 pytestmark = pytest.mark.integration

@@ -12,11 +12,11 @@ from typing import Any
 
 import redis
 
-from rideshare.producer import EventProducer
-from rideshare.settings import Settings, load_settings
+from core.producer import EventProducer
+from core.settings import Settings, load_settings
 from rideshare.topics import create_topics
+from rideshare.worker_process import WorkerProcess
 from schemas.catalog import topic_spec
-from streams.process import WorkerProcess
 
 T0_MS = 1_790_000_040_000 - 1_790_000_040_000 % 60_000  # a whole minute, far from the wall clock on purpose
 

@@ -7,7 +7,7 @@ from agents_sim.demand import DemandCurve
 from agents_sim.exceptions import ConfigError
 from agents_sim.params import DemandParams, DriverParams, RiderParams, SimConfig
 from agents_sim.world.sampling import PlaceSampler
-from agents_sim.world.zones import zone_index
+from schemas.zones import zone_index
 
 SP_OFFSET_MS = -3 * 3_600_000
 MONDAY_0000_SP = 1772420400000

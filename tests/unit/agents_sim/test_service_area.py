@@ -8,7 +8,7 @@ from agents_sim.exceptions import ConfigError
 from agents_sim.params import ServiceAreaParams
 from agents_sim.world.sampling import PlaceSampler
 from agents_sim.world.service_area import adjacency, select_service_area, target_area_km2
-from agents_sim.world.zones import ZoneIndex, load_zones
+from schemas.zones import ZoneIndex, load_zones
 
 
 def _connected(ids: frozenset[str]) -> bool:

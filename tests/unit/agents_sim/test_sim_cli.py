@@ -47,7 +47,7 @@ def test_bad_options_say_what_is_allowed() -> None:
 def test_sim_describe_marks_the_service_area_of_the_fleet() -> None:
     from agents_sim.params import SimConfig
     from agents_sim.world.service_area import select_service_area
-    from agents_sim.world.zones import zone_index
+    from schemas.zones import zone_index
 
     result = runner.invoke(app, ["sim", "describe", "--top", "96", "--drivers", "400"], env={"COLUMNS": "220"})
     assert result.exit_code == 0, result.output

@@ -5,9 +5,9 @@ import random
 import pytest
 
 from agents_sim.params import TrafficParams
-from agents_sim.world.geo import encode_polyline, haversine_m
 from agents_sim.world.router import GridRouter, TrafficModel
-from agents_sim.world.zones import ZoneIndex, load_zones, zones_geojson
+from schemas.geo import encode_polyline, haversine_m
+from schemas.zones import ZoneIndex, load_zones, zones_geojson
 
 SP_OFFSET_MS = -3 * 3_600_000
 MONDAY_0800_UTC = 1772449200000  # 2026-03-02 08:00 in São Paulo

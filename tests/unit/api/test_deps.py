@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from agents_sim.api.deps import Role, resolve_role
-from rideshare.settings import load_settings
+from core.settings import load_settings
 
 
 def test_keys_map_to_their_roles_and_unknown_keys_to_none() -> None:

@@ -6,10 +6,10 @@ from pathlib import Path
 import pytest
 from deltalake import DeltaTable
 
+from core.settings import Settings, load_settings
 from lakehouse.bronze.exceptions import BronzeError
 from lakehouse.bronze.loader import write_jsonl_to_bronze
 from lakehouse.bronze.specs import bronze_table_uri
-from rideshare.settings import Settings, load_settings
 from schemas.codec import decode
 from tests.unit.lakehouse.bronze_poison import DAY_MS, kafka_key, valid_event
 from tests.unit.schemas.samples import T0

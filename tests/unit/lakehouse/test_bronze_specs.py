@@ -3,8 +3,8 @@ from __future__ import annotations
 import pyarrow as pa
 import pytest
 
+from core.settings import load_settings
 from lakehouse.bronze.specs import BRONZE_TABLES, DLQ_TABLE, EVENT_TABLES, arrow_schema, bronze_table_uri
-from rideshare.settings import load_settings
 from schemas.catalog import CATALOG
 from schemas.codec import registry
 

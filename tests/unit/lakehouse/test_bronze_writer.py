@@ -12,10 +12,10 @@ import pyarrow as pa
 import pytest
 from deltalake import DeltaTable
 
+from core.settings import Settings, load_settings
 from lakehouse.bronze.specs import EVENT_TABLES, arrow_schema, bronze_table_uri
 from lakehouse.bronze.validation import KafkaRecord
 from lakehouse.bronze.writer import BronzeWriter
-from rideshare.settings import Settings, load_settings
 from schemas.catalog import topic_spec
 from schemas.codec import decode, encode
 from tests.unit.lakehouse.bronze_poison import kafka_key, poison_cases, valid_event

@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 from prometheus_client import REGISTRY
 
+from core.settings import Settings, load_settings
 from lakehouse.bronze.validation import KafkaRecord
 from lakehouse.bronze.writer import BronzeWriter
 from lakehouse.dlq_monitor import check_dlq, evaluate_dead_letters, read_alerts
-from rideshare.settings import Settings, load_settings
 
 
 def test_no_alert_at_or_below_the_threshold() -> None:

@@ -10,11 +10,11 @@ import pytest
 import yaml
 from deltalake import DeltaTable, write_deltalake
 
+from core.settings import load_settings
 from lakehouse.dbt_project import dbt_vars, write_profile
 from lakehouse.maintenance import maintain_table
 from lakehouse.quality.suites import QUARANTINE_TABLES, QualityContext, QualityThresholds, suite_tables
 from lakehouse.sample_bronze import SampleWorld
-from rideshare.settings import load_settings
 
 START_MS = 1_767_225_600_000  # 2026-01-01T00:00:00Z
 

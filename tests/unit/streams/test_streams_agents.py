@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from rideshare.settings import load_settings
+from core.settings import load_settings
+from rideshare.workers import build_worker_app
 from schemas.codec import encode
-from streams.app import context_of, create_app
+from streams.app import context_of
 
 
 def gps_ping(event_id: str, t: int, entity: str = "D1") -> dict:
@@ -21,7 +22,7 @@ def gps_ping(event_id: str, t: int, entity: str = "D1") -> dict:
 @pytest.fixture
 def app(tmp_path: Path):  # type: ignore[no-untyped-def]
     settings = load_settings(topic_namespace="unit.", local_dir=tmp_path)
-    return create_app(settings, topologies=("dedup", "gps"), web_port=16066)
+    return build_worker_app(settings, topologies=("dedup", "gps"), web_port=16066)
 
 
 def agent_named(app, suffix: str):  # type: ignore[no-untyped-def]
@@ -61,7 +62,7 @@ def test_gps_agent_counts_a_duplicated_ping_once_and_skips_poison(app) -> None: 
 
 def test_dedup_forgets_ids_once_event_time_passes_the_horizon(tmp_path: Path) -> None:
     settings = load_settings(topic_namespace="unit2.", local_dir=tmp_path, dedup_horizon_ms=1_000)
-    app = create_app(settings, topologies=("dedup", "gps"), web_port=16067)
+    app = build_worker_app(settings, topologies=("dedup", "gps"), web_port=16067)
     agent = agent_named(app, "gps-windows")
 
     seen = next(table for name, table in app.tables.items() if name.startswith("dedup-gps"))

@@ -3,11 +3,11 @@ from __future__ import annotations
 import pytest
 from faust.serializers.codecs import dumps, loads
 
-from rideshare.settings import load_settings
+from core.settings import load_settings
+from rideshare.worker_process import settings_env
 from schemas.codec import DecodeError, decode, encode
 from streams.codecs import codec_name, register_codecs
 from streams.metrics import StreamMetrics
-from streams.process import settings_env
 
 SURGE = {"event_id": "s1", "event_time": 1, "session_id": "s", "correlation_id": "12", "causation_id": None, "zone_id": "12",
          "surge_multiplier": 1.5, "previous_multiplier": 1.0, "demand_count": 9, "supply_count": 3,

@@ -11,16 +11,17 @@ from types import SimpleNamespace
 import pytest
 from deltalake import DeltaTable
 
+from core.settings import Settings, load_settings
 from lakehouse.bronze.specs import bronze_table_uri
 from lakehouse.bronze.validation import KafkaRecord, Rejected
 from lakehouse.bronze.writer import BronzeWriter
-from rideshare.settings import Settings, load_settings
+from rideshare.workers import build_worker_app
 from schemas.codec import encode
-from streams.app import context_of, create_app
+from streams.app import context_of
+from streams.graph import Topology
 from streams.metrics import StreamMetrics
 from tests.unit.lakehouse.bronze_poison import kafka_key, valid_event
 from topologies.bronze import BronzeIngest, dead_letter_headers, kafka_record
-from topologies.graph import Topology
 
 NOW_MS = int(time.time() * 1000)
 
@@ -45,7 +46,7 @@ def test_dead_letter_headers_carry_the_source_coordinates_and_the_reason() -> No
 
 
 def test_the_graph_declares_a_source_batch_and_delta_sink_per_topic_plus_the_dlq(settings: Settings) -> None:
-    app = create_app(settings, topologies=("bronze",), web_port=16067)
+    app = build_worker_app(settings, topologies=("bronze",), web_port=16067)
     graph = context_of(app).registry.topologies["bronze"]
     assert graph.nodes["bronze.gps"].target == "unit.rideshare.gps"
     assert graph.nodes["bronze.delta-driver_status"].target == bronze_table_uri(settings, "driver-status")
@@ -55,7 +56,7 @@ def test_the_graph_declares_a_source_batch_and_delta_sink_per_topic_plus_the_dlq
 
 
 def test_the_agent_commits_each_micro_batch_to_delta_and_counts_it(settings: Settings) -> None:
-    app = create_app(settings, topologies=("bronze",), web_port=16068)
+    app = build_worker_app(settings, topologies=("bronze",), web_port=16068)
     agent = next(agent for name, agent in app.agents.items() if name.endswith("bronze-gps"))
     events = [valid_event("gps_ping", n, NOW_MS) for n in range(7)]  # two full batches of 3, one left for `within`
     context = context_of(app)
@@ -105,7 +106,7 @@ def test_a_batch_that_cannot_reach_the_lake_is_retried_until_it_lands_and_never_
 
 
 def test_stopping_the_agent_mid_commit_lets_the_batch_reach_delta_before_its_offsets_are_acked(settings: Settings) -> None:
-    app = create_app(settings, topologies=("bronze",), web_port=16069)
+    app = build_worker_app(settings, topologies=("bronze",), web_port=16069)
     agent = next(agent for name, agent in app.agents.items() if name.endswith("bronze-gps"))
     ingest_writer = next(cell.cell_contents for cell in agent.fun.__closure__ if isinstance(cell.cell_contents, BronzeIngest)).writer
     real_commit = ingest_writer.commit

@@ -2,7 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from topologies.gps import GpsWindows, apply_ping, haversine_m, window_summary
+from schemas.geo import haversine_m
+from topologies.gps import GpsWindows, apply_ping, window_summary
 
 
 def ping(t: int, lat: float = -23.55, lon: float = -46.63, entity: str = "d1", **extra: object) -> dict:

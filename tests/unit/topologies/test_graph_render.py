@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from topologies.graph import Topology, TopologyRegistry, render_mermaid, render_text
+from streams.graph import Topology, TopologyRegistry, render_mermaid, render_text
 
 
 def sample() -> Topology:

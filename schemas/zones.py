@@ -29,7 +29,7 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-from agents_sim.world.geo import haversine_m, metres_per_degree
+from schemas.geo import haversine_m, metres_per_degree
 
 __all__ = ["Zone", "ZoneIndex", "load_zones", "zone_index", "zones_geojson"]
 
@@ -99,7 +99,7 @@ def _hub_factor(name: str) -> float:
 @cache
 def load_zones() -> tuple[Zone, ...]:
     """The 96 districts, sorted by zone id (numeric `ds_codigo`), with derived attributes."""
-    source = json.loads(resources.files("agents_sim").joinpath("data/sao-paulo-districts.geojson").read_text())
+    source = json.loads(resources.files("schemas").joinpath("data/sao-paulo-districts.geojson").read_text())
     raw = []
     for feature in source["features"]:
         props = feature["properties"]

@@ -11,8 +11,8 @@ from typing import Any
 
 from confluent_kafka import KafkaException, Producer
 
-from rideshare.exceptions import RideshareError
-from rideshare.settings import Settings
+from core.exceptions import RideshareError
+from core.settings import Settings
 from schemas.catalog import topic_for_schema
 from schemas.codec import encode, event_type_of
 

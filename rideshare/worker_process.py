@@ -18,8 +18,8 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from rideshare.exceptions import RideshareError
-from rideshare.settings import Settings
+from core.exceptions import RideshareError
+from core.settings import Settings
 
 __all__ = ["WorkerProcess", "free_port", "settings_env"]
 
