@@ -5,6 +5,9 @@ Pure part: panes. A hopping window of `window_ms` advancing every `step_ms` is t
 `window_ms / step_ms` tumbling panes of `step_ms`, so each signal writes one pane (not one per
 overlapping window) and distinct driver counts stay exact (union of pane sets). `target_multiplier`
 and `next_multiplier` are the pricing math (cap, dead band, smoothing), all without I/O.
+`demand_signal`, `status_signal` and `PingSupply` turn events into signals and `SurgeEngine` folds
+signals and closes steps: the Faust agents below and an in-process closed loop (tests, benchmarks)
+share them, so both compute the same multipliers.
 
 Runtime part: the trips and driver-status agents (deduplicated) and the GPS agent (pings of
 available drivers, at most one signal per driver per pane) forward compact signals to one internal
@@ -18,7 +21,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, MutableMapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,8 +39,9 @@ from streams.tables import state_table
 from streams.topics import catalog_topic, internal_topic
 from topologies.dedup import dedup_heads
 
-__all__ = ["SurgeConfig", "apply_signal", "build", "closed_window_ends", "evaluate_zone", "next_multiplier",
-           "target_multiplier", "window_counts"]
+__all__ = ["PingSupply", "SurgeConfig", "SurgeEngine", "apply_signal", "build", "closed_window_ends", "demand_signal",
+           "evaluate_zone", "next_multiplier", "status_signal", "surge_update_record", "target_multiplier", "window_counts",
+           "zone_lookup"]
 
 log = logging.getLogger(__name__)
 
@@ -142,7 +146,91 @@ def live_object(state: dict[str, Any]) -> dict[str, Any]:
             "supply_count": state.get("supply_count", 0), "window_end": state.get("window_end")}
 
 
-def _zone_lookup() -> tuple[Callable[[float, float], str | None], Callable[[str], float]]:
+def demand_signal(trip: dict[str, Any]) -> dict[str, Any] | None:
+    """A trip event's demand signal: one per ride request, in its pickup zone."""
+    if trip.get("event_type") != "requested":
+        return None
+    return {"kind": "demand", "zone_id": trip["pickup_zone_id"], "event_time": trip["event_time"], "id": trip["event_id"],
+            "session_id": trip["session_id"]}
+
+
+def status_signal(status: dict[str, Any]) -> dict[str, Any] | None:
+    """A driver_status event's supply signal: the driver became available in its zone."""
+    if status.get("new_status") != "available":
+        return None
+    return {"kind": "supply", "zone_id": status["zone_id"], "event_time": status["event_time"], "id": status["driver_id"],
+            "session_id": status["session_id"]}
+
+
+class PingSupply:
+    """Supply signals from the GPS pings of available drivers, at most one per driver per pane and zone.
+
+    The limit only saves signals (supply is a set of drivers per pane, so a repeated signal changes
+    nothing); the memory is bounded by clearing it when it grows past `max_drivers`."""
+
+    def __init__(self, config: SurgeConfig, zone_of: Callable[[float, float], str | None], *, max_drivers: int = 200_000) -> None:
+        self._step_ms = config.step_ms
+        self._zone_of = zone_of
+        self._max_drivers = max_drivers
+        self._last: dict[str, tuple[int, str]] = {}
+
+    def signal(self, ping: dict[str, Any]) -> dict[str, Any] | None:
+        if ping["entity_type"] != "driver" or ping.get("driver_status") != "available":
+            return None
+        zone_id = self._zone_of(ping["lat"], ping["lon"])
+        if zone_id is None:
+            return None
+        mark = (pane_start(ping["event_time"], self._step_ms), zone_id)
+        if self._last.get(ping["entity_id"]) == mark:
+            return None
+        if len(self._last) > self._max_drivers:
+            self._last.clear()
+        self._last[ping["entity_id"]] = mark
+        return {"kind": "supply", "zone_id": zone_id, "event_time": ping["event_time"], "id": ping["entity_id"],
+                "session_id": ping["session_id"]}
+
+
+def surge_update_record(update: dict[str, Any], window_end: int, session_id: str) -> dict[str, Any]:
+    """The surge_update event of a zone whose multiplier changed at `window_end` (deterministic id)."""
+    return {"event_id": f"surge-{update['zone_id']}-{window_end}", "event_time": window_end, "session_id": session_id,
+            "correlation_id": update["zone_id"], "causation_id": None, **update}
+
+
+class SurgeEngine:
+    """The surge computation without I/O: signals into zone panes, a step close into surge updates.
+
+    `zones` holds the state per zone id (a dict in process, the RocksDB table in the worker), so the
+    Faust topology and an in-process closed loop compute exactly the same multipliers."""
+
+    def __init__(self, config: SurgeConfig, sensitivity_of: Callable[[str], float],
+                 zones: MutableMapping[Any, dict[str, Any]] | None = None) -> None:
+        self.config = config
+        self._sensitivity_of = sensitivity_of
+        self.zones: MutableMapping[Any, dict[str, Any]] = zones if zones is not None else {}
+
+    def add(self, signal: dict[str, Any]) -> None:
+        """Fold one signal into its zone's pane."""
+        self.zones[signal["zone_id"]] = apply_signal(self.zones.get(signal["zone_id"]), signal, self.config)
+
+    def close(self, window_end: int, session_id: str) -> tuple[list[dict[str, Any]], dict[str, dict[str, Any]]]:
+        """Evaluate every zone's window ending at `window_end`.
+
+        Returns (surge_update records of the zones whose multiplier changed, live object per zone)."""
+        updates: list[dict[str, Any]] = []
+        live: dict[str, dict[str, Any]] = {}
+        for key, state in list(self.zones.items()):
+            zone_id = key.decode() if isinstance(key, bytes) else key
+            if zone_id == WATERMARK_KEY:
+                continue
+            new_state, update = evaluate_zone(state, window_end, self._sensitivity_of(zone_id), self.config)
+            self.zones[zone_id] = new_state
+            live[zone_id] = live_object(new_state)
+            if update:
+                updates.append(surge_update_record(update, window_end, session_id))
+        return updates, live
+
+
+def zone_lookup() -> tuple[Callable[[float, float], str | None], Callable[[str], float]]:
     """Zone of a point and a zone's surge sensitivity, from the shared zone model."""
     index = zone_index()
 
@@ -159,7 +247,7 @@ def build(app: faust.App, settings: Settings, registry: TopologyRegistry) -> Top
     keys = LiveStateKeys(settings.topic_namespace)
     metrics = context_of(app).metrics
     heads = dedup_heads(registry)
-    zone_of, sensitivity_of = _zone_lookup()
+    zone_of, sensitivity_of = zone_lookup()
     surge_spec = topic_spec("surge")
     table_name = f"surge-panes-{config.window_ms}ms-{config.step_ms}ms"
 
@@ -184,10 +272,13 @@ def build(app: faust.App, settings: Settings, registry: TopologyRegistry) -> Top
     surge_topic = catalog_topic(app, settings, "surge", decoded=True)
     table = state_table(app, table_name, partitions=1, help="surge panes and current multiplier per zone")
 
-    async def forward(node: Any, kind: str, zone_id: str, event_time: int, signal_id: str, session_id: str) -> None:
-        node.record(events_out=1)
-        await signal_topic.send(key=zone_id, value={"kind": kind, "zone_id": zone_id, "event_time": event_time,
-                                                    "id": signal_id, "session_id": session_id})
+    engine = SurgeEngine(config, sensitivity_of, table)
+    ping_supply = PingSupply(config, zone_of)
+
+    async def forward(node: Any, signal: dict[str, Any] | None) -> None:
+        if signal is not None:
+            node.record(events_out=1)
+            await signal_topic.send(key=signal["zone_id"], value=signal)
 
     async def read(stream: faust.StreamT, topic_key: str, handle: Callable[[dict[str, Any]], Any]) -> None:
         head = heads[topic_key]
@@ -199,29 +290,15 @@ def build(app: faust.App, settings: Settings, registry: TopologyRegistry) -> Top
 
     async def on_trip(trip: dict[str, Any]) -> None:
         demand_node.record(events_in=1)
-        if trip.get("event_type") == "requested":
-            await forward(demand_node, "demand", trip["pickup_zone_id"], trip["event_time"], trip["event_id"], trip["session_id"])
+        await forward(demand_node, demand_signal(trip))
 
     async def on_status(status: dict[str, Any]) -> None:
         status_supply.record(events_in=1)
-        if status.get("new_status") == "available":
-            await forward(status_supply, "supply", status["zone_id"], status["event_time"], status["driver_id"],
-                          status["session_id"])
-
-    last_signalled: dict[str, tuple[int, str]] = {}  # driver -> (pane, zone): a rate limiter, not state
+        await forward(status_supply, status_signal(status))
 
     async def on_ping(ping: dict[str, Any]) -> None:
-        if ping["entity_type"] != "driver" or ping.get("driver_status") != "available":
-            return
         gps_supply.record(events_in=1)
-        zone_id = zone_of(ping["lat"], ping["lon"])
-        mark = (pane_start(ping["event_time"], config.step_ms), zone_id or "")
-        if zone_id is None or last_signalled.get(ping["entity_id"]) == mark:
-            return
-        if len(last_signalled) > 200_000:
-            last_signalled.clear()
-        last_signalled[ping["entity_id"]] = mark
-        await forward(gps_supply, "supply", zone_id, ping["event_time"], ping["entity_id"], ping["session_id"])
+        await forward(gps_supply, ping_supply.signal(ping))
 
     registry.shared.setdefault("gps_ping_observers", []).append(on_ping)
 
@@ -243,7 +320,7 @@ def build(app: faust.App, settings: Settings, registry: TopologyRegistry) -> Top
             if signal["event_time"] < closed_until - config.window_ms + config.step_ms:
                 metrics.late_events.labels("surge").inc()  # no open window contains it any more
                 continue
-            table[signal["zone_id"]] = apply_signal(table.get(signal["zone_id"]), signal, config)
+            engine.add(signal)
             metrics.events_processed.labels("surge").inc()
             if signal["event_time"] <= watermark:
                 continue
@@ -253,25 +330,13 @@ def build(app: faust.App, settings: Settings, registry: TopologyRegistry) -> Top
                     await close_windows(client, window_end, signal["session_id"])
 
     async def close_windows(client: Any, window_end: int, session_id: str) -> None:
-        updates: list[dict[str, Any]] = []
-        live: dict[str, str] = {}
-        for key, state in list(table.items()):
-            zone_id = key.decode() if isinstance(key, bytes) else key
-            if zone_id == WATERMARK_KEY:
-                continue
-            new_state, update = evaluate_zone(state, window_end, sensitivity_of(zone_id), config)
-            table[zone_id] = new_state
-            live[zone_id] = json.dumps(live_object(new_state))
-            if update:
-                updates.append(update)
+        updates, live = engine.close(window_end, session_id)
         pipe = client.pipeline(transaction=False)
         if live:
-            pipe.hset(keys.surge_current, mapping=live)
+            pipe.hset(keys.surge_current, mapping={zone_id: json.dumps(obj) for zone_id, obj in live.items()})
         for update in updates:
-            pipe.publish(keys.surge_channel, live[update["zone_id"]])
-            record = {"event_id": f"surge-{update['zone_id']}-{window_end}", "event_time": window_end,
-                      "session_id": session_id, "correlation_id": update["zone_id"], "causation_id": None, **update}
-            await surge_topic.send(key=update["zone_id"], value=record)
+            pipe.publish(keys.surge_channel, json.dumps(live[update["zone_id"]]))
+            await surge_topic.send(key=update["zone_id"], value=update)
         await pipe.execute()
         metrics.surge_updates.inc(len(updates))
         metrics.window_closes.labels("surge").inc(len(live))

@@ -99,3 +99,34 @@ def test_closed_window_ends_lists_each_crossed_step_and_caps_long_jumps() -> Non
 def test_window_must_be_a_multiple_of_the_step() -> None:
     with pytest.raises(ValueError, match="multiple"):
         SurgeConfig(window_ms=300_000, step_ms=70_000)
+
+
+def test_signals_come_from_requests_available_statuses_and_available_drivers_pings() -> None:
+    from topologies.surge import PingSupply, demand_signal, status_signal
+
+    trip = {"event_type": "requested", "pickup_zone_id": "7", "event_time": 5, "event_id": "e1", "session_id": "s"}
+    assert demand_signal(trip) == {"kind": "demand", "zone_id": "7", "event_time": 5, "id": "e1", "session_id": "s"}
+    assert demand_signal({**trip, "event_type": "accepted"}) is None
+    status = {"new_status": "available", "zone_id": "3", "event_time": 9, "driver_id": "d1", "session_id": "s"}
+    assert status_signal(status)["kind"] == "supply" and status_signal({**status, "new_status": "on_trip"}) is None
+    supply_from = PingSupply(CONFIG, lambda lat, lon: "4")
+    ping = {"entity_type": "driver", "driver_status": "available", "lat": 0.0, "lon": 0.0, "event_time": 1_000,
+            "entity_id": "d2", "session_id": "s"}
+    assert supply_from.signal(ping)["zone_id"] == "4"
+    assert supply_from.signal({**ping, "event_time": 2_000}) is None  # same pane and zone: signalled once
+    assert supply_from.signal({**ping, "event_time": 61_000}) is not None  # next pane
+    assert supply_from.signal({**ping, "driver_status": "on_trip", "event_time": 130_000}) is None
+
+
+def test_engine_closes_every_zone_and_publishes_only_changed_multipliers() -> None:
+    from topologies.surge import SurgeEngine
+
+    engine = SurgeEngine(CONFIG, lambda zone_id: 1.0)
+    for i in range(10):
+        engine.add(demand(i * 1000, zone="hot"))
+    engine.add(supply(500, "d1", zone="hot"))
+    engine.add(supply(700, "d2", zone="calm"))
+    updates, live = engine.close(60_000, "s1")
+    assert [u["zone_id"] for u in updates] == ["hot"] and updates[0]["surge_multiplier"] == 2.0
+    assert updates[0]["event_id"] == "surge-hot-60000" and updates[0]["session_id"] == "s1"
+    assert set(live) == {"hot", "calm"} and live["calm"]["surge_multiplier"] == 1.0
