@@ -1,12 +1,15 @@
 """The one Kafka event producer: catalog topic and key, Avro single-object value, event-type header.
 
 Idempotent, lz4-compressed and batched (linger), never flushed per message. The simulation's Kafka
-sink, the benchmarks and the tests all produce through it.
+sink, the benchmarks and the tests all produce through it. Every record carries the header
+`schemas.markers.RUN_HEADER`: a fresh id per producer, so stream state can tell two runs of one
+deterministic session apart (see schemas/markers.py).
 """
 
 from __future__ import annotations
 
 import time
+import uuid
 from typing import Any
 
 from confluent_kafka import KafkaException, Producer
@@ -15,6 +18,7 @@ from core.exceptions import RideshareError
 from core.settings import Settings
 from schemas.catalog import topic_for_schema
 from schemas.codec import encode, event_type_of
+from schemas.markers import RUN_HEADER
 
 __all__ = ["EventProducer"]
 
@@ -39,6 +43,8 @@ class EventProducer:
         self._topics: dict[str, tuple[str, str | None]] = {}
         self.sent = 0
         self.failed: list[str] = []
+        self.run_id = uuid.uuid4().hex[:12]
+        self._run_header = (RUN_HEADER, self.run_id.encode())
 
     def _route(self, schema_name: str) -> tuple[str, str | None]:
         route = self._topics.get(schema_name)
@@ -58,7 +64,8 @@ class EventProducer:
 
     def send_raw(self, topic: str, key: bytes | None, value: bytes | None,
                  headers: list[tuple[str, bytes]] | None = None) -> None:
-        """Queue already-encoded bytes (used for poison records and replays)."""
+        """Queue already-encoded bytes (used for poison records and replays); the run header is added."""
+        headers = [*headers, self._run_header] if headers else [self._run_header]
         while True:
             try:
                 self._producer.produce(topic, value=value, key=key, headers=headers, on_delivery=self._on_delivery)

@@ -8,6 +8,11 @@ marker on every partition of the surge topic; the simulation waits for those bef
 boundary. Markers are not events: their value is null (a tombstone on the compacted surge topic) and
 the header `MARKER_HEADER` says what they are. Every consumer skips them as data (bronze counts them;
 the real-time path uses them as the partition's clock).
+
+Runs: the same seed gives the same events, ids and event times, so two simulations of one session
+cannot be told apart by their values. Every record the event producer sends carries the header
+`RUN_HEADER` (a fresh id per producer run: producer metadata, not part of the event), and stream
+state that depends on event time (dedup memory, clocks, windows, surge) is kept per `run_key`.
 """
 
 from __future__ import annotations
@@ -15,9 +20,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-__all__ = ["MARKED_TOPICS", "MARKER_HEADER", "MARKER_KEY", "StepMarker", "parse_marker"]
+__all__ = ["MARKED_TOPICS", "MARKER_HEADER", "MARKER_KEY", "RUN_HEADER", "StepMarker", "parse_marker", "run_id_of", "run_key"]
 
 MARKER_HEADER = "rideshare.marker"
+RUN_HEADER = "run_id"
 _STEP = b"step"
 # Markers need a key on the compacted surge topic; one constant key keeps them from ever being data.
 MARKER_KEY = b"__step_marker__"
@@ -50,3 +56,16 @@ def parse_marker(headers: Iterable[tuple[str, bytes | None]] | None) -> StepMark
         return StepMarker(session.decode(), int(end))
     except (UnicodeDecodeError, ValueError):
         return None
+
+
+def run_id_of(headers: Iterable[tuple[str, bytes | None]] | None) -> str:
+    """The producer run id in these record headers ("" for records produced without one)."""
+    for name, value in headers or ():
+        if name == RUN_HEADER and value is not None:
+            return value.decode("utf-8", errors="replace")
+    return ""
+
+
+def run_key(session_id: str, run_id: str) -> str:
+    """The key of one run of one simulation session in stream state."""
+    return f"{session_id}/{run_id}" if run_id else session_id

@@ -1,9 +1,9 @@
 """Declarative topology graphs: sources → operators → sinks, with live counters.
 
-Each topology module's `build(app, settings, registry)` declares its graph here and wires its Faust
-agents to the same node objects, so `rideshare topology describe`, the `/topology/` web view and the
-runtime counters all come from one declaration. Node ids are global (`<topology>.<node>`) so a graph
-can point at another topology's node (GPS reads the dedup node's output).
+Each topology module's `build(app, settings, ...)` declares its graph here and wires its agents to the
+same node objects, so `rideshare topology describe`, the `/topology/` web view and the runtime
+counters all come from one declaration. Node ids are global (`<topology>.<node>`) so a graph can point
+at the node of a stream it was handed (GPS continues from the dedup node of the stream it consumes).
 """
 
 from __future__ import annotations
@@ -78,11 +78,10 @@ class Topology:
 
 
 class TopologyRegistry:
-    """The topologies built into one app, plus what they share (the dedup heads, a lag probe)."""
+    """The topology graphs built into one app, and a probe of its consumer lag for the views."""
 
     def __init__(self) -> None:
         self.topologies: dict[str, Topology] = {}
-        self.shared: dict[str, Any] = {}
         self.lag_probe: Callable[[str], dict[int, int]] | None = None
 
     def add(self, topology: Topology) -> Topology:
