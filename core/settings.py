@@ -63,6 +63,11 @@ class Settings(BaseSettings):
         300_000, ge=1_000, description="An event this far ahead of its partition's clock is an outlier (counted, skipped).")
     stream_batch_max_events: int = Field(5_000, ge=1, description="Real-time batch: at most this many events per batch...")
     stream_batch_within_s: float = Field(0.05, gt=0, description="... or what arrived within this many seconds.")
+    stream_stall_check_s: float = Field(5.0, gt=0, description="How often a worker checks its partitions are being fetched.")
+    stream_stall_timeout_s: float = Field(
+        30.0, gt=0, description="An assigned partition with lag and no progress this long is stalled (healed, then restarted).")
+    fault_unfetched_partition: str | None = Field(
+        None, description="Fault injection for tests: 'topic:partition' the worker stops fetching once assigned.")
     stream_checkpoint_s: float = Field(
         1.0, gt=0, description="Real-time state is written to its tables (changelogs), and offsets acked, this often.")
     gps_window_ms: int = Field(1_000, ge=100, description="Tumbling event-time window of the GPS aggregation.")

@@ -16,13 +16,16 @@ from pathlib import Path
 from typing import Any
 
 import faust
+from faust.types import TP
 from faust.web import Request, Response, View
 
 from core.exceptions import RideshareError
 from core.settings import Settings, load_settings
+from schemas.catalog import WORKER_PARTITIONS
 from streams.codecs import register_codecs
 from streams.context import StreamsContext, attach_context, context_of
 from streams.graph import TopologyRegistry
+from streams.health import install_health
 from streams.metrics import StreamMetrics
 from streams.monitor import LeanMonitor
 
@@ -90,7 +93,7 @@ def create_app(settings: Settings, *, role: WorkerRole = WorkerRole.REALTIME, ap
         web_in_thread=False,
         table_standby_replicas=0,  # one machine: standbys double RocksDB writes for no availability gain
         topic_replication_factor=1,
-        topic_partitions=6,
+        topic_partitions=WORKER_PARTITIONS,
         consumer_auto_offset_reset="earliest",
         broker_commit_every=2_000,
         broker_commit_interval=1.0,
@@ -107,6 +110,10 @@ def create_app(settings: Settings, *, role: WorkerRole = WorkerRole.REALTIME, ap
     attach_context(app, context)
     context.registry.lag_probe = _lag_probe(app)
     _add_views(app, context)
+    install_health(app, settings, context.metrics)
+    if settings.fault_unfetched_partition:
+        topic, _, partition = settings.fault_unfetched_partition.rpartition(":")
+        app.topics.fault_unfetched_partition = TP(topic, int(partition))  # type: ignore[attr-defined]  # a BatchConductor
     return app
 
 

@@ -41,6 +41,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, Protocol, cast
 
+import aiokafka
 import faust
 from faust.streams import _current_event  # Faust keeps no public setter: its streams use this one
 from faust.transport.conductor import Conductor
@@ -108,6 +109,11 @@ class MessageBuffer:
 
     def __len__(self) -> int:
         return self._size
+
+    def buffered(self, tp: TP) -> int:
+        """Messages of partition `tp` waiting for the agent."""
+        queue = self._partitions.get(tp)
+        return len(queue) if queue is not None else 0
 
     def put(self, tp: TP, message: Any) -> None:
         queue = self._partitions.get(tp)
@@ -184,6 +190,8 @@ class BatchConductor(Conductor):
         super().__init__(app, **kwargs)
         self.batch_buffers: dict[str, MessageBuffer] = {}
         self.batch_agents: list[BatchAgent] = []
+        # Fault injection (tests): a partition the consumer stops fetching once it is assigned.
+        self.fault_unfetched_partition: TP | None = None
 
 
 class LeanConsumer(faust_aiokafka.Consumer):
@@ -199,10 +207,31 @@ class LeanConsumer(faust_aiokafka.Consumer):
         await self.commit()  # the offsets acked just now, before Faust forgets those of revoked partitions
         await super().on_partitions_revoked(revoked)
 
+    async def wait_empty(self) -> None:
+        """Faust waits for every tracked message to be acked before it stops or rebalances: let batch agents
+        finish their batch in flight and checkpoint, and drop what is only buffered (re-read later)."""
+        for agent in self._conductor.batch_agents:
+            await agent.before_revoke()
+            agent.buffer.clear()
+        await super().wait_empty()
+
     async def on_partitions_assigned(self, assigned: set[TP], generation_id: int = 0) -> None:
         await super().on_partitions_assigned(assigned, generation_id)
         for agent in self._conductor.batch_agents:
             agent.resume()
+        unfetched = self._conductor.fault_unfetched_partition
+        if unfetched is not None and unfetched in assigned:
+            await self._stop_fetching(unfetched)
+
+    async def _stop_fetching(self, tp: TP) -> None:
+        """Fault injection: stop fetching `tp` behind Faust's back (as faust-streaming#629 does)."""
+        kafka_consumer = self._thread._ensure_consumer()
+
+        async def pause() -> None:
+            kafka_consumer.pause(aiokafka.TopicPartition(tp.topic, tp.partition))
+
+        log.warning("fault injection: partition %s:%d is assigned but will not be fetched", tp.topic, tp.partition)
+        await self._thread.call_thread(pause)
 
     async def _drain_messages(self, fetcher: Service) -> None:  # the loop of faust's Consumer, one branch added
         callback = self.callback
@@ -353,11 +382,6 @@ class BatchAgent(Service):
     def resume(self) -> None:
         self._taking.set()
 
-    async def on_stop(self) -> None:
-        """A clean stop: checkpoint what was processed, drop what was only buffered (re-read on restart)."""
-        if self._pending:
-            self.checkpoint()
-        self.buffer.clear()
 
 
 def batch_agent(app: faust.App, topic: faust.TopicT, processor: BatchProcessor, *, name: str, max_events: int,

@@ -58,6 +58,10 @@ class StreamMetrics:
             "rideshare_bronze_offset_discontinuity", "1 while a partition is stopped because its offsets no longer continue bronze's.",
             ["topic", "partition"], registry=r)
 
+        self.stalled_partitions_healed = Counter(
+            "rideshare_stream_stalled_partitions_healed", "Assigned partitions found not fetched and restarted.",
+            ["topic", "partition"], registry=r)
+
     def exposition(self) -> bytes:
         """The Prometheus text format of every metric of this app."""
         return generate_latest(self.registry)

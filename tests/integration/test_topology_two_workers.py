@@ -51,10 +51,10 @@ def test_workers_split_partitions_serve_views_and_recover_state(pair_settings: S
 
     def split() -> bool:
         a, b = first.assigned(gps_topic), second.assigned(gps_topic)
-        return bool(a) and bool(b) and a | b == set(range(6)) and not a & b
+        return bool(a) and bool(b) and a | b == set(range(topic_spec('gps').partitions)) and not a & b
 
     second.wait_assigned(gps_topic)
-    wait_until(split, 90, "the two workers to split the 6 gps partitions")
+    wait_until(split, 90, "the two workers to split the gps partitions")
 
     recorder = ChannelRecorder(pair_settings, LiveStateKeys(pair_settings.topic_namespace).positions_channel)
     try:
@@ -87,7 +87,7 @@ def test_workers_split_partitions_serve_views_and_recover_state(pair_settings: S
 
     moved = second.assigned(gps_topic)
     second.stop()
-    wait_until(lambda: first.assigned(gps_topic) == set(range(6)), 90, "the survivor to take all 6 partitions")
+    wait_until(lambda: first.assigned(gps_topic) == set(range(topic_spec('gps').partitions)), 90, "the survivor to take every partition")
     after = {}
 
     def served() -> bool:
