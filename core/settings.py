@@ -36,8 +36,8 @@ class Settings(BaseSettings):
 
     lake_uri: str = Field(str(PROJECT_ROOT / ".local" / "lake"), description="Delta Lake root: a folder or an s3:// URI.")
     lake_storage_options: dict[str, str] = Field(default_factory=dict, description="delta-rs storage options (JSON) for remote lakes.")
-    bronze_batch_max_records: int = Field(5_000, ge=1, description="Bronze micro-batch: commit after this many records per topic...")
-    bronze_batch_max_seconds: float = Field(5.0, gt=0, description="... or after this many seconds, whichever comes first.")
+    bronze_batch_max_records: int = Field(25_000, ge=1, description="Bronze micro-batch: commit after this many records per topic...")
+    bronze_batch_max_seconds: float = Field(2.0, gt=0, description="... or after this many seconds, whichever comes first.")
     bronze_event_time_skew_ms: int = Field(
         86_400_000, ge=60_000,
         description="Bronze dead-letters an event this far ahead of its partition's clock (per run): a far-future outlier.")
@@ -69,7 +69,7 @@ class Settings(BaseSettings):
     fault_unfetched_partition: str | None = Field(
         None, description="Fault injection for tests: 'topic:partition' the worker stops fetching once assigned.")
     stream_checkpoint_s: float = Field(
-        1.0, gt=0, description="Real-time state is written to its tables (changelogs), and offsets acked, this often.")
+        5.0, gt=0, description="Real-time state is written to its tables (changelogs), and offsets acked, this often.")
     gps_window_ms: int = Field(1_000, ge=100, description="Tumbling event-time window of the GPS aggregation.")
     gps_idle_expiry_ms: int = Field(300_000, ge=1_000, description="Event time after which a silent entity leaves the live map.")
     surge_window_ms: int = Field(300_000, ge=60_000, description="Hopping window size of the surge demand/supply counts.")

@@ -1,8 +1,10 @@
 """Step markers: in-band control records that close one step of simulated event time on a partition.
 
-In lockstep mode the simulation advances in surge steps. At each step boundary it sends a marker to
-every partition of the topics the surge topology reads (`MARKED_TOPICS`): every event of the session
-with `event_time < step_end_ms` on that partition precedes the marker. The surge topology closes the
+In lockstep mode the simulation advances in surge steps. It sends a marker at its first instant,
+before any event (so the surge topology knows the run is in lockstep before any of its signals), and
+then at each step boundary, to every partition of the topics the surge topology reads
+(`MARKED_TOPICS`): every event of the session with `event_time < step_end_ms` on that partition
+precedes the marker. The surge topology closes the
 step once it has seen the marker of every source partition, publishes the step's surge updates, then a
 marker on every partition of the surge topic; the simulation waits for those before it crosses the
 boundary. Markers are not events: their value is null (a tombstone on the compacted surge topic) and

@@ -42,6 +42,9 @@ class StreamMetrics:
         self.redis_publish_seconds = Histogram(
             "rideshare_redis_publish_seconds", "Time to write one batch of live state to Redis.", ["topology"],
             buckets=_LATENCY_BUCKETS_S, registry=r)
+        self.redis_errors = Counter(
+            "rideshare_redis_write_errors", "Live-state writes to Redis that failed (skipped; processing goes on).", ["topology"],
+            registry=r)
         self.surge_updates = Counter(
             "rideshare_surge_updates", "Surge multipliers published (changed values only).", registry=r)
         self.dlq_records = Counter(

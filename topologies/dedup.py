@@ -250,11 +250,17 @@ class SourceStage:
                 records.append(message)
         source, decoded = self.nodes["source"], self.nodes["decode"]
         source.record(events_in=len(group), events_out=len(records))
-        classified = classify_batch(self.spec, [m.key for m in records], [m.value for m in records],
-                                    [round(m.timestamp * 1000) for m in records])
+        with decoded.timed():
+            classified = classify_batch(self.spec, [m.key for m in records], [m.value for m in records],
+                                        [round(m.timestamp * 1000) for m in records])
         for rejection in classified.rejections:
             self._invalid.labels(self.topic_key, rejection.error_type).inc()
         decoded.record(events_in=len(records), events_out=len(classified), errors=len(classified.rejections))
+        with self.nodes["seen"].timed():
+            return self._deduplicated(partition, group, records, marks, classified)
+
+    def _deduplicated(self, partition: int, group: list[Any], records: list[Any], marks: list[tuple[int, StepMarker, str]],
+                      classified: Any) -> AdmittedBatch:
         frame = classified.frame
         sessions = frame.get_column("session_id").to_list()
         runs = [run_key(session, run_id_of(records[position].headers))
@@ -301,6 +307,12 @@ class SourceStage:
 
     def checkpoint(self) -> None:
         """Store each partition's new ids, delete expired buckets and forgotten runs; then the subscribers'."""
+        with self.nodes["seen"].timed():
+            self._store_seen()
+        for subscriber in self.stream.subscribers:
+            subscriber.checkpoint()
+
+    def _store_seen(self) -> None:
         if self._seen is not None:
             for partition, runs in self._seen.items():
                 message = self._last_message.get(partition)
@@ -317,8 +329,6 @@ class SourceStage:
                     for run, buckets in self._expired_runs.pop(partition, ()):
                         for key in buckets.all_chunks():
                             self.table.pop(f"{partition}:{run}:{key}", None)
-        for subscriber in self.stream.subscribers:
-            subscriber.checkpoint()
 
 
 def build(app: faust.App, settings: Settings) -> tuple[Topology, AdmittedStreams]:

@@ -19,6 +19,7 @@ zone -> {panes, multiplier}; panes older than the window are pruned (bounded sta
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
@@ -31,6 +32,7 @@ import msgspec
 import redis.asyncio as aioredis
 from faust.web import Request, Response, View
 
+from core.kafka_admin import topic_state
 from core.settings import Settings
 from schemas.catalog import topic_spec
 from schemas.live_state import LiveStateKeys
@@ -95,14 +97,17 @@ def pane_start(event_time: int, step_ms: int) -> int:
 
 
 def apply_signal(state: dict[str, Any] | None, signal: dict[str, Any], config: SurgeConfig) -> dict[str, Any]:
-    """Add one demand or supply signal to the zone's pane of its event time (new state; input untouched)."""
+    """Add one demand or supply signal to the zone's pane of its event time (new state; input untouched).
+
+    Panes hold ids (request event ids, driver ids), not counts: a signal delivered twice (a replay
+    after a crash) changes nothing, so multipliers stay deterministic."""
     state = state or {"zone_id": signal["zone_id"], "panes": {}, "multiplier": 1.0}
     start = str(pane_start(signal["event_time"], config.step_ms))
-    pane = dict(state["panes"].get(start) or {"demand": 0, "drivers": []})
-    if signal["kind"] == "demand":
-        pane["demand"] += 1
-    elif signal["id"] not in pane["drivers"]:
-        pane["drivers"] = [*pane["drivers"], signal["id"]]
+    pane = state["panes"].get(start) or {"demand": [], "drivers": []}
+    field_name = "demand" if signal["kind"] == "demand" else "drivers"
+    if signal["id"] in pane[field_name]:
+        return state
+    pane = {**pane, field_name: [*pane[field_name], signal["id"]]}
     return {**state, "panes": {**state["panes"], start: pane}}
 
 
@@ -111,7 +116,7 @@ def window_counts(state: dict[str, Any], window_end: int, config: SurgeConfig) -
     demand, drivers = 0, set()
     for start, pane in state["panes"].items():
         if window_end - config.window_ms <= int(start) < window_end:
-            demand += pane["demand"]
+            demand += len(pane["demand"])
             drivers.update(pane["drivers"])
     return demand, len(drivers)
 
@@ -291,7 +296,8 @@ class SignalForwarder:
     async def on_batches(self, batches: Sequence[AdmittedBatch]) -> None:
         for batch in batches:
             self.node.record(events_in=len(batch))
-            signals = self.signals_of(batch)
+            with self.node.timed():
+                signals = self.signals_of(batch)
             items_by_run: dict[str, list[SignalItem]] = {}
             marker_iter = iter(batch.markers)
             marker = next(marker_iter, None)
@@ -359,10 +365,12 @@ class SurgeWindows:
         self.keys = LiveStateKeys(settings.topic_namespace)
         self.redis_url = settings.redis_url
         self.metrics = context_of(app).metrics
-        self.source_partitions = {f"{key}:{p}" for key in MARKED_TOPICS for p in range(topic_spec(key).partitions)}
+        self._bootstrap = settings.bootstrap_servers
+        self._namespace = settings.topic_namespace
+        self.source_partitions: set[str] | None = None  # read from the broker at the first marker
         self.surge_topic = catalog_topic(app, settings, "surge", decoded=True)
         self.marker_topic = catalog_topic(app, settings, "surge")
-        self.surge_partitions = topic_spec("surge").partitions
+        self.surge_partitions = 0  # read from the broker with the marked partitions
         self.runs: dict[str, RunSurge] | None = None  # None: rebuild from the table on next use
         self._changed: set[tuple[str, str]] = set()  # (run, zone or META)
         self._dropped: list[str] = []
@@ -451,6 +459,8 @@ class SurgeWindows:
         self._changed.add((run, META_KEY))
         seen = state.markers.setdefault(step_end, set())
         seen.add(source)
+        if self.source_partitions is None:
+            self.source_partitions = await asyncio.get_running_loop().run_in_executor(None, self._marked_partitions)
         if seen < self.source_partitions:
             return
         del state.markers[step_end]
@@ -460,6 +470,15 @@ class SurgeWindows:
             await self.marker_topic.send(key=MARKER_KEY, value=None, partition=partition,
                                          headers=[*StepMarker(state.session_id, step_end).headers(),
                                                   (RUN_HEADER, state.run_id.encode())])
+
+    def _marked_partitions(self) -> set[str]:
+        """Every partition the simulation marks, as the broker has them (the topics may predate the catalog's counts)."""
+        sources = set()
+        for key in MARKED_TOPICS:
+            state = topic_state(self._bootstrap, topic_spec(key).qualified(self._namespace))
+            sources.update(f"{key}:{partition}" for partition in state.high_watermarks)
+        self.surge_partitions = len(topic_state(self._bootstrap, topic_spec("surge").qualified(self._namespace)).high_watermarks)
+        return sources
 
     async def _close(self, run: str, state: RunSurge, window_ends: list[int]) -> None:
         for window_end in window_ends:
@@ -563,9 +582,9 @@ def build(app: faust.App, settings: Settings, *, trips: AdmittedStream, driver_s
 
     table = state_table(app, table_name, partitions=1, help="surge panes, multipliers and step state per run and zone")
     windows = SurgeWindows(app, settings, config, table, nodes, sensitivity_of)
+    # checkpoint every batch: surge traffic is small, and a step's state should be durable soon after it closed
     batch_agent(app, signal_topic, _SurgeProcessor(windows), name=f"{settings.topic_namespace}surge-windows",
-                max_events=settings.stream_batch_max_events, within_s=settings.stream_batch_within_s,
-                checkpoint_s=settings.stream_checkpoint_s)
+                max_events=settings.stream_batch_max_events, within_s=settings.stream_batch_within_s, checkpoint_s=0.0)
 
     @app.on_partitions_revoked.connect
     async def forget(sender: Any, revoked: Any, **kwargs: Any) -> None:
