@@ -16,6 +16,9 @@ from agents_sim.trips import TERMINAL, TripState
 
 START = "2026-03-02T07:30:00-03:00"
 CONFIG = SimConfig(seed=9, drivers=120, riders=1500, start=START)
+# Trip states in which the rider waits on the street (the map shows them as waiting riders).
+WAITING_FOR_PICKUP = {s.value for s in (TripState.REQUESTED, TripState.OFFER_SENT, TripState.OFFER_EXPIRED, TripState.OFFER_REJECTED,
+                                        TripState.DRIVER_ASSIGNED, TripState.EN_ROUTE_PICKUP, TripState.AT_PICKUP)}
 
 
 def wait_for(predicate: Callable[[], bool], timeout_s: float = 30.0) -> None:
@@ -27,7 +30,7 @@ def wait_for(predicate: Callable[[], bool], timeout_s: float = 30.0) -> None:
 
 @pytest.fixture
 def runtime() -> SimulationRuntime:
-    rt = SimulationRuntime(CONFIG, ListSink(), speed=None)
+    rt = SimulationRuntime(CONFIG, ListSink(), speed="max")
     yield rt
     rt.stop()
 
@@ -58,10 +61,13 @@ def test_real_time_speed_is_never_exceeded() -> None:
 
 def test_speed_is_validated() -> None:
     rt = SimulationRuntime(CONFIG.replace(drivers=2, riders=2), ListSink())
-    for bad in (0.1, 1001, -1):
+    for bad in (0.1, 1001, -1, 0, None, "fast", float("nan")):
         with pytest.raises(ValueError, match="speed"):
-            rt.set_speed(bad)
-    rt.set_speed(None)
+            rt.set_speed(bad)  # type: ignore[arg-type]  # bad values on purpose
+    with pytest.raises(ValueError, match="consumer lag"):
+        rt.set_speed("auto")  # no Kafka sink: nothing to pace by
+    rt.set_speed("max")
+    assert rt.status()["speed"] == "max"
     rt.set_speed(1000)
     assert rt.status()["speed"] == 1000
 
@@ -114,13 +120,18 @@ def test_spawn_is_bounded_and_adds_agents(runtime: SimulationRuntime) -> None:
 
 
 def test_views_expose_positions_trips_drivers_and_metrics(runtime: SimulationRuntime) -> None:
-    runtime.start()
-    wait_for(lambda: any(t["route"] for t in runtime.active_trips()))
-    trip = next(t for t in runtime.active_trips() if t["route"])
+    # Views are read at one simulated instant: a running thread would move the world between two reads
+    # (at full speed a rider waiting for the car at the first read may be riding at the next one).
+    runtime.sim.run_until(runtime.sim.now + 20 * 60_000)
+    trips = runtime.active_trips()
+    trip = next(t for t in trips if t["route"])
     lon, lat = trip["route"][0]
     assert -47 < lon < -46 and -24.1 < lat < -23.3
     positions = runtime.positions()
-    assert {p["entity_type"] for p in positions} == {"driver", "rider"}
+    waiting = {t["rider_id"] for t in trips if t["state"] in WAITING_FOR_PICKUP}
+    assert waiting and {p["entity_id"] for p in positions if p["entity_type"] == "rider"} == waiting
+    online = {d for d, driver in runtime.sim.drivers.items() if driver.status != "offline"}
+    assert online and {p["entity_id"] for p in positions if p["entity_type"] == "driver"} == online
     metrics = runtime.metrics()
     assert len(metrics["zones"]) == 96 and metrics["overview"]["requests"] > 0
     assert sum(metrics["drivers_by_status"].values()) == 120
