@@ -2,10 +2,10 @@
 
 1. `/api/...` needs a key (X-API-Key): none or unknown is 401; a viewer key on a mutating method
    (anything but GET/HEAD/OPTIONS) is 403 — the role check of agents_sim.api.deps, done first.
-2. A body larger than `api_max_body_bytes` is 413, whether announced by Content-Length or streamed
-   (the guard reads at most that many bytes, then hands the body to the route).
+2. A body announced (Content-Length) larger than `api_max_body_bytes` is 413.
 3. Mutating calls are rate-limited per key (token bucket: `api_mutations_per_s`, `api_mutations_burst`):
    429 with Retry-After beyond.
+4. A streamed body (no Content-Length) is read up to that many bytes (413 beyond), then handed to the route.
 
 The routes keep their own key dependencies (they document the scheme in OpenAPI and are a second check).
 """
@@ -76,29 +76,30 @@ class ApiGuard:
             await self.app(scope, receive, send)
             return
         headers = Headers(scope=scope)
-        method = scope["method"]
-        if scope["path"].startswith("/api/"):
-            key = headers.get(API_KEY_HEADER)
+        key = headers.get(API_KEY_HEADER)
+        guarded = scope["path"].startswith("/api/")
+        mutating = scope["method"] not in READ_METHODS
+        declared = headers.get("content-length")
+        if guarded:
             role = resolve_role(self.settings, key)
             if role is None:
                 await _answer(send, 401, UNAUTHORIZED_DETAIL, {"WWW-Authenticate": "APIKey"})
                 return
-            if method not in READ_METHODS and role is not Role.ADMIN:
+            if mutating and role is not Role.ADMIN:
                 await _answer(send, 403, FORBIDDEN_DETAIL)
                 return
-            if method not in READ_METHODS and key is not None:
-                wait_s = self.limiter.retry_after_s(key)
-                if wait_s > 0:
-                    await _answer(send, 429, f"too many changes: at most {self.settings.api_mutations_per_s:g} per second "
-                                  f"(bursts of {self.settings.api_mutations_burst}); retry in {wait_s:.1f} s",
-                                  {"Retry-After": str(max(1, math.ceil(wait_s)))})
-                    return
-        declared = headers.get("content-length")
         if declared is not None and (not declared.isdigit() or int(declared) > self.max_body_bytes):
             await _answer(send, 413, f"request body over {self.max_body_bytes} bytes")
             return
-        if method in READ_METHODS and declared is None:
-            await self.app(scope, receive, send)
+        if guarded and mutating and key is not None:
+            wait_s = self.limiter.retry_after_s(key)
+            if wait_s > 0:
+                await _answer(send, 429, f"too many changes: at most {self.settings.api_mutations_per_s:g} per second "
+                              f"(bursts of {self.settings.api_mutations_burst}); retry in {wait_s:.1f} s",
+                              {"Retry-After": str(max(1, math.ceil(wait_s)))})
+                return
+        if not mutating and declared is None:
+            await self.app(scope, receive, send)  # no body to bound
             return
         try:
             body = await self._read_body(receive)
