@@ -308,7 +308,7 @@ class LiveDelta(BaseModel):
     removed: list[str] = Field(description="Keys (`driver:D1`) of entities that left the map.")
     trips: list[LiveTrip]
     surge: list[SurgeZone]
-    stats: LiveStats | None = None
+    stats: LiveStats | None = Field(description="The status and counters, at most twice a second; null in the frames between.")
 
 
 class ClientStats(BaseModel):

@@ -81,9 +81,8 @@ class Delta:
             "removed": sorted(self.removed),
             "trips": list(self.trips.values()),
             "surge": list(self.surge.values()),
+            "stats": self.stats,  # null when this frame carries none (the client keeps the previous ones)
         }
-        if self.stats is not None:
-            message["stats"] = self.stats
         return message
 
 

@@ -636,7 +636,7 @@ export interface components {
              * @description Keys (`driver:D1`) of entities that left the map.
              */
             removed: string[];
-            /** @default null */
+            /** @description The status and counters, at most twice a second; null in the frames between. */
             stats: components["schemas"]["LiveStats"] | null;
             /** Surge */
             surge: components["schemas"]["SurgeZone"][];
