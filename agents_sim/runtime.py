@@ -32,9 +32,10 @@ States::
 - `end_ms`: when given, the sim thread stops by itself (STOPPED, sink flushed) once simulated time
   reaches it exactly (`rideshare sim run --duration`); `wait(timeout_s)` blocks until the thread ends.
 - Surge: with a `KafkaSink` the runtime consumes the surge topic (`KafkaSurge`); otherwise it uses
-  the injected `surge` source or 1.0 everywhere. A `LockstepSurge` source (one with `step_ms` and
-  `complete_step`) gets `complete_step(session_id, step_end_ms)` at every step boundary (epoch
-  multiples of `step_ms`), outside the lock, before the simulation crosses it.
+  the injected `surge` source or 1.0 everywhere. A lockstep source (`surge.step_ms` set) makes the sim
+  thread stop each slice at the next surge-step boundary (epoch multiples of `step_ms`) and call
+  `surge.complete_step(session, boundary)` there, outside the lock (it waits on Kafka; never while the
+  broker is known to be unavailable); `surge_wait_s` sums the seconds it waited.
 - Backpressure: a sink with a bounded queue (`sink.backpressure`) that is congested (broker
   unavailable) makes the loop wait instead of stepping; views, commands and the status (`broker`,
   `backpressure`) keep answering, and the run continues where it stopped once the queue drains.
@@ -50,7 +51,7 @@ import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future
 from pathlib import Path
-from typing import Any, Protocol, TypeVar, runtime_checkable
+from typing import Any, TypeVar
 
 from agents_sim import checkpoint as checkpoints
 from agents_sim import views
@@ -65,7 +66,7 @@ from core.exceptions import RideshareError
 from schemas.limits import SPAWN_PER_REQUEST_MAX, SPEED_AUTO, SPEED_FACTOR_MAX, SPEED_FACTOR_MIN, SPEED_MAX, Speed, parse_speed
 from schemas.zones import zones_geojson
 
-__all__ = ["LockstepSurge", "RuntimeState", "SimulationRuntime"]
+__all__ = ["RuntimeState", "SimulationRuntime"]
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -74,15 +75,6 @@ _MAX_COMMANDS = 64     # queued control commands (a full queue answers RuntimeBu
 _MAX_LISTENERS = 64    # trip-change subscribers
 _BROKER_WAIT_S = 0.1   # one wait for the broker's queue to drain, between command checks
 _COMMAND_WAIT_S = 30.0  # a control call gives up (RuntimeBusyError) when the sim thread does not take it
-
-
-@runtime_checkable
-class LockstepSurge(Protocol):
-    """A surge source that closes the loop in lockstep: the runtime calls `complete_step` at each boundary."""
-
-    step_ms: int
-
-    def complete_step(self, session_id: str, step_end_ms: int) -> None: ...
 
 
 class RuntimeState:
@@ -103,7 +95,6 @@ class SimulationRuntime:
         if surge is None and isinstance(sink, KafkaSink):
             surge = KafkaSurge(sink.settings)
         self._surge = surge
-        self._lockstep = surge if isinstance(surge, LockstepSurge) else None
         self._pacer = AutoPacer()
         self._lag_probe = lag_probe
         self._watcher = LagWatcher(lag_probe, self._pacer, self._achieved_while_running) if lag_probe is not None else None
@@ -118,7 +109,8 @@ class SimulationRuntime:
         self._drain_deadline_ms = 0
         self._speed_achieved = 0.0
         self._anchor: tuple[float, int, float | None] = (time.monotonic(), 0, None)  # wall, sim ms, factor
-        self._boundary_due: int | None = None
+        self.surge_wait_s = 0.0
+        self._surge_step_due: tuple[str, int] | None = None  # (session, boundary) reached, to complete outside the lock
         self._stepping = False
         self.waiting_for_broker = False
         self.undelivered = 0  # events still queued when the run stopped (broker unavailable)
@@ -401,11 +393,12 @@ class SimulationRuntime:
                     active = self.state in (RuntimeState.RUNNING, RuntimeState.DRAINING)
                     if backpressure is not None:
                         backpressure.poll()  # delivery and broker-health callbacks
-                    congested = active and backpressure is not None and backpressure.congested()
-                    boundary = None
-                    if active and not congested:
+                    # A step boundary waits for the surge loop over Kafka: not while the broker is away.
+                    broker_down = backpressure is not None and backpressure.health.available is False
+                    congested = active and backpressure is not None and (
+                        backpressure.congested() or (broker_down and self._surge_step_due is not None))
+                    if active and not congested and self._surge_step_due is None:
                         step_ms = self._step(step_ms)
-                        boundary, self._boundary_due = self._boundary_due, None
                         if self.end_ms is not None and self.sim.now >= self.end_ms:
                             self._mark_stopped()
                             break
@@ -414,9 +407,12 @@ class SimulationRuntime:
                     self._wait_for_broker(backpressure)
                     window = self._measure_speed(window)
                     continue
-                self.waiting_for_broker = False
-                if boundary is not None and self._lockstep is not None:
-                    self._lockstep.complete_step(self.sim.session_id, boundary)
+                if self.waiting_for_broker:
+                    log.info("the broker takes events again: the simulation continues")
+                    self.waiting_for_broker = False
+                due, self._surge_step_due = self._surge_step_due, None
+                if due is not None:
+                    self.surge_wait_s += self.sim.surge.complete_step(*due)
                 if not active:
                     time.sleep(0.02)
                     window = (time.monotonic(), self.sim.now)
@@ -436,8 +432,11 @@ class SimulationRuntime:
         if not self.waiting_for_broker:
             log.warning("the broker does not take events (%d queued): the simulation waits", backpressure.queued())
             self.waiting_for_broker = True
-        if backpressure.wait_for_room(_BROKER_WAIT_S):
-            log.info("the broker takes events again: the simulation continues")
+        started = time.monotonic()
+        backpressure.wait_for_room(_BROKER_WAIT_S)
+        left = _BROKER_WAIT_S - (time.monotonic() - started)
+        if left > 0 and backpressure.health.available is False:
+            time.sleep(left)  # room in the queue, but a surge step waits for the broker itself
         self._reanchor()  # simulated time stood still: do not race to catch up with the wall clock
 
     def _measure_speed(self, window: tuple[float, int]) -> tuple[float, int]:
@@ -502,8 +501,9 @@ class SimulationRuntime:
             target = min(target, self._drain_deadline_ms)
         if self.end_ms is not None:
             target = min(target, self.end_ms)
-        if self._lockstep is not None:
-            boundary = (sim.now // self._lockstep.step_ms + 1) * self._lockstep.step_ms
+        surge_step = getattr(sim.surge, "step_ms", None)  # lockstep sources set it (agents_sim.surge)
+        boundary = (sim.now // surge_step + 1) * surge_step if surge_step else None
+        if boundary is not None:
             target = min(target, boundary)
         started = time.monotonic()
         if target > sim.now:
@@ -512,8 +512,8 @@ class SimulationRuntime:
                 sim.run_until(target)
             finally:
                 self._stepping = False
-            if self._lockstep is not None and sim.now % self._lockstep.step_ms == 0:
-                self._boundary_due = sim.now
+        if boundary is not None and sim.now >= boundary:
+            self._surge_step_due = (sim.session_id, boundary)
         elapsed = time.monotonic() - started
         if self.state == RuntimeState.DRAINING:
             self._drain_step()

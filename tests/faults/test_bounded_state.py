@@ -81,9 +81,11 @@ class _HeldAtTheBoundary:
         self.release = threading.Event()
         self.held = threading.Event()
 
-    def complete_step(self, session_id: str, step_end_ms: int) -> None:
+    def complete_step(self, session_id: str, step_end_ms: int) -> float:
+        started = time.monotonic()
         self.held.set()
         self.release.wait(30)
+        return time.monotonic() - started
 
     def multiplier(self, zone_id: str) -> float:
         return 1.0

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -195,3 +196,48 @@ def test_restore_rejects_foreign_files(tmp_path: Path) -> None:
     bogus.write_bytes(b"not a checkpoint")
     with pytest.raises(CheckpointError):
         checkpoint.load(bogus, CONFIG, ListSink())
+
+
+class _RecordingLockstep:
+    """A lockstep surge source that records each step it is asked to complete and what another thread sees then."""
+
+    step_ms = 60_000
+
+    def __init__(self, runtime_of: Callable[[], SimulationRuntime]) -> None:
+        self.runtime_of = runtime_of
+        self.steps: list[tuple[str, int, int]] = []  # session, boundary, simulated now seen from another thread
+
+    def complete_step(self, session_id: str, step_end_ms: int) -> float:
+        with ThreadPoolExecutor(1) as other:  # the lock is free: another thread reads the status at once
+            now = other.submit(lambda: self.runtime_of().status()["sim_time_ms"]).result(timeout=2)
+        self.steps.append((session_id, step_end_ms, now))
+        return 0.01
+
+    def multiplier(self, zone_id: str) -> float:
+        return 1.0
+
+    def poll(self) -> int:
+        return 0
+
+    def snapshot(self) -> dict[str, float]:
+        return {}
+
+    def close(self) -> None:
+        return None
+
+
+def test_lockstep_steps_are_completed_at_each_boundary_outside_the_lock() -> None:
+    holder: list[SimulationRuntime] = []
+    surge = _RecordingLockstep(lambda: holder[0])
+    runtime = SimulationRuntime(CONFIG.replace(drivers=20, riders=200), ListSink(), surge=surge, speed="max")
+    holder.append(runtime)
+    runtime.start()
+    try:
+        wait_for(lambda: len(surge.steps) >= 10)
+    finally:
+        runtime.stop()
+    boundaries = [boundary for _, boundary, _ in surge.steps]
+    first = (CONFIG.start_ms // 60_000 + 1) * 60_000
+    assert boundaries[:10] == [first + i * 60_000 for i in range(10)]  # every boundary, in order, none skipped
+    assert all(session == "sim-9" and now == boundary for session, boundary, now in surge.steps)  # stopped exactly there
+    assert runtime.surge_wait_s >= 0.01 * len(surge.steps) - 1e-9
