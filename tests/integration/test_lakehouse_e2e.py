@@ -28,7 +28,7 @@ def test_gold_reconciles_with_the_simulation_summary(kafka: KafkaService, settin
     lake = isolated_settings(settings, "lakee2e", tmp_path, bronze_batch_max_records=20_000, bronze_batch_max_seconds=1.0)
     config = SimConfig(seed=21, drivers=60, riders=1500)
     sink = KafkaSink(lake)
-    runtime = SimulationRuntime(config, sink, speed=None, end_ms=config.start_ms + SIMULATED_S * 1000)
+    runtime = SimulationRuntime(config, sink, speed="max", end_ms=config.start_ms + SIMULATED_S * 1000)
     runtime.start()
     try:
         while not runtime.wait(0.5):
