@@ -257,6 +257,8 @@ class LivePosition(BaseModel):
     status: str = Field(description="Driver status (available, on_trip, ...) or `waiting` for riders.")
     trip_id: str | None
     event_time: int = Field(description="Simulated time of the position, ms since the epoch.")
+    window_end: int | None = Field(description="End of the GPS window it was aggregated in (positions from the GPS topology); "
+                                   "null for positions read from the simulation itself.")
 
 
 class LiveTrip(BaseModel):

@@ -37,7 +37,7 @@ def _pipeline_positions(url: str, *, timeout_s: float) -> list[dict[str, Any]]:
                 frame = json.loads(ws.recv(timeout=max(0.1, deadline - time.monotonic())))
             except TimeoutError:
                 break
-            positions = [p for p in frame.get("positions", []) if "window_end" in p and p.get("entity_type") == "driver"]
+            positions = [p for p in frame.get("positions", []) if p["window_end"] is not None and p["entity_type"] == "driver"]
             if positions:
                 return positions
     return []

@@ -186,7 +186,7 @@ def test_positions_and_surge_from_the_live_state_redis_contract(redis_server: st
     # The GPS topology's record arrives in the WebSocket's one position shape (driver_status -> status).
     assert snapshot["surge"] == [zone] and snapshot["positions"] == [
         {"entity_type": "driver", "entity_id": "D-ws-1", "lat": -23.55, "lon": -46.63, "heading_deg": 0.0, "speed_kmh": 0.0,
-         "status": "available", "trip_id": None, "event_time": 2_000}]
+         "status": "available", "trip_id": None, "event_time": 2_000, "window_end": 2_000}]
     assert [s["surge_multiplier"] for d in deltas for s in d["surge"]] == [2.4]
     assert [p["lat"] for d in deltas for p in d["positions"]] == [-23.56]
 

@@ -121,10 +121,12 @@ def live_position(raw: Any) -> JsonObject | None:
         return None
     status = raw.get("status") or raw.get("driver_status") or ("waiting" if entity_type == "rider" else "unknown")
     trip_id = raw.get("trip_id")
-    event_time = _number(raw.get("event_time")) or _number(raw.get("window_end")) or 0.0
+    window_end = _number(raw.get("window_end"))
+    event_time = _number(raw.get("event_time")) or window_end or 0.0
     return {"entity_type": entity_type, "entity_id": entity_id, "lat": lat, "lon": lon,
             "heading_deg": _number(raw.get("heading_deg")) or 0.0, "speed_kmh": _number(raw.get("speed_kmh")) or 0.0,
-            "status": str(status), "trip_id": trip_id if isinstance(trip_id, str) else None, "event_time": int(event_time)}
+            "status": str(status), "trip_id": trip_id if isinstance(trip_id, str) else None, "event_time": int(event_time),
+            "window_end": int(window_end) if window_end is not None else None}
 
 
 def surge_zone(raw: Any) -> JsonObject | None:

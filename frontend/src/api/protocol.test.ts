@@ -16,6 +16,7 @@ const driver: Schemas['LivePosition'] = {
   status: 'on_trip',
   trip_id: 'T1',
   event_time: 1_700_000_000_000,
+  window_end: 1_700_000_001_000,
 };
 
 const status: Schemas['SimStatus'] = {

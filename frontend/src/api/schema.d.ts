@@ -682,6 +682,11 @@ export interface components {
             status: string;
             /** Trip Id */
             trip_id: string | null;
+            /**
+             * Window End
+             * @description End of the GPS window it was aggregated in (positions from the GPS topology); null for positions read from the simulation itself.
+             */
+            window_end: number | null;
         };
         /**
          * LiveSnapshot

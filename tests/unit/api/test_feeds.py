@@ -15,8 +15,8 @@ def test_gps_topology_and_simulation_positions_get_the_same_wire_shape() -> None
     from_sim = live_position({"entity_type": "rider", "entity_id": "R1", "lat": -23.5, "lon": -46.6, "heading_deg": 0.0,
                               "speed_kmh": 0.0, "status": "waiting", "trip_id": None, "event_time": 2_000})
     assert from_redis == {"entity_type": "driver", "entity_id": "D1", "lat": -23.5, "lon": -46.6, "heading_deg": 90.0,
-                          "speed_kmh": 31.5, "status": "on_trip", "trip_id": "T1", "event_time": 1_000}
-    assert from_sim is not None and from_sim["status"] == "waiting" and from_sim["event_time"] == 2_000
+                          "speed_kmh": 31.5, "status": "on_trip", "trip_id": "T1", "event_time": 1_000, "window_end": 1_000}
+    assert from_sim is not None and from_sim["status"] == "waiting" and from_sim["event_time"] == 2_000 and from_sim["window_end"] is None
     for position in (from_redis, from_sim):
         assert LivePosition.model_validate(position).model_dump() == position
 
