@@ -97,7 +97,8 @@ class EventProducer:
 
     def _on_delivery(self, error: Any, message: Any) -> None:
         if error is None:
-            self.health.on_delivered()
+            if self.health.available is not True:  # an attribute check per delivery; the call only on a change
+                self.health.on_delivered()
             return
         self.failed += 1
         if self.first_failure is None:
