@@ -198,9 +198,11 @@ class SimulationRuntime:
     def _flush_sink(self) -> None:
         backpressure = self.sink.backpressure
         if backpressure is not None and backpressure.health.available is False:
-            self.undelivered = backpressure.queued()
-            log.warning("the broker is unavailable: %d events stay queued (delivered if it returns before the process exits)",
-                        self.undelivered)
+            queued = backpressure.queued()
+            if queued != self.undelivered:
+                log.warning("the broker is unavailable: %d events stay queued (delivered if it returns before the process exits)",
+                            queued)
+            self.undelivered = queued
             return
         try:
             self.sink.flush()
