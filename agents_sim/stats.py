@@ -27,11 +27,13 @@ class ZoneStats:
 @dataclass(slots=True)
 class FareHistogram:
     """Fares in `bin_brl` bins from 0 to `max_brl` (higher fares land in the last bin): O(1) per fare, fixed
-    memory, and a median within half a bin of the exact one (linear interpolation inside the bin)."""
+    memory, and a median within half a bin of the exact one (linear interpolation inside the bin). The
+    count and the total are exact (the total sums the fares in the order they came, as `sum()` would)."""
 
     bin_brl: float = 0.25
     max_brl: float = 500.0
     count: int = 0
+    total_brl: float = 0.0
     bins: list[int] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -42,6 +44,7 @@ class FareHistogram:
         index = min(max(int(fare_brl / self.bin_brl), 0), len(self.bins) - 1)
         self.bins[index] += 1
         self.count += 1
+        self.total_brl += fare_brl
 
     def quantile(self, q: float) -> float | None:
         if self.count == 0:

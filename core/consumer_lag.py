@@ -7,6 +7,7 @@ for several), so callers that want many groups ask once per group. Lag of a part
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 from confluent_kafka import ConsumerGroupTopicPartitions, KafkaException, TopicPartition
@@ -62,19 +63,35 @@ def committed_offsets(admin: AdminClient, group_id: str, *, timeout_s: float = 5
     return {(tp.topic, tp.partition): tp.offset for tp in answer.topic_partitions or () if tp.offset >= 0 and tp.error is None}
 
 
-def end_offsets(admin: AdminClient, partitions: list[Partition], *, timeout_s: float = 5.0) -> dict[Partition, int]:
-    """The high watermark of each partition."""
-    if not partitions:
-        return {}
-    request = {TopicPartition(topic, partition): OffsetSpec.latest() for topic, partition in partitions}
+def end_offsets(admin: AdminClient, partitions: list[Partition], *, timeout_s: float = 5.0, attempts: int = 3,
+                missing_ok: bool = False) -> dict[Partition, int]:
+    """The high watermark of each partition. A partition whose leader is moving (a retriable error, e.g. right
+    after the topic was created) is asked again, up to `attempts` times; one still unanswered raises
+    ConsumerLagError, or is left out with `missing_ok`."""
     out: dict[Partition, int] = {}
-    for tp, future in admin.list_offsets(request, request_timeout=timeout_s).items():
-        try:
-            out[(tp.topic, tp.partition)] = future.result(timeout=timeout_s + 1).offset
-        except KafkaException as exc:
-            raise ConsumerLagError(f"end offset of {tp.topic}[{tp.partition}]: {exc.args[0]}") from exc
-        except TimeoutError as exc:
-            raise ConsumerLagError(f"end offset of {tp.topic}[{tp.partition}]: no answer within {timeout_s:g} s") from exc
+    pending = list(partitions)
+    last_error = ""
+    for attempt in range(attempts):
+        if attempt:
+            time.sleep(0.2 * attempt)
+        request = {TopicPartition(topic, partition): OffsetSpec.latest() for topic, partition in pending}
+        pending = []
+        for tp, future in (admin.list_offsets(request, request_timeout=timeout_s).items() if request else ()):
+            key = (tp.topic, tp.partition)
+            try:
+                out[key] = future.result(timeout=timeout_s + 1).offset
+            except KafkaException as exc:
+                last_error = f"end offset of {tp.topic}[{tp.partition}]: {exc.args[0]}"
+                if not exc.args[0].retriable() and not missing_ok:
+                    raise ConsumerLagError(last_error) from exc
+                pending.append(key)
+            except TimeoutError:
+                last_error = f"end offset of {tp.topic}[{tp.partition}]: no answer within {timeout_s:g} s"
+                pending.append(key)
+        if not pending:
+            break
+    if pending and not missing_ok:
+        raise ConsumerLagError(last_error)
     return out
 
 

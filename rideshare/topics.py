@@ -61,9 +61,10 @@ def describe_topics(settings: Settings, *, include_internal: bool = False) -> li
     admin = admin_client(settings)
     metadata = admin.list_topics(timeout=10)
     names = sorted(name for name in metadata.topics if include_internal or not name.startswith("__"))
-    ends = end_offsets(admin, [(name, p) for name in names for p in metadata.topics[name].partitions])
+    # A partition that does not answer (its leader moving) is left out of the listing rather than failing it.
+    ends = end_offsets(admin, [(name, p) for name in names for p in metadata.topics[name].partitions], missing_ok=True)
     infos = {name: TopicInfo(name, len(metadata.topics[name].partitions),
-                             {p: ends[(name, p)] for p in metadata.topics[name].partitions}) for name in names}
+                             {p: ends[(name, p)] for p in metadata.topics[name].partitions if (name, p) in ends}) for name in names}
     for group_id in sorted(g.group_id for g in admin.list_consumer_groups(request_timeout=10).result().valid):
         # One request per group: the admin API answers a single group per call.
         try:

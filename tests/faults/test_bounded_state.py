@@ -48,7 +48,7 @@ def test_fares_are_a_fixed_size_histogram_with_an_accurate_median() -> None:
     fares = [round(rng.lognormvariate(3.1, 0.5), 2) for _ in range(200_000)]
     for fare in fares:
         stats.add_fare(fare)
-    assert len(stats.fares.bins) == size and stats.fares.count == len(fares)
+    assert len(stats.fares.bins) == size and stats.fares.count == len(fares) and stats.fares.total_brl == sum(fares)
     assert stats.overview()["median_fare_brl"] == pytest.approx(statistics.median(fares), abs=stats.fares.bin_brl / 2)
     assert FareHistogram().quantile(0.5) is None
     stats.add_fare(10_000.0)  # beyond the last bin: counted there, nothing grows

@@ -39,7 +39,7 @@ def test_gold_reconciles_with_the_simulation_summary(kafka: KafkaService, settin
     assert runtime.error is None
     produced = dict(runtime.sim.events.by_schema)
     overview = runtime.sim.stats.overview()
-    revenue_brl = round(sum(runtime.sim.stats.fares), 2)
+    revenue_brl = round(runtime.sim.stats.fares.total_brl, 2)
     assert overview["completed"] > 10, "the run must complete trips for the reconciliation to mean anything"
     per_topic = {topic_for_schema(schema).key: count for schema, count in produced.items()}
 
