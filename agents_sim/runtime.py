@@ -111,13 +111,14 @@ class SimulationRuntime:
         self._anchor: tuple[float, int, float | None] = (time.monotonic(), 0, None)  # wall, sim ms, factor
         self.surge_wait_s = 0.0
         self._surge_step_due: tuple[str, int] | None = None  # (session, boundary) reached, to complete outside the lock
-        self._stepping = False
+        self._loop_holds_lock = False  # the sim thread is inside its locked section (steps and commands)
+        self.lock_released_waits = 0  # sends that found the queue full there and waited with the lock released
         self.waiting_for_broker = False
         self.undelivered = 0  # events still queued when the run stopped (broker unavailable)
         self.error: BaseException | None = None
         backpressure = sink.backpressure
         if backpressure is not None:
-            backpressure.blocking_section = self._lock_released_while_stepping
+            backpressure.blocking_section = self._lock_released_for_the_broker
         self.sim = self._new_simulation(config.resolved_session_id)
 
     # ------------------------------------------------------------ lifecycle
@@ -191,9 +192,15 @@ class SimulationRuntime:
         return self.state == RuntimeState.STOPPED
 
     def _mark_stopped(self) -> None:
-        if self.state != RuntimeState.STOPPED:
+        if self.state == RuntimeState.STOPPED:
+            return
+        backpressure = self.sink.backpressure
+        if backpressure is not None and backpressure.health.available is False and backpressure.queue_full():
+            # Queuing the event would wait for a broker that may never come back: a stop must not hang.
+            log.warning("the broker is unavailable and the queue is full: the run stops without its 'stopped' event")
+        else:
             self.sim.control_event("stopped")
-            self.state = RuntimeState.STOPPED
+        self.state = RuntimeState.STOPPED
 
     def _flush_sink(self) -> None:
         backpressure = self.sink.backpressure
@@ -386,7 +393,7 @@ class SimulationRuntime:
         backpressure = self.sink.backpressure
         try:
             while True:
-                with self._lock:
+                with self._loop_locked():
                     self._apply_commands()
                     if self._stop_requested.is_set():
                         self._mark_stopped()
@@ -480,12 +487,25 @@ class SimulationRuntime:
         self.sim.control_event(action, speed=factor, detail=f"speed {SPEED_AUTO}" if speed == SPEED_AUTO else None)
 
     @contextlib.contextmanager
-    def _lock_released_while_stepping(self) -> Iterator[None]:
-        """The producer's queue filled up inside a step: wait for the broker without holding the lock. Views
-        may then see the world mid-step; the loop keeps enough headroom in the queue that this is rare."""
-        if not self._stepping or threading.current_thread() is not self._thread:
+    def _loop_locked(self) -> Iterator[None]:
+        """The sim thread's locked section (commands and a step): where a full queue releases the lock to wait."""
+        with self._lock:
+            self._loop_holds_lock = True
+            try:
+                yield
+            finally:
+                self._loop_holds_lock = False
+
+    @contextlib.contextmanager
+    def _lock_released_for_the_broker(self) -> Iterator[None]:
+        """The producer's queue filled up while the sim thread holds the lock (inside a step, or a command that
+        emits many events): wait for the broker without the lock. The sim thread is the only one that changes the
+        world and it is waiting, so views stay consistent, though they may see a step or a command half done;
+        the loop keeps half the queue free before each step, so this is rare."""
+        if not self._loop_holds_lock or threading.current_thread() is not self._thread:
             yield
             return
+        self.lock_released_waits += 1
         self.waiting_for_broker = True
         self._lock.release()
         try:
@@ -509,11 +529,7 @@ class SimulationRuntime:
             target = min(target, boundary)
         started = time.monotonic()
         if target > sim.now:
-            self._stepping = True
-            try:
-                sim.run_until(target)
-            finally:
-                self._stepping = False
+            sim.run_until(target)
         if boundary is not None and sim.now >= boundary:
             self._surge_step_due = (sim.session_id, boundary)
         elapsed = time.monotonic() - started

@@ -152,6 +152,10 @@ class EventProducer:
         """Serve delivery, error and statistics callbacks (non-blocking)."""
         self._producer.poll(0)
 
+    def queue_full(self) -> bool:
+        """No room for one more event: a send would wait for the broker."""
+        return len(self._producer) >= self.capacity
+
     def congested(self) -> bool:
         """Past the high-water mark (half the queue) until drained below the low-water mark (a quarter)."""
         queued = len(self._producer)
