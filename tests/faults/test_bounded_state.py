@@ -173,10 +173,10 @@ def test_api_metrics_label_values_come_from_a_closed_set(redis_service: object) 
 
 
 def test_the_pacer_keeps_a_bounded_window_of_lag_samples() -> None:
-    pacer = AutoPacer(window_s=5.0)
+    pacer = AutoPacer(rate_s=5.0)
     for i in range(1_000):
         pacer.update(LagSample(float(i), 100, i * 1_000), achieved_factor=10.0)
-    assert len(pacer._samples) == 6  # the last 5 s of samples, one a second
+    assert len(pacer._samples) == 11  # the last 2 x 5 s of samples, one a second
     for _ in range(1_000):  # however fast samples come
         pacer.update(LagSample(2_000.0, 100, 10**6), achieved_factor=10.0)
     assert len(pacer._samples) <= 256

@@ -8,13 +8,14 @@ sink; the worker runs the real-time topologies (dedup, GPS, surge) in its own pr
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import socket
 import statistics
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 import pytest
 
@@ -83,6 +84,8 @@ def test_auto_speed_keeps_the_workers_lag_bounded_and_runs_faster_than_real_time
             time.sleep(1.0)
     finally:
         runtime.stop()
+    # The series, for a look at how the controller moved (test-artifacts/ is ignored by git).
+    (PROJECT_ROOT / "test-artifacts" / "speed-auto-samples.json").write_text(json.dumps([asdict(s) for s in samples]))
     judged = [s for s in samples if s.at_s >= WARM_UP_S]
     read = [s for s in judged if s.lag_s is not None and s.lag_records is not None]
     assert len(read) >= 0.8 * len(judged), "the lag of the worker's group could not be read"
@@ -95,7 +98,8 @@ def test_auto_speed_keeps_the_workers_lag_bounded_and_runs_faster_than_real_time
                f"records {statistics.median(lag_records):.0f} median / {max(lag_records)} max")
     print(summary)
     assert achieved > 1.0, summary
-    # Bounded: near the target most of the time, never far off, and not growing from the first third to the last.
+    # Bounded in seconds of the workers' work (records grow with the speed): near the target most of the time,
+    # never far off, and not drifting up by the end of the run.
     assert statistics.median(lag_s) <= AUTO_LAG_TARGET_S * 1.5, summary
     assert max(lag_s) <= AUTO_LAG_TARGET_S * 5, summary
-    assert max(lag_records[-third:]) <= 2 * max(lag_records[:third]) + 1_000, summary
+    assert statistics.median(lag_s[-third:]) <= AUTO_LAG_TARGET_S * 1.5, summary
