@@ -53,7 +53,8 @@ def test_demo_runs_the_platform_and_stops_everything_it_started(topics: Settings
     try:
         headers = {"X-API-Key": "demo-viewer"}
         with httpx.Client(base_url=f"http://127.0.0.1:{api_port}", timeout=5) as client:
-            deadline = time.monotonic() + 40
+            # The demo starts its workers first (each may take up to 90 s to listen on a loaded machine), then the API.
+            deadline = time.monotonic() + 180
             state = None
             while time.monotonic() < deadline and state != "RUNNING":
                 time.sleep(0.5)
