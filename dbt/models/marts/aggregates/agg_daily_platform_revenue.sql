@@ -1,4 +1,8 @@
 -- Platform revenue per day of payment: captured fares split into platform fee and driver payout.
+with payments as (
+    select * from {{ ref('fct_payments') }}
+)
+
 select
     date_key,
     count(*) filter (where status = 'captured') as captured_payments,
@@ -7,5 +11,5 @@ select
     coalesce(sum(platform_fee_brl) filter (where status = 'captured'), 0) as platform_fee_brl,
     coalesce(sum(driver_payout_brl) filter (where status = 'captured'), 0) as driver_payout_brl,
     avg(fare_brl) filter (where status = 'captured') as avg_fare_brl
-from {{ ref('fact_payments') }}
+from payments
 group by date_key

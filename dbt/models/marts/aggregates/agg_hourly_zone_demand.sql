@@ -1,7 +1,15 @@
 -- Demand per pickup zone and hour of request: requests, outcomes, matching speed, surge and fares.
+with trips as (
+    select
+        *,
+        date_trunc('hour', requested_at) as hour_start
+    from {{ ref('int_trips_pivoted') }}
+    where requested_at is not null
+)
+
 select
-    date_trunc('hour', requested_at) as hour_start,
-    {{ date_key('requested_at') }} as date_key,
+    hour_start,
+    {{ date_key('hour_start') }} as date_key,
     pickup_zone_id as zone_id,
     count(*) as requested_trips,
     count(*) filter (where outcome = 'completed') as completed_trips,
@@ -10,6 +18,5 @@ select
     avg({{ seconds_between('requested_at', 'assigned_at') }}) as avg_matching_s,
     avg(surge_multiplier) as avg_surge_multiplier,
     coalesce(sum(fare_brl) filter (where outcome = 'completed'), 0) as completed_fare_brl
-from {{ ref('int_trips_pivoted') }}
-where requested_at is not null
-group by all
+from trips
+group by hour_start, pickup_zone_id

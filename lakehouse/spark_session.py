@@ -1,0 +1,97 @@
+"""The local Spark session the `spark` engine runs dbt on: pyspark + delta-spark, local[2].
+
+The Delta jars come from Maven Central through Ivy into `{local_dir}/ivy` the first time (`make
+setup-spark` does it at install time), so later sessions start from the cache. One session per
+process (a JVM costs seconds to start); before each dbt command the session's in-memory catalog is
+rebuilt from the lake: every existing bronze, silver and gold Delta table is registered as an
+external table `<layer>.<name>` at its location, so dbt-spark sees sources, refs and incremental
+targets exactly as they are in the lake.
+
+The lake must be a local folder for this engine (S3 needs Hadoop's s3a jars, not installed here).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+from core.settings import Settings
+from lakehouse.exceptions import LakehouseError
+from lakehouse.lake import BRONZE, MODEL_LAYERS, bronze_tables, lake_tables, lake_uri_of
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+
+__all__ = ["prepare_session", "register_lake", "spark_session", "stop_session"]
+
+log = logging.getLogger(__name__)
+
+CATALOG_SCHEMAS = (BRONZE, "staging", *MODEL_LAYERS)
+
+
+def spark_session(settings: Settings) -> SparkSession:
+    """The process's Spark session with Delta, created on first use (local[2], UTC, small shuffles)."""
+    from delta import configure_spark_with_delta_pip
+    from pyspark.sql import SparkSession
+
+    from lakehouse.dbt_project import warehouse_paths
+
+    active = SparkSession.getActiveSession()
+    if active is not None:
+        return active
+    spark_dir = warehouse_paths(settings).spark_dir
+    builder = (
+        SparkSession.builder.master("local[2]").appName("rideshare-lakehouse")
+        .config("spark.sql.extensions", "io.delta.sql.DeltaSparkSessionExtension")
+        .config("spark.sql.catalog.spark_catalog", "org.apache.spark.sql.delta.catalog.DeltaCatalog")
+        .config("spark.sql.catalogImplementation", "in-memory")  # the lake is the catalog: no Hive metastore
+        .config("spark.sql.warehouse.dir", str(spark_dir / "warehouse"))
+        .config("spark.jars.ivy", str(settings.local_dir / "ivy"))
+        .config("spark.driver.memory", "3g")
+        .config("spark.driver.extraJavaOptions", f"-Dderby.system.home={spark_dir}")
+        .config("spark.local.dir", str(spark_dir / "tmp"))
+        .config("spark.sql.session.timeZone", "UTC")
+        .config("spark.sql.shuffle.partitions", "4")  # 2 cores: the default 200 tasks per shuffle is pure overhead
+        .config("spark.databricks.delta.snapshotPartitions", "2")
+        .config("spark.sql.parquet.outputTimestampType", "TIMESTAMP_MICROS")
+        .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
+    )
+    session = configure_spark_with_delta_pip(builder).getOrCreate()
+    session.sparkContext.setLogLevel("ERROR")
+    return session
+
+
+def register_lake(session: SparkSession, settings: Settings) -> int:
+    """Rebuild the session catalog from the lake: every existing Delta table as `<layer>.<name>`."""
+    lake_uri = lake_uri_of(settings)
+    if "://" in lake_uri and not lake_uri.startswith("file://"):
+        raise LakehouseError(f"the spark engine reads a local lake only, not {lake_uri}; use --engine duckdb for remote lakes")
+    for schema in CATALOG_SCHEMAS:
+        session.sql(f"drop database if exists {schema} cascade")  # external tables: the Delta files stay
+        session.sql(f"create database {schema}")
+    tables = [table for table in bronze_tables(lake_uri) + lake_tables(lake_uri, settings.lake_storage_options)]
+    registered = 0
+    for table in tables:
+        from deltalake import DeltaTable
+
+        if not DeltaTable.is_deltatable(table.uri):
+            continue
+        session.sql(f"create table {table.qualified} using delta location '{table.uri}'")
+        registered += 1
+    log.info("spark catalog: %d lake tables registered", registered)
+    return registered
+
+
+def prepare_session(settings: Settings) -> SparkSession:
+    session = spark_session(settings)
+    register_lake(session, settings)
+    return session
+
+
+def stop_session() -> None:
+    from pyspark.sql import SparkSession
+
+    active = SparkSession.getActiveSession()
+    if active is not None:
+        active.stop()
