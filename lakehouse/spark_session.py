@@ -1,6 +1,6 @@
 """The local Spark session the `spark` engine runs dbt on: pyspark + delta-spark, local[2].
 
-The Delta jars come from Maven Central through Ivy into `{local_dir}/ivy` the first time (`make
+The Delta jars come from Maven Central through Ivy into the project's `.local/ivy` the first time (`make
 setup-spark` does it at install time), so later sessions start from the cache. One session per
 process (a JVM costs seconds to start); before each dbt command the session's in-memory catalog is
 rebuilt from the lake: every existing bronze, silver and gold Delta table is registered as an
@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
-from core.settings import Settings
+from core.settings import PROJECT_ROOT, Settings
 from lakehouse.exceptions import LakehouseError
 from lakehouse.lake import BRONZE, MODEL_LAYERS, bronze_tables, lake_tables, lake_uri_of
 
@@ -27,6 +27,8 @@ __all__ = ["prepare_session", "register_lake", "spark_session", "stop_session"]
 log = logging.getLogger(__name__)
 
 CATALOG_SCHEMAS = (BRONZE, "staging", *MODEL_LAYERS)
+IVY_DIR = PROJECT_ROOT / ".local" / "ivy"
+"""The Delta jars' Ivy cache: installed once per checkout (`make setup-spark`), shared by every lake."""
 
 
 def spark_session(settings: Settings) -> SparkSession:
@@ -46,7 +48,7 @@ def spark_session(settings: Settings) -> SparkSession:
         .config("spark.sql.catalog.spark_catalog", "org.apache.spark.sql.delta.catalog.DeltaCatalog")
         .config("spark.sql.catalogImplementation", "in-memory")  # the lake is the catalog: no Hive metastore
         .config("spark.sql.warehouse.dir", str(spark_dir / "warehouse"))
-        .config("spark.jars.ivy", str(settings.local_dir / "ivy"))
+        .config("spark.jars.ivy", str(IVY_DIR))
         .config("spark.driver.memory", "3g")
         .config("spark.driver.extraJavaOptions", f"-Dderby.system.home={spark_dir}")
         .config("spark.local.dir", str(spark_dir / "tmp"))

@@ -18,10 +18,10 @@
     {{ return(adapter.dispatch('seconds_between', 'rideshare')(start_ts, end_ts)) }}
 {%- endmacro %}
 {% macro duckdb__seconds_between(start_ts, end_ts) -%}
-    ((epoch_ms({{ end_ts }}) - epoch_ms({{ start_ts }})) / 1000.0)
+    ((epoch_ms({{ end_ts }}) - epoch_ms({{ start_ts }})) / 1e3)
 {%- endmacro %}
 {% macro spark__seconds_between(start_ts, end_ts) -%}
-    ((unix_millis({{ end_ts }}) - unix_millis({{ start_ts }})) / 1000.0)
+    ((unix_millis({{ end_ts }}) - unix_millis({{ start_ts }})) / 1e3)
 {%- endmacro %}
 
 {# One row per day from `first_day` to `last_day` (dates), as column `date_day`, selected from `bounds_cte`. #}

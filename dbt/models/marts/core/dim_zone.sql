@@ -14,6 +14,6 @@ select
     cast(zone_name as {{ dbt.type_string() }}) as zone_name,
     cast(zone_code as {{ dbt.type_string() }}) as zone_code,
     cast(subprefecture as {{ dbt.type_string() }}) as subprefecture,
-    cast(centroid_lat as {{ dbt.type_float() }}) as centroid_lat,
-    cast(centroid_lon as {{ dbt.type_float() }}) as centroid_lon
+    cast(centroid_lat as double) as centroid_lat,
+    cast(centroid_lon as double) as centroid_lon
 from zones
