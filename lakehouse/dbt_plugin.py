@@ -5,7 +5,6 @@ dbt-duckdb calls it (profile `plugins: [{module: lakehouse.dbt_plugin, alias: la
 - `configure_connection`: when dbt opens its (in-memory) DuckDB database, every bronze, silver and
   gold Delta table that exists becomes a view `<layer>.<table>`: sources, `ref()`s and `{{ this }}`
   all read Delta; bronze is read at one snapshot for the whole invocation.
-- `configure_cursor`: each new DuckDB cursor gets those views' Arrow datasets registered.
 - `store`: the project's `table` and `incremental` materializations for DuckDB
   (`dbt/macros/materializations/lake.sql`) hand over the model's compiled SQL and its write config;
   the result is streamed from DuckDB as Arrow batches into the model's Delta table
@@ -57,16 +56,12 @@ class Plugin(BasePlugin):
         except KeyError:
             raise LakehouseError("the lake plugin needs `lake_uri` in its profile config") from None
         self.storage_options: dict[str, str] = dict(plugin_config.get("storage_options") or {})
-        self.lake = DuckDBLake(self.storage_options)
+        self.lake = DuckDBLake(self.lake_uri, self.storage_options)
 
     def configure_connection(self, conn: Any) -> None:
-        self.lake.reset()  # a new database: nothing registered on it yet
-        self.lake.add_connection(conn)
+        self.lake.configure(conn)
         for table in bronze_tables(self.lake_uri) + lake_tables(self.lake_uri, self.storage_options):
             self.lake.attach(conn, table)
-
-    def configure_cursor(self, cursor: Any) -> None:
-        self.lake.add_connection(cursor)
 
     def store(self, target_config: TargetConfig) -> None:
         from dbt.adapters.duckdb.connections import DuckDBConnectionManager

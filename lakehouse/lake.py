@@ -2,9 +2,9 @@
 
 Every layer lives in the lake: `{lake}/bronze/<table>` (the bronze writer), `{lake}/silver/<model>`
 and `{lake}/gold/<model>` (dbt, on either engine). Nothing of silver or gold is stored in DuckDB: a
-DuckDB connection is only a catalog of views, `<layer>.<table>`, each over the Arrow dataset of the
-table's current Delta snapshot (read by delta-rs with the lake's storage options, so a local folder
-and an `s3://` lake read alike; DuckDB pushes filters and projections into the dataset scan).
+DuckDB connection is only a catalog of views, `<layer>.<table>`, each over the Parquet files of the
+table's current Delta snapshot, read by DuckDB's Parquet reader; a remote (`s3://`) lake is read
+through delta-rs's object store with the lake's storage options, so both read alike.
 """
 
 from __future__ import annotations
@@ -16,9 +16,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
-import pyarrow.dataset as ds
+import pyarrow as pa
+import pyarrow.fs as pafs
 from deltalake import DeltaTable
 from deltalake.exceptions import TableNotFoundError
+from deltalake.fs import DeltaStorageHandler
+from fsspec.implementations.arrow import ArrowFSWrapper
 
 from core.settings import PROJECT_ROOT, Settings
 from lakehouse.bronze.specs import BRONZE_TABLES
@@ -41,6 +44,7 @@ MODEL_LAYERS = ("silver", "gold")
 """The layers dbt writes (the `+schema` of the dbt folders): every model materialized as Delta lives in one."""
 
 MODELS_DIR = PROJECT_ROOT / "dbt" / "models"
+LAKE_FS_PROTOCOL = "lakefs"
 _IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]*$")
 
 
@@ -88,28 +92,73 @@ def lake_tables(lake_uri: str, storage_options: Mapping[str, str] | None = None,
     return found
 
 
-class DuckDBLake:
-    """Registers lake tables on DuckDB connections as views `<layer>.<name>` over Arrow datasets.
+class _LakeFileSystem(ArrowFSWrapper):
+    """A remote lake's object store (delta-rs's, with the lake's storage options) as an fsspec filesystem.
 
-    A registration is per connection (a DuckDB cursor does not see its parent's), and its name carries
-    the Delta version, so re-pointing a view at a newer snapshot never breaks a connection that still
-    holds the old one: `attach` registers on every connection handed to `add_connection` before.
+    Registered on a DuckDB connection, it lets DuckDB's own Parquet reader read `lakefs://<path under
+    the lake root>`; no DuckDB extension (httpfs) is needed.
     """
 
-    def __init__(self, storage_options: Mapping[str, str] | None = None) -> None:
+    protocol = LAKE_FS_PROTOCOL
+
+    @classmethod
+    def _strip_protocol(cls, path: str | list[str]) -> str:  # type: ignore[override]  # fsspec passes a path or a list of them
+        first = path if isinstance(path, str) else path[0]
+        return first.split("://", 1)[-1]
+
+
+def _is_remote(lake_uri: str) -> bool:
+    return "://" in lake_uri and not lake_uri.startswith("file://")
+
+
+def _duckdb_types(schema: pa.Schema) -> dict[str, str]:
+    """DuckDB's type name for every field of an Arrow schema."""
+    relation = duckdb.connect().from_arrow(schema.empty_table())
+    return {name: str(dtype) for name, dtype in zip(relation.columns, relation.types, strict=True)}
+
+
+class DuckDBLake:
+    """Attaches lake tables to DuckDB connections as views `<layer>.<name>` over their Delta snapshot.
+
+    A view lists the Parquet files of the table's current Delta version and reads them with DuckDB's
+    own Parquet reader (parallel scans, partition and row-group pruning); partition values come from
+    the Hive-style paths, typed as the Delta schema says. Plain SQL views: every cursor of the
+    connection sees them, and re-attaching after a commit re-points the view at the new version.
+    """
+
+    def __init__(self, lake_uri: str, storage_options: Mapping[str, str] | None = None) -> None:
+        self.lake_uri = lake_uri.rstrip("/")
         self.storage_options = dict(storage_options or {}) or None
-        self.datasets: dict[str, ds.Dataset] = {}
-        self._connections: list[duckdb.DuckDBPyConnection] = []
 
-    def reset(self) -> None:
-        self.datasets.clear()
-        self._connections.clear()
+    def configure(self, connection: duckdb.DuckDBPyConnection) -> None:
+        """Make the lake's files readable on `connection` (a remote lake's object store as a filesystem)."""
+        if _is_remote(self.lake_uri):
+            handler = DeltaStorageHandler(self.lake_uri, options=self.storage_options)
+            connection.register_filesystem(_LakeFileSystem(pafs.PyFileSystem(handler)))
 
-    def add_connection(self, connection: duckdb.DuckDBPyConnection) -> None:
-        """Register every dataset attached so far on `connection` and keep it for later attaches."""
-        for name, dataset in self.datasets.items():
-            connection.register(name, dataset)
-        self._connections.append(connection)
+    def _file_path(self, uri: str) -> str:
+        if not _is_remote(self.lake_uri):
+            return uri.removeprefix("file://")
+        return f"{LAKE_FS_PROTOCOL}://" + uri.removeprefix(self.lake_uri + "/")
+
+    def view_sql(self, delta: DeltaTable) -> str:
+        """SELECT of the table's current snapshot, columns in Delta schema order."""
+        schema = pa.schema(delta.schema().to_arrow())
+        types = _duckdb_types(schema)
+        files = [self._file_path(uri) for uri in delta.file_uris()]
+        if not files:
+            columns = ", ".join(f'cast(null as {types[name]}) as "{name}"' for name in schema.names)
+            return f"select {columns} limit 0"
+        partitions = delta.metadata().partition_columns
+        file_list = "[" + ", ".join("'" + path.replace("'", "''") + "'" for path in files) + "]"
+        options = ""
+        if partitions:
+            hive_types = ", ".join(f"'{name}': '{types[name]}'" for name in partitions)
+            options = f", hive_partitioning = true, hive_types = {{{hive_types}}}"
+        else:
+            options = ", hive_partitioning = false"
+        columns = ", ".join(f'"{name}"' for name in schema.names)
+        return f"select {columns} from read_parquet({file_list}{options})"
 
     def attach(self, connection: duckdb.DuckDBPyConnection, table: LakeTable) -> bool:
         """(Re)point the view `<layer>.<name>` at the table's current snapshot; False if there is no table."""
@@ -117,17 +166,8 @@ class DuckDBLake:
             delta = DeltaTable(table.uri, storage_options=self.storage_options)
         except TableNotFoundError:
             return False
-        dataset_name = f"lake__{table.layer}__{table.name}__v{delta.version()}"
-        if dataset_name not in self.datasets:
-            self.datasets[dataset_name] = delta.to_pyarrow_dataset()
-            for other in list(self._connections):
-                try:
-                    other.register(dataset_name, self.datasets[dataset_name])
-                except duckdb.ConnectionException:  # closed since: nothing to keep current
-                    self._connections.remove(other)
-        connection.register(dataset_name, self.datasets[dataset_name])
         connection.execute(f"create schema if not exists {table.layer}")
-        connection.execute(f'create or replace view {table.layer}."{table.name}" as select * from "{dataset_name}"')
+        connection.execute(f'create or replace view {table.layer}."{table.name}" as {self.view_sql(delta)}')
         return True
 
 
@@ -143,7 +183,8 @@ def open_lake(settings: Settings, *, layers: Iterable[str] = (BRONZE, *MODEL_LAY
     tables = [t for t in bronze_tables(lake_uri) if BRONZE in wanted]
     tables += lake_tables(lake_uri, settings.lake_storage_options, layers=[layer for layer in wanted if layer != BRONZE])
     connection = duckdb.connect(config={"autoinstall_known_extensions": False, "TimeZone": "UTC"})
-    lake = DuckDBLake(settings.lake_storage_options)
+    lake = DuckDBLake(lake_uri, settings.lake_storage_options)
+    lake.configure(connection)
     attached = [table for table in tables if lake.attach(connection, table)]
     if unqualified:
         counts = Counter(table.name for table in attached)
