@@ -103,10 +103,13 @@ def _progress_callback(on_node: NodeCallback | None) -> list[Any]:
 
 
 def build_layer(settings: Settings, selector: str, *, engine: Engine = Engine.DUCKDB, full_refresh: bool = False,
-                on_node: NodeCallback | None = None) -> list[DbtNodeResult]:
-    """`dbt build` (models + their tests) of the selected models; raises DbtRunError on any failure."""
+                dbt_tests: bool = True, on_node: NodeCallback | None = None) -> list[DbtNodeResult]:
+    """`dbt build` of the selected models (with their data and unit tests unless `dbt_tests` is off);
+    raises DbtRunError on any failure."""
     ensure_bronze_tables(settings)
     command = ["build", "--select", *selector.split()]
+    if not dbt_tests:
+        command += ["--exclude", "resource_type:test", "resource_type:unit_test"]
     if full_refresh:
         command.append("--full-refresh")
     return run_dbt(settings, command, engine=engine, callbacks=_progress_callback(on_node))
@@ -119,12 +122,13 @@ def generate_docs(settings: Settings, *, engine: Engine = Engine.DUCKDB) -> str:
 
 
 def build(settings: Settings, *, engine: Engine = Engine.DUCKDB, full_refresh: bool = False, validate: bool = True,
-          docs: bool = False, on_node: NodeCallback | None = None, on_check: Callable[[str], None] | None = None) -> BuildResult:
+          dbt_tests: bool = True, docs: bool = False, on_node: NodeCallback | None = None,
+          on_check: Callable[[str], None] | None = None) -> BuildResult:
     """Silver and gold in one `dbt build` on `engine`, then the quality checks (which raise on any failure)."""
     started = time.perf_counter()
     result = BuildResult()
     result.nodes = build_layer(settings, f"{SILVER_SELECTOR} {GOLD_SELECTOR}", engine=engine, full_refresh=full_refresh,
-                               on_node=on_node)
+                               dbt_tests=dbt_tests, on_node=on_node)
     result.counts = layer_counts(settings)
     if docs:
         generate_docs(settings, engine=engine)

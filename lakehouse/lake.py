@@ -20,11 +20,11 @@ import pyarrow as pa
 import pyarrow.fs as pafs
 from deltalake import DeltaTable
 from deltalake.exceptions import TableNotFoundError
-from deltalake.fs import DeltaStorageHandler
 from fsspec.implementations.arrow import ArrowFSWrapper
 
 from core.settings import PROJECT_ROOT, Settings
 from lakehouse.bronze.specs import BRONZE_TABLES
+from lakehouse.exceptions import LakehouseError
 
 __all__ = [
     "BRONZE",
@@ -93,10 +93,9 @@ def lake_tables(lake_uri: str, storage_options: Mapping[str, str] | None = None,
 
 
 class _LakeFileSystem(ArrowFSWrapper):
-    """A remote lake's object store (delta-rs's, with the lake's storage options) as an fsspec filesystem.
-
-    Registered on a DuckDB connection, it lets DuckDB's own Parquet reader read `lakefs://<path under
-    the lake root>`; no DuckDB extension (httpfs) is needed.
+    """An s3:// lake's bucket (Arrow's S3 client, configured from the lake's storage options) as an
+    fsspec filesystem. Registered on a DuckDB connection, it lets DuckDB's own Parquet reader read
+    `lakefs://<bucket>/<key>`; no DuckDB extension (httpfs, which is not installed) is needed.
     """
 
     protocol = LAKE_FS_PROTOCOL
@@ -109,6 +108,18 @@ class _LakeFileSystem(ArrowFSWrapper):
 
 def _is_remote(lake_uri: str) -> bool:
     return "://" in lake_uri and not lake_uri.startswith("file://")
+
+
+def s3_filesystem(lake_uri: str, storage_options: Mapping[str, str] | None) -> pafs.S3FileSystem:
+    """Arrow's S3 client for a lake, from the delta-rs storage options (AWS_ENDPOINT_URL, keys, region)."""
+    if not lake_uri.startswith(("s3://", "s3a://")):
+        raise LakehouseError(f"DuckDB reads local and s3:// lakes, not {lake_uri}")
+    options = {key.upper(): value for key, value in (storage_options or {}).items()}
+    endpoint = options.get("AWS_ENDPOINT_URL") or options.get("AWS_ENDPOINT")
+    return pafs.S3FileSystem(
+        access_key=options.get("AWS_ACCESS_KEY_ID"), secret_key=options.get("AWS_SECRET_ACCESS_KEY"),
+        session_token=options.get("AWS_SESSION_TOKEN"), region=options.get("AWS_REGION") or options.get("AWS_DEFAULT_REGION"),
+        endpoint_override=endpoint, scheme=endpoint.split("://", 1)[0] if endpoint and "://" in endpoint else "https")
 
 
 def _duckdb_types(schema: pa.Schema) -> dict[str, str]:
@@ -133,13 +144,12 @@ class DuckDBLake:
     def configure(self, connection: duckdb.DuckDBPyConnection) -> None:
         """Make the lake's files readable on `connection` (a remote lake's object store as a filesystem)."""
         if _is_remote(self.lake_uri):
-            handler = DeltaStorageHandler(self.lake_uri, options=self.storage_options)
-            connection.register_filesystem(_LakeFileSystem(pafs.PyFileSystem(handler)))
+            connection.register_filesystem(_LakeFileSystem(s3_filesystem(self.lake_uri, self.storage_options)))
 
     def _file_path(self, uri: str) -> str:
         if not _is_remote(self.lake_uri):
             return uri.removeprefix("file://")
-        return f"{LAKE_FS_PROTOCOL}://" + uri.removeprefix(self.lake_uri + "/")
+        return f"{LAKE_FS_PROTOCOL}://" + uri.split("://", 1)[1]
 
     def view_sql(self, delta: DeltaTable) -> str:
         """SELECT of the table's current snapshot, columns in Delta schema order."""

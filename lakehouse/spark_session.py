@@ -22,7 +22,7 @@ from lakehouse.lake import BRONZE, MODEL_LAYERS, bronze_tables, lake_tables, lak
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
-__all__ = ["prepare_session", "register_lake", "spark_session", "stop_session"]
+__all__ = ["IVY_DIR", "prepare_session", "register_lake", "spark_session", "stop_session"]
 
 log = logging.getLogger(__name__)
 
@@ -64,28 +64,34 @@ def spark_session(settings: Settings) -> SparkSession:
     return session
 
 
-def register_lake(session: SparkSession, settings: Settings) -> int:
-    """Rebuild the session catalog from the lake: every existing Delta table as `<layer>.<name>`."""
+def _require_local_lake(settings: Settings) -> str:
     lake_uri = lake_uri_of(settings)
     if "://" in lake_uri and not lake_uri.startswith("file://"):
-        raise LakehouseError(f"the spark engine reads a local lake only, not {lake_uri}; use --engine duckdb for remote lakes")
+        raise LakehouseError(f"the spark engine builds a local lake only, not {lake_uri} (Hadoop's s3a jars are not installed); "
+                             "use --engine duckdb for a remote lake")
+    return lake_uri
+
+
+def register_lake(session: SparkSession, settings: Settings) -> int:
+    """Rebuild the session catalog from the lake: every existing Delta table as `<layer>.<name>`."""
+    lake_uri = _require_local_lake(settings)
     for schema in CATALOG_SCHEMAS:
         session.sql(f"drop database if exists {schema} cascade")  # external tables: the Delta files stay
         session.sql(f"create database {schema}")
-    tables = [table for table in bronze_tables(lake_uri) + lake_tables(lake_uri, settings.lake_storage_options)]
-    registered = 0
-    for table in tables:
-        from deltalake import DeltaTable
+    from deltalake import DeltaTable
 
-        if not DeltaTable.is_deltatable(table.uri):
-            continue
-        session.sql(f"create table {table.qualified} using delta location '{table.uri}'")
-        registered += 1
+    registered = 0
+    for table in bronze_tables(lake_uri) + lake_tables(lake_uri, settings.lake_storage_options):
+        if DeltaTable.is_deltatable(table.uri):
+            session.sql(f"create table {table.qualified} using delta location '{table.uri}'")
+            registered += 1
     log.info("spark catalog: %d lake tables registered", registered)
     return registered
 
 
 def prepare_session(settings: Settings) -> SparkSession:
+    """The session, its catalog rebuilt from `settings`' lake (checked to be local before a JVM starts)."""
+    _require_local_lake(settings)
     session = spark_session(settings)
     register_lake(session, settings)
     return session
@@ -97,3 +103,16 @@ def stop_session() -> None:
     active = SparkSession.getActiveSession()
     if active is not None:
         active.stop()
+
+
+def main() -> None:
+    """Resolve the Delta jars into the Ivy cache by starting (and stopping) a session: `make setup-spark`."""
+    from core.settings import load_settings
+
+    session = spark_session(load_settings())
+    print(f"Spark {session.version} with Delta ready (Ivy cache {IVY_DIR})")
+    stop_session()
+
+
+if __name__ == "__main__":
+    main()
