@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import duckdb
 import pytest
 
 from agents_sim.params import SimConfig
@@ -14,7 +13,7 @@ from agents_sim.runtime import SimulationRuntime
 from agents_sim.sinks import KafkaSink
 from core.settings import Settings
 from lakehouse.build import build
-from lakehouse.dbt_project import warehouse_paths
+from lakehouse.lake import open_lake
 from rideshare.infra import KafkaService
 from schemas.catalog import topic_for_schema
 from tests.integration.bronze_support import BronzeWorkerProcess, bronze_rows, isolated_settings, wait_for
@@ -53,15 +52,15 @@ def test_gold_reconciles_with_the_simulation_summary(kafka: KafkaService, settin
 
     result = build(lake)
     assert result.quality is not None and result.quality.success
-    with duckdb.connect(str(warehouse_paths(lake).duckdb_file), read_only=True) as connection:
+    with open_lake(lake) as connection:
         def one(sql: str) -> object:
             return connection.execute(sql).fetchone()[0]
 
-        assert one("select count(*) from gold.fact_trips") == overview["completed"]
-        assert one("select count(*) from gold.fact_payments") == produced["payment"]
-        assert one("select round(sum(fare_brl), 2) from gold.fact_trips") == revenue_brl
-        assert one("select round(sum(fare_brl), 2) from gold.fact_payments") == revenue_brl
-        assert one("select count(*) from gold.fact_cancellations") == (
+        assert one("select count(*) from gold.fct_trips") == overview["completed"]
+        assert one("select count(*) from gold.fct_payments") == produced["payment"]
+        assert one("select round(sum(fare_brl), 2) from gold.fct_trips") == revenue_brl
+        assert one("select round(sum(fare_brl), 2) from gold.fct_payments") == revenue_brl
+        assert one("select count(*) from gold.fct_cancellations") == (
             overview["cancelled"] + overview["no_drivers_available"])
         assert one("select sum(requested_trips) from gold.agg_hourly_zone_demand") == overview["requests"]
         assert one("select count(distinct driver_id) from gold.dim_driver") == config.drivers
