@@ -12,7 +12,7 @@ from typing import Any
 
 from agents_sim.params import SimConfig
 from agents_sim.runtime import SimulationRuntime
-from agents_sim.sinks import JsonlSink
+from agents_sim.sinks import JsonlSink, Sink
 
 HOUR_MS = 3_600_000
 
@@ -33,12 +33,9 @@ class SimulatedRun:
         return max(json.loads(line)["value"]["event_time"] for line in self.base) + 1
 
 
-def simulate(workdir: Path, *, seed: int, drivers: int, riders: int, hours: int, increment_hours: int = 1) -> SimulatedRun:
-    """Run the simulation for `hours`; the last `increment_hours` (by event time) form the increment."""
-    config = SimConfig(seed=seed, drivers=drivers, riders=riders)
-    path = workdir / f"sim-{seed}.jsonl"
-    sink = JsonlSink(path)
-    runtime = SimulationRuntime(config, sink, speed=None, end_ms=config.start_ms + hours * HOUR_MS)
+def run_to_end(config: SimConfig, sink: Sink, duration_ms: int) -> SimulationRuntime:
+    """Run the simulation as fast as it goes for `duration_ms` of simulated time into `sink`, then close the sink."""
+    runtime = SimulationRuntime(config, sink, speed=None, end_ms=config.start_ms + duration_ms)
     runtime.start()
     try:
         while not runtime.wait(0.5):
@@ -47,6 +44,14 @@ def simulate(workdir: Path, *, seed: int, drivers: int, riders: int, hours: int,
         runtime.stop()
         sink.close()
     assert runtime.error is None, f"the simulation failed: {runtime.error!r}"
+    return runtime
+
+
+def simulate(workdir: Path, *, seed: int, drivers: int, riders: int, hours: int, increment_hours: int = 1) -> SimulatedRun:
+    """Run the simulation for `hours`; the last `increment_hours` (by event time) form the increment."""
+    config = SimConfig(seed=seed, drivers=drivers, riders=riders)
+    path = workdir / f"sim-{seed}.jsonl"
+    runtime = run_to_end(config, JsonlSink(path), hours * HOUR_MS)
     split_ms = config.start_ms + (hours - increment_hours) * HOUR_MS
     base, increment = [], []
     for line in path.read_text().splitlines():

@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 
 from agents_sim.params import SimConfig
-from agents_sim.runtime import SimulationRuntime
 from agents_sim.sinks import KafkaSink
 from core.settings import Settings
 from lakehouse.build import build
@@ -17,6 +16,7 @@ from lakehouse.lake import open_lake
 from rideshare.infra import KafkaService
 from schemas.catalog import topic_for_schema
 from tests.integration.bronze_support import BronzeWorkerProcess, bronze_rows, isolated_settings, wait_for
+from tests.integration.lakehouse_support import run_to_end
 
 pytestmark = pytest.mark.integration
 
@@ -26,16 +26,7 @@ SIMULATED_S = 2 * 3600
 def test_gold_reconciles_with_the_simulation_summary(kafka: KafkaService, settings: Settings, tmp_path: Path) -> None:
     lake = isolated_settings(settings, "lakee2e", tmp_path, bronze_batch_max_records=20_000, bronze_batch_max_seconds=1.0)
     config = SimConfig(seed=21, drivers=60, riders=1500)
-    sink = KafkaSink(lake)
-    runtime = SimulationRuntime(config, sink, speed=None, end_ms=config.start_ms + SIMULATED_S * 1000)
-    runtime.start()
-    try:
-        while not runtime.wait(0.5):
-            pass
-    finally:
-        runtime.stop()
-        sink.close()
-    assert runtime.error is None
+    runtime = run_to_end(config, KafkaSink(lake), SIMULATED_S * 1000)
     produced = dict(runtime.sim.events.by_schema)
     overview = runtime.sim.stats.overview()
     revenue_brl = round(sum(runtime.sim.stats.fares), 2)
