@@ -14,6 +14,8 @@ high-water mark):
 - **incremental +1 h**: the increment file is loaded, then `build()` (silver merges only the records
   past its offset watermark; SCD2 dimensions merge only changed versions), per engine.
 
+Peak RSS of a Spark phase is the Python process's plus the Spark JVM's (its own VmHWM).
+
 The workload is checked, not assumed: the increment must land whole in bronze (row counts before and
 after equal the file's events) and in silver (the silver event tables grow by exactly as many events),
 and the engines' gold tables must have equal row counts and key checksums; otherwise the run fails.
@@ -126,6 +128,20 @@ def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def _jvm_peak_rss_mb() -> float:
+    """The Spark JVM's own high-water mark (a child process: not in this process's rusage until it is reaped)."""
+    from pyspark.sql import SparkSession
+
+    session = SparkSession.getActiveSession()
+    if session is None:
+        return 0.0
+    pid = session.sparkContext._gateway.proc.pid  # the launcher execs the JVM: same process
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
 def _scan(settings: Settings) -> int:
     """Every column of every bronze table read once through the lake's DuckDB views."""
     from lakehouse.lake import open_lake
@@ -181,9 +197,11 @@ def _phase(name: str, engine: str, settings_kwargs: dict[str, Any], jsonl: str |
         if engine == "spark":
             from lakehouse.spark_session import stop_session
 
+            extra["python_peak_rss_mb"], extra["jvm_peak_rss_mb"] = _peak_rss_mb(), _jvm_peak_rss_mb()
             stop_session()
     extra.setdefault("seconds", time.perf_counter() - started)
-    queue.put({"peak_rss_mb": _peak_rss_mb(), **extra})
+    # For Spark, the driver's Python process and its JVM together.
+    queue.put({"peak_rss_mb": _peak_rss_mb() + extra.get("jvm_peak_rss_mb", 0.0), **extra})
 
 
 def run_phase(name: str, settings: Settings, *, engine: str = "duckdb", jsonl: Path | None = None) -> dict[str, Any]:

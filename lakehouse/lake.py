@@ -122,9 +122,9 @@ def s3_filesystem(lake_uri: str, storage_options: Mapping[str, str] | None) -> p
         endpoint_override=endpoint, scheme=endpoint.split("://", 1)[0] if endpoint and "://" in endpoint else "https")
 
 
-def _duckdb_types(schema: pa.Schema) -> dict[str, str]:
+def _duckdb_types(connection: duckdb.DuckDBPyConnection, schema: pa.Schema) -> dict[str, str]:
     """DuckDB's type name for every field of an Arrow schema."""
-    relation = duckdb.connect().from_arrow(schema.empty_table())
+    relation = connection.from_arrow(schema.empty_table())
     return {name: str(dtype) for name, dtype in zip(relation.columns, relation.types, strict=True)}
 
 
@@ -151,10 +151,10 @@ class DuckDBLake:
             return uri.removeprefix("file://")
         return f"{LAKE_FS_PROTOCOL}://" + uri.split("://", 1)[1]
 
-    def view_sql(self, delta: DeltaTable) -> str:
+    def view_sql(self, connection: duckdb.DuckDBPyConnection, delta: DeltaTable) -> str:
         """SELECT of the table's current snapshot, columns in Delta schema order."""
         schema = pa.schema(delta.schema().to_arrow())
-        types = _duckdb_types(schema)
+        types = _duckdb_types(connection, schema)
         files = [self._file_path(uri) for uri in delta.file_uris()]
         if not files:
             columns = ", ".join(f'cast(null as {types[name]}) as "{name}"' for name in schema.names)
@@ -177,7 +177,7 @@ class DuckDBLake:
         except TableNotFoundError:
             return False
         connection.execute(f"create schema if not exists {table.layer}")
-        connection.execute(f'create or replace view {table.layer}."{table.name}" as {self.view_sql(delta)}')
+        connection.execute(f'create or replace view {table.layer}."{table.name}" as {self.view_sql(connection, delta)}')
         return True
 
 
