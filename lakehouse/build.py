@@ -20,7 +20,7 @@ from core.settings import Settings
 from lakehouse.bronze.specs import BRONZE_TABLES, arrow_schema, bronze_table_uri
 from lakehouse.dbt_project import DbtNodeResult, Engine, run_dbt, warehouse_paths
 from lakehouse.exceptions import LakehouseError, WarehouseMissingError
-from lakehouse.lake import MODEL_LAYERS, attached_tables, lake_tables, lake_uri_of, open_lake
+from lakehouse.lake import MODEL_LAYERS, lake_tables, lake_uri_of, open_lake
 
 if TYPE_CHECKING:  # Great Expectations costs seconds to import: only `build` with validation loads it
     from lakehouse.quality.checkpoint import QualityReport
@@ -34,7 +34,6 @@ __all__ = [
     "ensure_bronze_tables",
     "generate_docs",
     "layer_counts",
-    "list_tables",
     "query",
 ]
 
@@ -157,12 +156,6 @@ def layer_counts(settings: Settings) -> dict[str, dict[str, int]]:
     for table in lake_tables(lake_uri_of(settings), settings.lake_storage_options):
         counts[table.layer][table.name] = int(DeltaTable(table.uri, storage_options=settings.lake_storage_options or None).count())
     return counts
-
-
-def list_tables(settings: Settings) -> list[tuple[str, str]]:
-    """(layer, table) of every Delta table in the lake that `query` can read."""
-    with open_lake(settings, unqualified=False) as connection:
-        return attached_tables(connection)
 
 
 def query(settings: Settings, sql: str) -> tuple[list[str], list[tuple[Any, ...]]]:

@@ -36,6 +36,7 @@ __all__ = [
     "lake_uri_of",
     "model_names",
     "open_lake",
+    "s3_filesystem",
     "table_uri",
 ]
 
@@ -202,11 +203,3 @@ def open_lake(settings: Settings, *, layers: Iterable[str] = (BRONZE, *MODEL_LAY
             if counts[table.name] == 1 and _IDENTIFIER.match(table.name):
                 connection.execute(f"create or replace view main.{table.name} as select * from {table.qualified}")
     return connection
-
-
-def attached_tables(connection: duckdb.DuckDBPyConnection) -> list[tuple[str, str]]:
-    """(layer, table) of every lake view on a connection made by `open_lake`, sorted."""
-    rows = connection.execute(
-        "select schema_name, view_name from duckdb_views() where not internal and schema_name <> 'main' "
-        "order by schema_name, view_name").fetchall()
-    return [(str(schema), str(name)) for schema, name in rows]

@@ -50,7 +50,6 @@ def spark_session(settings: Settings) -> SparkSession:
         .config("spark.sql.warehouse.dir", str(spark_dir / "warehouse"))
         .config("spark.jars.ivy", str(IVY_DIR))
         .config("spark.driver.memory", "3g")
-        .config("spark.driver.extraJavaOptions", f"-Dderby.system.home={spark_dir}")
         .config("spark.local.dir", str(spark_dir / "tmp"))
         .config("spark.sql.session.timeZone", "UTC")
         .config("spark.sql.shuffle.partitions", "4")  # 2 cores: the default 200 tasks per shuffle is pure overhead

@@ -23,7 +23,8 @@ from lakehouse.dlq_monitor import read_alerts
 from lakehouse.lake import lake_tables, open_lake
 from tests.integration.lakehouse_support import simulate, write_lines
 
-pytestmark = pytest.mark.integration
+# A Spark session (JVM start, the silver build) inside the Airflow run: longer than the default timeout.
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(1800)]
 
 RUNNER = Path(__file__).with_name("lakehouse_airflow_runner.py")
 AIRFLOW = Path(sys.executable).with_name("airflow")
@@ -63,7 +64,7 @@ def test_every_dag_parses_and_runs_end_to_end_with_dag_test(tmp_path: Path) -> N
     })
     migrate = subprocess.run([str(AIRFLOW), "db", "migrate"], env=env, capture_output=True, text=True, timeout=180)
     assert migrate.returncode == 0, migrate.stdout[-3000:] + migrate.stderr[-3000:]
-    run = subprocess.run([sys.executable, str(RUNNER), *DAGS], env=env, capture_output=True, text=True, timeout=900)
+    run = subprocess.run([sys.executable, str(RUNNER), *DAGS], env=env, capture_output=True, text=True, timeout=1500)
     output = run.stdout + run.stderr
     assert run.returncode == 0, output[-6000:]
     report = json.loads(next(line for line in run.stdout.splitlines() if line.startswith("RESULT "))[len("RESULT "):])
