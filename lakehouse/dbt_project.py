@@ -9,9 +9,9 @@ share anything. Two targets, one project:
   catalog of views over Delta and lives as long as one dbt command.
 - `spark`: dbt-spark's `session` method on a local Spark with Delta (`lakehouse.spark_session`).
 
-The dbt vars that carry contracts are generated here, in one place: the value bounds bronze
-validates against (`lakehouse.bronze.validation`), the bounds only silver adds (surge cap, highest
-fare), and the zone table from the zone model. dbt runs in-process through `dbtRunner`.
+The dbt vars that carry contracts are generated here, in one place: the value bounds of
+`schemas.contracts` (the same the shared classification applies in bronze and in real time) and
+the zone table from the zone model. dbt runs in-process through `dbtRunner`.
 """
 
 from __future__ import annotations
@@ -26,8 +26,8 @@ from typing import Any
 import yaml
 
 from core.settings import PROJECT_ROOT, Settings
-from lakehouse.bronze import validation
 from lakehouse.exceptions import DbtRunError
+from schemas import contracts
 
 __all__ = [
     "DBT_PROJECT_DIR",
@@ -55,23 +55,18 @@ class Engine(StrEnum):
     SPARK = "spark"
 
 
-def _bronze_bound(schema: str, field: str) -> tuple[float | None, float | None]:
-    """(low, high) of a bronze per-field check, read from the bronze validation rules themselves.
-
-    The rules are closures over their bounds (`_in_range(low, high)`, `_finite_at_least(minimum)`);
-    reading the numbers from them keeps bronze and silver on one definition until the bounds become a
-    public contract of their own.
-    """
-    for name, check, _ in validation._BOUNDS[schema]:
-        if name == field:
-            cells = dict(zip(check.__code__.co_freevars, (cell.cell_contents for cell in check.__closure__ or ()), strict=True))
-            return cells.get("low", cells.get("minimum")), cells.get("high")
-    raise KeyError(f"bronze has no bound for {schema}.{field}")
+def _range(schema: str, field: str) -> tuple[float, float]:
+    """(low, high) of a bounded field of the contract."""
+    bound = next(bound for bound in contracts.VALUE_RANGES[schema] if bound.field == field)
+    if bound.high is None:
+        raise ValueError(f"{schema}.{field} has no upper bound in schemas.contracts")
+    return bound.low, bound.high
 
 
 @dataclass(frozen=True)
 class ValueBounds:
-    """Every value bound silver and the quality checks apply, from the one Python definition."""
+    """Every value bound silver and the quality checks apply, taken from the platform's one definition
+    (`schemas.contracts`), which the shared record classification (bronze, real time) applies too."""
 
     min_lat: float
     max_lat: float
@@ -84,22 +79,18 @@ class ValueBounds:
     min_stars: int
     max_stars: int
     min_surge_multiplier: float
-    # Not bronze rules (bronze only rejects impossible values); silver quarantines beyond them.
-    surge_cap: float = 3.0
-    max_fare_brl: float = 2000.0
+    surge_cap: float
+    max_fare_brl: float
 
 
 def _value_bounds() -> ValueBounds:
-    box = validation.SAO_PAULO_BBOX
-    speed, heading, stars = (_bronze_bound("gps_ping", "speed_kmh"), _bronze_bound("gps_ping", "heading_deg"),
-                             _bronze_bound("rating", "stars"))
-    surge_low, _ = _bronze_bound("trip_event", "surge_multiplier")
+    box = contracts.SAO_PAULO_BBOX
+    speed, heading, stars = _range("gps_ping", "speed_kmh"), _range("gps_ping", "heading_deg"), _range("rating", "stars")
     return ValueBounds(
         min_lat=box.min_lat, max_lat=box.max_lat, min_lon=box.min_lon, max_lon=box.max_lon,
-        min_speed_kmh=float(speed[0] or 0.0), max_speed_kmh=float(speed[1] or 0.0),
-        min_heading_deg=float(heading[0] or 0.0), max_heading_deg=float(heading[1] or 0.0),
-        min_stars=int(stars[0] or 0), max_stars=int(stars[1] or 0),
-        min_surge_multiplier=float(surge_low or 1.0),
+        min_speed_kmh=speed[0], max_speed_kmh=speed[1], min_heading_deg=heading[0], max_heading_deg=heading[1],
+        min_stars=int(stars[0]), max_stars=int(stars[1]), min_surge_multiplier=_range("trip_event", "surge_multiplier")[0],
+        surge_cap=contracts.SURGE_CAP, max_fare_brl=contracts.MAX_FARE_BRL,
     )
 
 

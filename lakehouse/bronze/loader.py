@@ -32,10 +32,10 @@ from deltalake.exceptions import TableNotFoundError
 
 from core.settings import Settings
 from lakehouse.bronze.exceptions import BronzeError
-from lakehouse.bronze.specs import BRONZE_TABLES, bronze_table_uri
+from lakehouse.bronze.specs import DLQ_TABLE, EVENT_TABLES, bronze_table_uri
 from lakehouse.bronze.validation import KafkaRecord
 from lakehouse.bronze.writer import BatchResult, BronzeWriter, app_id
-from schemas.catalog import CATALOG, topic_for_schema
+from schemas.catalog import topic_for_schema, topic_spec
 from schemas.codec import EncodeError, encode
 
 __all__ = ["FILE_PARTITION", "FileReservation", "LoadSummary", "reservations_uri", "reserve_offsets", "write_jsonl_to_bronze"]
@@ -102,18 +102,21 @@ def _digest_and_count(path: Path) -> tuple[str, int]:
 
 
 def _committed_end(settings: Settings) -> int:
-    """One past the highest offset committed on FILE_PARTITION in any bronze table, for any topic."""
+    """One past the highest offset committed on FILE_PARTITION for any topic, in its event table or the DLQ."""
     options = settings.lake_storage_options or None
+    try:
+        dlq: DeltaTable | None = DeltaTable(bronze_table_uri(settings, DLQ_TABLE.topic_key), storage_options=options)
+    except TableNotFoundError:
+        dlq = None
     highest = -1
-    for table in BRONZE_TABLES.values():
-        try:
-            delta = DeltaTable(bronze_table_uri(settings, table.topic_key), storage_options=options)
-        except TableNotFoundError:
-            continue
-        for spec in CATALOG:
-            version = delta.transaction_version(app_id(table, spec.qualified(settings.topic_namespace), FILE_PARTITION))
-            if version is not None:
-                highest = max(highest, version)
+    for table in EVENT_TABLES:
+        writer = BronzeWriter(settings, table.topic_key)
+        writer.refresh()
+        topic = topic_spec(table.topic_key).qualified(settings.topic_namespace)
+        versions = [writer.committed_offset(topic, FILE_PARTITION)]
+        if dlq is not None:
+            versions.append(dlq.transaction_version(app_id(DLQ_TABLE, topic, FILE_PARTITION, writer.generation)))
+        highest = max([highest, *(version for version in versions if version is not None)])
     return highest + 1
 
 

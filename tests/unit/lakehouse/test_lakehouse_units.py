@@ -11,13 +11,14 @@ import yaml
 from deltalake import DeltaTable, write_deltalake
 
 from core.settings import load_settings
-from lakehouse.bronze.validation import KafkaRecord, classify
 from lakehouse.dbt_project import VALUE_BOUNDS, Engine, contract_vars, dbt_vars, write_profile
 from lakehouse.maintenance import maintain_table
 from lakehouse.quality.suites import QUARANTINE_TABLES, QualityContext, QualityThresholds, suite_tables
 from lakehouse.sample_bronze import SampleWorld
 from schemas.catalog import topic_spec
+from schemas.classify import classify_batch
 from schemas.codec import encode
+from schemas.contracts import MAX_FARE_BRL, MAX_SPEED_KMH, SURGE_CAP
 from tests.unit.lakehouse.bronze_poison import kafka_key, valid_event
 from tests.unit.schemas.samples import T0
 
@@ -38,18 +39,21 @@ def test_profile_points_both_engines_at_the_settings_lake(tmp_path: Path) -> Non
     assert dbt_vars(settings)["lake_uri"] == str(tmp_path / "lake")  # no trailing slash: models append /<layer>/<model>
 
 
-def _gps_record(speed_kmh: float) -> KafkaRecord:
-    event = valid_event("gps_ping", 1, T0) | {"speed_kmh": speed_kmh}
-    return KafkaRecord(topic_spec("gps").key, 0, 0, T0, kafka_key("gps_ping", event), encode("gps_ping", event))
+def _speed_rejections(*speeds_kmh: float) -> list[str]:
+    """The error type the shared classification gives a GPS ping at each speed ("" when valid)."""
+    events = [valid_event("gps_ping", n, T0) | {"speed_kmh": speed} for n, speed in enumerate(speeds_kmh)]
+    batch = classify_batch(topic_spec("gps"), [kafka_key("gps_ping", e) for e in events], [encode("gps_ping", e) for e in events],
+                           [T0] * len(events))
+    reasons = {rejection.position: rejection.error_type for rejection in batch.rejections}
+    return [reasons.get(position, "") for position in range(len(events))]
 
 
 def test_silver_bounds_are_the_bronze_contract_so_the_layers_agree() -> None:
     bounds = contract_vars()
-    assert (bounds["max_speed_kmh"], bounds["max_stars"], bounds["min_stars"]) == (400.0, 5, 1)
-    spec = topic_spec("gps")
-    # The highest speed silver accepts is accepted by bronze; a hair above it is rejected by both.
-    assert type(classify(_gps_record(VALUE_BOUNDS.max_speed_kmh), spec)).__name__ == "Decoded"
-    assert type(classify(_gps_record(VALUE_BOUNDS.max_speed_kmh + 0.5), spec)).__name__ == "Rejected"
+    assert (bounds["max_speed_kmh"], bounds["max_stars"], bounds["min_stars"]) == (MAX_SPEED_KMH, 5, 1)
+    assert (bounds["surge_cap"], bounds["max_fare_brl"]) == (SURGE_CAP, MAX_FARE_BRL)
+    # The highest speed silver accepts is accepted by bronze's classification; a hair above it is rejected by both.
+    assert _speed_rejections(VALUE_BOUNDS.max_speed_kmh, VALUE_BOUNDS.max_speed_kmh + 0.5) == ["", "invalid_value"]
     assert len(bounds["zones"]) == 96 and {"zone_id", "zone_name", "subprefecture"} <= set(bounds["zones"][0])
 
 
