@@ -1,12 +1,12 @@
 -- Per driver and day: trips, earnings, ratings received, offer acceptance and time online.
 with trips as (
-    select driver_id, completed_date_key as date_key, count(*) as completed_trips, sum(fare_brl) as gross_fare_brl
+    select driver_id, completed_date_key as date_key, count(*) as completed_trips, round(sum(fare_brl), 2) as gross_fare_brl
     from {{ ref('fct_trips') }}
     group by driver_id, completed_date_key
 ),
 
 payouts as (
-    select driver_id, date_key, sum(driver_payout_brl) as driver_payout_brl
+    select driver_id, date_key, round(sum(driver_payout_brl), 2) as driver_payout_brl
     from {{ ref('fct_payments') }}
     where status = 'captured'
     group by driver_id, date_key
@@ -29,8 +29,8 @@ activity as (
     select
         driver_id,
         date_key,
-        sum(duration_s) filter (where status <> 'offline') as online_s,
-        sum(duration_s) filter (where status = 'on_trip') as on_trip_s
+        round(sum(duration_s) filter (where status <> 'offline'), 3) as online_s,
+        round(sum(duration_s) filter (where status = 'on_trip'), 3) as on_trip_s
     from {{ ref('fct_driver_activity') }}
     group by driver_id, date_key
 ),

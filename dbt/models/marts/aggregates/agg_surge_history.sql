@@ -12,10 +12,10 @@ select
     zone_id,
     count(*) as updates,
     min(surge_multiplier) as min_surge_multiplier,
-    avg(surge_multiplier) as avg_surge_multiplier,
+    round(avg(surge_multiplier), 6) as avg_surge_multiplier,
     max(surge_multiplier) as max_surge_multiplier,
     max_by(surge_multiplier, event_time) as last_surge_multiplier,
-    avg(demand_count) as avg_demand_count,
-    avg(supply_count) as avg_supply_count
+    round(avg(demand_count), 6) as avg_demand_count,
+    round(avg(supply_count), 6) as avg_supply_count
 from updates
 group by hour_start, zone_id
