@@ -18,9 +18,10 @@ from deltalake.exceptions import TableNotFoundError
 
 from core.settings import Settings
 from lakehouse.bronze.specs import BRONZE_TABLES, arrow_schema, bronze_table_uri
-from lakehouse.dbt_project import DbtNodeResult, Engine, run_dbt, warehouse_paths
+from lakehouse.dbt_project import DbtNodeResult, Engine, run_dbt
 from lakehouse.exceptions import LakehouseError, WarehouseMissingError
 from lakehouse.lake import MODEL_LAYERS, lake_tables, lake_uri_of, open_lake
+from lakehouse.warehouse import warehouse_paths
 
 if TYPE_CHECKING:  # Great Expectations costs seconds to import: only `build` with validation loads it
     from lakehouse.quality.checkpoint import QualityReport

@@ -20,13 +20,13 @@ import json
 import logging
 from dataclasses import asdict, dataclass
 from enum import StrEnum
-from pathlib import Path
 from typing import Any
 
 import yaml
 
 from core.settings import PROJECT_ROOT, Settings
 from lakehouse.exceptions import DbtRunError
+from lakehouse.warehouse import WarehousePaths, warehouse_paths
 from schemas import contracts
 
 __all__ = [
@@ -35,11 +35,9 @@ __all__ = [
     "DbtNodeResult",
     "Engine",
     "ValueBounds",
-    "WarehousePaths",
     "contract_vars",
     "dbt_vars",
     "run_dbt",
-    "warehouse_paths",
     "write_profile",
 ]
 
@@ -111,45 +109,6 @@ def contract_vars() -> dict[str, Any]:
 
 def dbt_vars(settings: Settings, extra: dict[str, Any] | None = None) -> dict[str, Any]:
     return {"lake_uri": settings.lake_uri.rstrip("/"), **contract_vars(), **(extra or {})}
-
-
-@dataclass(frozen=True)
-class WarehousePaths:
-    """Where one deployment's dbt state lives: all under `settings.local_dir/warehouse` (disposable)."""
-
-    root: Path
-
-    @property
-    def profiles_dir(self) -> Path:
-        return self.root / "dbt-profiles"
-
-    @property
-    def target_dir(self) -> Path:
-        return self.root / "dbt-target"
-
-    @property
-    def log_dir(self) -> Path:
-        return self.root / "dbt-logs"
-
-    @property
-    def data_docs_dir(self) -> Path:
-        return self.root / "data-docs"
-
-    @property
-    def dbt_docs_index(self) -> Path:
-        return self.target_dir / "index.html"
-
-    @property
-    def duckdb_temp_dir(self) -> Path:
-        return self.root / "duckdb-tmp"
-
-    @property
-    def spark_dir(self) -> Path:
-        return self.root / "spark"
-
-
-def warehouse_paths(settings: Settings) -> WarehousePaths:
-    return WarehousePaths(Path(settings.local_dir) / "warehouse")
 
 
 @dataclass(frozen=True)

@@ -36,7 +36,7 @@ def spark_session(settings: Settings) -> SparkSession:
     from delta import configure_spark_with_delta_pip
     from pyspark.sql import SparkSession
 
-    from lakehouse.dbt_project import warehouse_paths
+    from lakehouse.warehouse import warehouse_paths
 
     active = SparkSession.getActiveSession()
     if active is not None:

@@ -22,10 +22,10 @@ from typing import Any
 import duckdb
 
 from core.settings import Settings
-from lakehouse.dbt_project import warehouse_paths
 from lakehouse.exceptions import QualityCheckFailed, WarehouseMissingError
 from lakehouse.lake import MODEL_LAYERS, lake_tables, lake_uri_of, open_lake
 from lakehouse.quality.suites import DATA_NOW_SQL, QualityContext, QualityThresholds, TableCheck, suite_tables
+from lakehouse.warehouse import warehouse_paths
 
 __all__ = ["ExpectationOutcome", "QualityReport", "run_quality_checks"]
 

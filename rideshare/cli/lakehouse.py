@@ -98,7 +98,7 @@ def build(
     if result.quality is not None:
         console.print(f"[green]quality:[/] {result.quality.render()}")
     if docs:
-        from lakehouse.dbt_project import warehouse_paths
+        from lakehouse.warehouse import warehouse_paths
 
         console.print(f"dbt docs: {warehouse_paths(config).target_dir / engine.value / 'index.html'}")
 

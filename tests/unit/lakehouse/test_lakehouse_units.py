@@ -1,5 +1,5 @@
 """Lakehouse pieces that need no dbt run: the generated dbt profile and contract vars, the suite
-declarations, the sample world's determinism and Delta maintenance on real (local) Delta tables."""
+declarations and Delta maintenance on real (local) Delta tables."""
 
 from __future__ import annotations
 
@@ -14,15 +14,12 @@ from core.settings import load_settings
 from lakehouse.dbt_project import VALUE_BOUNDS, Engine, contract_vars, dbt_vars, write_profile
 from lakehouse.maintenance import maintain_table
 from lakehouse.quality.suites import QUARANTINE_TABLES, QualityContext, QualityThresholds, suite_tables
-from lakehouse.sample_bronze import SampleWorld
 from schemas.catalog import topic_spec
 from schemas.classify import classify_batch
 from schemas.codec import encode
 from schemas.contracts import MAX_FARE_BRL, MAX_SPEED_KMH, SURGE_CAP
 from tests.unit.lakehouse.bronze_poison import kafka_key, valid_event
 from tests.unit.schemas.samples import T0
-
-START_MS = 1_767_225_600_000  # 2026-01-01T00:00:00Z
 
 
 def test_profile_points_both_engines_at_the_settings_lake(tmp_path: Path) -> None:
@@ -74,23 +71,6 @@ def test_fact_trip_expectations_use_the_thresholds_and_the_data_clock() -> None:
     freshness = next(c for c in configs if c.kwargs.get("column") == "completed_at_s")
     assert surge.kwargs["max_value"] == 2.5
     assert freshness.kwargs["min_value"] == 10_000.0 - thresholds.gold_freshness_lag_s
-
-
-def test_sample_world_is_deterministic_and_its_summary_matches_its_events() -> None:
-    def run() -> tuple[list, object]:
-        world = SampleWorld(seed=3, drivers=5, riders=9, trips_per_hour=25)
-        events = world.profiles(START_MS)
-        hour, summary = world.hour(START_MS)
-        return events + hour, summary
-
-    (events, summary), (again, _) = run(), run()
-    assert events == again
-    trips = [record for schema, record in events if schema == "trip_event"]
-    payments = [record for schema, record in events if schema == "payment"]
-    assert sum(1 for t in trips if t["event_type"] == "completed") == summary.completed_trips == len(payments)
-    captured = [p for p in payments if p["status"] == "captured"]
-    assert len(captured) == summary.captured_payments
-    assert round(sum(p["fare_brl"] for p in captured), 2) == round(summary.revenue_brl, 2)
 
 
 def test_maintenance_compacts_small_files_checkpoints_and_vacuums(tmp_path: Path) -> None:
