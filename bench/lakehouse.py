@@ -249,7 +249,7 @@ def _summary(result: dict[str, Any]) -> dict[str, Any]:
             "bronze_rows": _bronze_rows(counts), "silver_rows": sum(counts["silver"].values()), "gold_rows": sum(counts["gold"].values())}
 
 
-def _render(results: dict[str, Any]) -> Table:
+def _run_table(results: dict[str, Any]) -> Table:
     table = Table(title=f"lakehouse build over {results['events']:,} bronze events (+{results['increment_events']:,} in the next hour)")
     for column in ("engine", "phase", "seconds", "peak RSS MB", "ratio"):
         table.add_column(column, justify="left" if column in ("engine", "phase") else "right")
@@ -267,6 +267,11 @@ def _render(results: dict[str, Any]) -> Table:
             table.add_row("spark", f"{phase}: Spark / DuckDB", "", "", f"{ratio:.2f}x")
     table.add_row("", "(bronze load of the base, not in the build)", f"{results['load_base_s']:.1f}", "", "")
     return table
+
+
+def tables(results: dict[str, Any]) -> list[Table]:
+    """The benchmark's tables from its JSON, one per bronze size (rendered into docs/benchmarks.md)."""
+    return [_run_table(run) for run in results["runs"]]
 
 
 def _save(results: dict[str, Any]) -> None:
@@ -340,7 +345,7 @@ def main() -> None:
         "gold_parity": "equal row counts and key checksums" if parity == {} else None,
         "target_incremental_s": TARGET_INCREMENTAL_S, "target_spark_ratio": TARGET_SPARK_RATIO,
     }
-    console.print(_render(results))
+    console.print(_run_table(results))
     for engine, phases in results["engines"].items():
         for line in sorted({*phases["full"]["quality_failures"], *phases["incremental"]["quality_failures"]}):
             console.print(f"[yellow]data quality finding ({engine}):[/] {line}")

@@ -208,8 +208,9 @@ def rebase(
     offsets. Choose how to continue; a running bronze worker picks the change up within seconds.
 
     Examples:
-      rideshare lakehouse rebase gps --new-generation
-      rideshare lakehouse rebase trips --from latest
+
+        rideshare lakehouse rebase gps --new-generation
+        rideshare lakehouse rebase trips --from latest
     """
     from core.kafka_admin import topic_state
     from lakehouse.bronze.writer import BronzeWriter
