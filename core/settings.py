@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -36,7 +36,7 @@ class Settings(BaseSettings):
 
     topic_namespace: str = Field("", description="Prefix added to every catalog topic name (isolates runs sharing a broker).")
 
-    lake_uri: str = Field(str(PROJECT_ROOT / ".local" / "lake"), description="Delta Lake root: a folder or an s3:// URI.")
+    lake_uri: str = Field("", description="Delta Lake root: a folder or an s3:// URI (default: the lake folder of local_dir).")
     lake_storage_options: dict[str, str] = Field(default_factory=dict, description="delta-rs storage options (JSON) for remote lakes.")
     # A Delta commit costs about as much as writing tens of thousands of records: on a backlog, 50,000 per
     # commit ingests 1.6x faster than 25,000 (bench/topologies.py bronze), with 2 batches buffered per topic.
@@ -91,6 +91,13 @@ class Settings(BaseSettings):
     api_max_ws_clients: int = Field(32, ge=1, description="WebSocket clients served at once (more are closed with 1013, try later).")
     api_mutations_per_s: float = Field(5.0, gt=0, description="Mutating API calls per second and key, sustained (429 beyond)...")
     api_mutations_burst: int = Field(20, ge=1, description="... and in a burst.")
+
+    @model_validator(mode="after")
+    def _derive_from_local_dir(self) -> Settings:
+        """Defaults that live below `local_dir` follow it: a second stack with its own local dir has its own lake."""
+        if not self.lake_uri:
+            object.__setattr__(self, "lake_uri", str(Path(self.local_dir) / "lake"))  # frozen model: set once, here
+        return self
 
     @field_validator("api_admin_keys", "api_viewer_keys", mode="before")
     @classmethod
