@@ -24,6 +24,39 @@ def service_settings() -> Settings:
     return load_settings()
 
 
+def _topic_names(settings: Settings) -> set[str] | None:
+    """Every topic of the shared broker; None when none answers."""
+    from confluent_kafka.admin import AdminClient
+
+    from rideshare.infra.process import port_open
+
+    if settings.kafka_bootstrap is None and not port_open(settings.kafka_host, settings.kafka_port):
+        return None
+    try:
+        return set(AdminClient({"bootstrap.servers": settings.bootstrap_servers}).list_topics(timeout=10).topics)
+    except Exception:  # a broker that does not answer in time: nothing to clean up
+        return None
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _module_topics_deleted(service_settings: Settings) -> Iterator[None]:
+    """Delete the topics a test module created once it is done (after its own fixtures stopped): a broker keeps
+    files open for every partition, and a whole run's thousands of partitions would exhaust its descriptors."""
+    before = _topic_names(service_settings)
+    yield
+    after = _topic_names(service_settings)
+    created = sorted(topic for topic in (after or set()) - (before or set()) if not topic.startswith("__"))
+    if created:
+        from confluent_kafka.admin import AdminClient
+
+        futures = AdminClient({"bootstrap.servers": service_settings.bootstrap_servers}).delete_topics(created, operation_timeout=30)
+        for future in futures.values():
+            try:
+                future.result(timeout=60)
+            except Exception:  # already gone, or the broker stopped: nothing left to free
+                pass
+
+
 @pytest.fixture(scope="module")
 def settings(service_settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Settings:
     """Settings with a unique topic namespace and a private lake folder for this test module."""

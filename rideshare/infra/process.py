@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import resource
 import signal
 import socket
 import subprocess
@@ -42,13 +43,28 @@ def port_open(host: str, port: int, timeout_s: float = 0.5) -> bool:
         return sock.connect_ex((host, port)) == 0
 
 
+OPEN_FILES_WANTED = 1 << 20
+
+
+def _raise_open_files_limit() -> None:
+    """Run in the child before exec: Kafka keeps files open for every log segment of every partition (a test
+    run creates thousands of partitions), and a broker out of descriptors fails its log dir and shuts down.
+    Raise the limit as far as allowed (root may pass the hard limit, others go up to it)."""
+    _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    try:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (OPEN_FILES_WANTED, OPEN_FILES_WANTED))
+    except (ValueError, OSError):
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+
+
 def spawn(command: list[str], *, log_file: Path, pid_file: Path, cwd: Path | None = None) -> int:
-    """Start `command` in its own session (so Ctrl-C in our terminal does not hit it) and record its pid."""
+    """Start `command` in its own session (so Ctrl-C in our terminal does not hit it), with as many open
+    files as allowed, and record its pid."""
     log_file.parent.mkdir(parents=True, exist_ok=True)
     with log_file.open("ab") as log:
         process = subprocess.Popen(
             command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            cwd=cwd, start_new_session=True,
+            cwd=cwd, start_new_session=True, preexec_fn=_raise_open_files_limit,
         )
     pid_file.write_text(str(process.pid))
     return process.pid
