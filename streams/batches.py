@@ -37,7 +37,7 @@ import logging
 import time
 import weakref
 from collections import deque
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, Protocol, cast
 
@@ -167,14 +167,19 @@ class MessageBuffer:
     def clear(self) -> None:
         """Drop every buffered message (a rebalance: the new owner of a partition reads them again)."""
         if self._size:
-            unacked = self._consumer_of()._unacked_messages  # dropped messages must not hold up Faust's wait for acks
             for queue in self._partitions.values():
-                for message in queue:
-                    unacked.discard(message)
+                self.release(queue)
         self._partitions.clear()
         self._size = 0
         self._arrived.clear()
         self._resume_paused()
+
+    def release(self, messages: Iterable[Any]) -> None:
+        """Stop tracking messages that will never be processed (read again from the committed offsets after the
+        rebalance), so that Faust's wait for acks before a rebalance or a stop does not wait for them for ever."""
+        unacked = self._consumer_of()._unacked_messages
+        for message in messages:
+            unacked.discard(message)
 
     def _resume_paused(self) -> None:
         consumer = self._consumer_of()
@@ -333,7 +338,10 @@ class BatchAgent(Service):
             await self._taking.wait()  # held back while partitions are being revoked
             await flow.acquire()
             batch = await self.buffer.take(self.max_events, self.within_s)
-            if batch and self._taking.is_set():
+            if batch and not self._taking.is_set():
+                self.buffer.release(batch)  # taken while partitions are being revoked: not processed, never acked
+                continue
+            if batch:
                 self._idle.clear()
                 try:
                     held = await self.processor.process(batch)
