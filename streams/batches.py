@@ -127,10 +127,15 @@ class MessageBuffer:
         if not self._arrived.is_set():
             self._arrived.set()
 
-    async def take(self, max_events: int, within_s: float) -> list[Any]:
-        """Wait for messages, then up to `within_s` more for `max_events` of them; per-partition order."""
+    async def take(self, max_events: int, within_s: float, *, idle_s: float | None = None) -> list[Any]:
+        """Wait for messages, then up to `within_s` more for `max_events` of them; per-partition order.
+
+        With nothing buffered, waits at most `idle_s` (for ever if None) and then returns nothing."""
         if not self._size:
-            await self._arrived.wait()
+            try:
+                await asyncio.wait_for(self._arrived.wait(), idle_s)
+            except TimeoutError:
+                return []
         if self._size < max_events:
             loop = asyncio.get_running_loop()
             deadline = loop.time() + within_s
@@ -337,7 +342,8 @@ class BatchAgent(Service):
         while not self.should_stop:
             await self._taking.wait()  # held back while partitions are being revoked
             await flow.acquire()
-            batch = await self.buffer.take(self.max_events, self.within_s)
+            # Woken when idle too: what was processed before the stream went quiet is checkpointed and acked.
+            batch = await self.buffer.take(self.max_events, self.within_s, idle_s=self.checkpoint_s or None)
             if batch and not self._taking.is_set():
                 self.buffer.release(batch)  # taken while partitions are being revoked: not processed, never acked
                 continue
