@@ -14,10 +14,12 @@ __all__ = ["TopicState", "topic_state"]
 
 @dataclass(frozen=True)
 class TopicState:
-    """A topic's id (new when the topic is recreated) and each partition's high watermark (end offset)."""
+    """A topic's id (new when the topic is recreated) and each partition's low and high watermarks
+    (the first offset still held and the end offset)."""
 
     topic_id: str
     high_watermarks: dict[int, int]
+    low_watermarks: dict[int, int]
 
 
 def topic_state(bootstrap_servers: str, topic: str, *, timeout_s: float = 10.0) -> TopicState:
@@ -29,10 +31,9 @@ def topic_state(bootstrap_servers: str, topic: str, *, timeout_s: float = 10.0) 
         raise RideshareError(f"could not describe topic {topic}: {exc.args[0].str()}") from exc
     consumer = Consumer({"bootstrap.servers": bootstrap_servers, "group.id": "rideshare-topic-state", "enable.auto.commit": False})
     try:
-        highs = {p.id: consumer.get_watermark_offsets(TopicPartition(topic, p.id), timeout=timeout_s)[1]
-                 for p in description.partitions}
+        marks = {p.id: consumer.get_watermark_offsets(TopicPartition(topic, p.id), timeout=timeout_s) for p in description.partitions}
     except KafkaException as exc:
-        raise RideshareError(f"could not read the end offsets of {topic}: {exc.args[0].str()}") from exc
+        raise RideshareError(f"could not read the offsets of {topic}: {exc.args[0].str()}") from exc
     finally:
         consumer.close()
-    return TopicState(str(description.topic_id), highs)
+    return TopicState(str(description.topic_id), {p: high for p, (_, high) in marks.items()}, {p: low for p, (low, _) in marks.items()})

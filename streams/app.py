@@ -95,6 +95,7 @@ def create_app(settings: Settings, *, role: WorkerRole = WorkerRole.REALTIME, ap
         topic_replication_factor=settings.kafka_replication_factor,  # changelogs as replicated as the catalog topics
         topic_partitions=WORKER_PARTITIONS,
         consumer_auto_offset_reset="earliest",
+        consumer_metadata_max_age_ms=30_000,  # notice a recreated topic (or new partitions) within 30 s, not 5 min
         broker_commit_every=2_000,
         broker_commit_interval=1.0,
         broker_max_poll_records=2_000,

@@ -131,21 +131,40 @@ class BronzeIngest:
         self.max_attempts = settings.bronze_max_batch_attempts
         self.checked: set[int] = set()  # partitions checked since the last assignment
         self.stopped: dict[int, str] = {}  # partition -> why it is stopped
+        self.resume_at: dict[int, int] = {}  # stopped partition -> first offset it held back
 
     def on_revoked(self) -> None:
         self.checked.clear()
         self.stopped.clear()
+        self.resume_at.clear()
 
     async def process(self, messages: Sequence[Any]) -> Sequence[Any] | None:
         loop = asyncio.get_running_loop()
-        unchecked = {m.partition for m in messages} - self.checked
-        if unchecked:
-            await loop.run_in_executor(None, self._check, unchecked)
+        # Continuity is checked at the first batch of each partition after an assignment (which also binds the
+        # table to the topic's id), and whenever records would be skipped as already committed: a re-delivery
+        # after a crash, or a topic whose offsets restarted under the same name.
+        suspicious = await loop.run_in_executor(None, self._redelivered, messages)
+        if suspicious:
+            await loop.run_in_executor(None, self._check, suspicious)
         held = [m for m in messages if m.partition in self.stopped]
+        for message in held:  # where to read again from once the partition is resumed
+            self.resume_at[message.partition] = min(self.resume_at.get(message.partition, message.offset), message.offset)
         records = [kafka_record(m) for m in messages if m.partition not in self.stopped]
         if records:
             await self.ingest(records)
+            unbound = {r.partition for r in records} - self.checked
+            if unbound:  # the table was created by this batch: bind it to the topic's id now
+                await loop.run_in_executor(None, self._check, unbound)
         return held
+
+    def _redelivered(self, messages: Sequence[Any]) -> set[int]:
+        """Partitions of the batch not checked since the assignment, or holding offsets bronze already committed."""
+        self.writer.refresh()
+        lowest: dict[int, int] = {}
+        for message in messages:
+            lowest[message.partition] = min(lowest.get(message.partition, message.offset), message.offset)
+        return {partition for partition, offset in lowest.items() if partition not in self.checked
+                or ((committed := self.writer.committed_offset(self.topic, partition)) is not None and offset <= committed)}
 
     def _check(self, partitions: set[int]) -> list[int]:
         """Check offset continuity of `partitions`; returns those that are fine again after being stopped."""
@@ -157,7 +176,7 @@ class BronzeIngest:
         resumed = []
         for partition in partitions:
             try:
-                self.writer.check_continuity(self.topic, state.topic_id, {partition: state.high_watermarks.get(partition, 0)})
+                bound = self.writer.check_continuity(self.topic, state.topic_id, {partition: state.high_watermarks.get(partition, 0)})
             except OffsetDiscontinuityError as exc:
                 if partition not in self.stopped:
                     log.error("bronze %s partition %d stopped: %s", self.table_name, partition, exc)
@@ -167,6 +186,8 @@ class BronzeIngest:
                 if self.stopped.pop(partition, None) is not None:
                     self.metrics.offset_discontinuities.labels(self.writer.spec.key, str(partition)).set(0)
                     resumed.append(partition)
+                if not bound:
+                    continue  # the table does not exist yet: check again once it binds to the topic's id
             self.checked.add(partition)
         return resumed
 
@@ -176,8 +197,14 @@ class BronzeIngest:
             return
         resumed = await asyncio.get_running_loop().run_in_executor(None, self._check, set(self.stopped))
         if resumed:
-            tps = {tp for tp in self.app.consumer.assignment() if tp.topic == self.topic and tp.partition in resumed}
-            self.app.consumer.resume_partitions(tps)
+            consumer = self.app.consumer
+            tps = {tp for tp in consumer.assignment() if tp.topic == self.topic and tp.partition in resumed}
+            for tp in tps:  # read the held-back records again (Faust's read position is past them)
+                offset = self.resume_at.pop(tp.partition, None)
+                if offset is not None:
+                    consumer._read_offset.pop(tp, None)
+                    await consumer.seek(tp, offset)
+            consumer.resume_partitions(tps)
             log.warning("bronze %s: partitions %s continue after a rebase", self.table_name, sorted(resumed))
 
     async def ingest(self, records: Sequence[KafkaRecord]) -> BatchResult:

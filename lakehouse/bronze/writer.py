@@ -234,11 +234,11 @@ class BronzeWriter:
         self._events_log.refresh()
         self._dlq_log.refresh()
 
-    def check_continuity(self, topic: str, topic_id: str | None, high_watermarks: dict[int, int]) -> None:
+    def check_continuity(self, topic: str, topic_id: str | None, high_watermarks: dict[int, int]) -> bool:
         """Raise OffsetDiscontinuityError when the topic's offsets no longer continue what bronze committed:
         the topic was recreated (another Kafka topic id) or a partition ends below its committed offset.
 
-        The first ingestion binds the table to the topic's id."""
+        Binds the table to the topic's id once the table exists; returns whether it is bound."""
         self.refresh()
         bound = self._events_log.properties().get(TOPIC_ID_PROPERTY)
         if topic_id is not None and bound is not None and bound != topic_id:
@@ -255,6 +255,8 @@ class BronzeWriter:
                     f"{self.spec.key} --new-generation` (ingest it again under new ids) or `--from latest`")
         if topic_id is not None and bound is None and self._events_log.has_snapshot:
             self._events_log.set_properties({TOPIC_ID_PROPERTY: topic_id})
+            bound = topic_id
+        return bound is not None
 
     def rebase(self, topic: str, topic_id: str | None, *, new_generation: bool, next_offsets: dict[int, int]) -> int:
         """Continue ingesting `topic` after an offset discontinuity; returns the generation ingested from now on.

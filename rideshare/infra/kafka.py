@@ -99,7 +99,9 @@ def node_config(settings: Settings, node: NodeSpec, nodes: tuple[NodeSpec, ...],
         "share.coordinator.state.topic.min.isr": min_isr,
         "unclean.leader.election.enable": "false",  # a replica that missed acknowledged writes never leads
         "group.initial.rebalance.delay.ms": "0",
-        "auto.create.topics.enable": "true",
+        # Topics are created from the catalog (and by Faust for its own): a typo or a recreated topic must
+        # not spring back into existence with the defaults because a client asked for its metadata.
+        "auto.create.topics.enable": "false",
         # Small machine: few threads, modest segment size so retention can act in long runs.
         "num.network.threads": "2",
         "num.io.threads": "4",

@@ -21,13 +21,8 @@ from schemas.catalog import topic_spec
 
 def isolated_settings(base: Settings, name: str, tmp_path: Path, **overrides: Any) -> Settings:
     """This test's own topics (namespace), consumer group, lake and worker folders; topics created."""
-    settings = load_settings(
-        topic_namespace=f"{base.topic_namespace}{name}.",
-        lake_uri=str(tmp_path / "lake"),
-        local_dir=tmp_path / "local",
-        kafka_bootstrap=base.bootstrap_servers,
-        **overrides,
-    )
+    settings = load_settings(**{"topic_namespace": f"{base.topic_namespace}{name}.", "lake_uri": str(tmp_path / "lake"),
+                                "local_dir": tmp_path / "local", "kafka_bootstrap": base.bootstrap_servers, **overrides})
     create_topics(settings)
     return settings
 
