@@ -27,10 +27,12 @@ from __future__ import annotations
 import argparse
 import contextlib
 import inspect
+import itertools
 import json
 import os
 import shutil
 import statistics
+import sys
 import threading
 import time
 import uuid
@@ -63,7 +65,7 @@ from schemas.catalog import topic_spec
 from streams.app import WorkerRole, app_id_for
 
 RESULTS = Path(__file__).resolve().parent / "results"
-console = Console()
+console = Console(width=None if sys.stdout.isatty() else 150)  # a log file gets the whole table
 
 RSS_TOLERANCE = 0.10
 LAG_MAX_S = 30.0  # no lag sample above this many seconds of traffic ...
@@ -94,6 +96,17 @@ def memory_of(pid: int | None) -> dict[str, int]:
     return out
 
 
+def cpu_seconds_of(pid: int | None) -> float | None:
+    """User + system CPU seconds `pid` has used so far (None if gone)."""
+    if pid is None:
+        return None
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def group_lag(admin: AdminClient, group: str) -> int | None:
     """Records `group` is behind over every partition it committed (None before its first commit)."""
     try:
@@ -113,6 +126,8 @@ def group_lag(admin: AdminClient, group: str) -> int | None:
 class Sample:
     t_s: float
     memory: dict[str, dict[str, int]]
+    cpu_s: dict[str, float | None]
+    load_average: float
     lag: dict[str, int | None]
     events: int
     sim_time_ms: int
@@ -254,17 +269,22 @@ def lag_verdict(series: list[int], events_per_s: float) -> dict[str, Any]:
 
 
 # -- the end: nothing lost -----------------------------------------------------------------------------------
-def wait_drained(admin: AdminClient, groups: dict[str, str], timeout_s: float) -> dict[str, int | None]:
-    deadline = time.monotonic() + timeout_s
-    lags: dict[str, int | None] = {}
+def wait_drained(admin: AdminClient, groups: dict[str, str], timeout_s: float) -> dict[str, dict[str, Any]]:
+    """After the simulation stopped: each group's lag until it reaches 0 (or the timeout), and how long that took."""
+    started = time.monotonic()
+    drained: dict[str, dict[str, Any]] = {name: {"lag": None, "drained_after_s": None} for name in groups}
     with console.status("the simulation stopped: waiting for both groups to drain ...") as status:
-        while time.monotonic() < deadline:
-            lags = {name: group_lag(admin, group) for name, group in groups.items()}
-            status.update(f"the simulation stopped: waiting for both groups to drain (lag {lags}) ...")
-            if all(lag == 0 for lag in lags.values()):
+        while time.monotonic() - started < timeout_s:
+            for name, group in groups.items():
+                if drained[name]["drained_after_s"] is None:
+                    drained[name]["lag"] = group_lag(admin, group)
+                    if drained[name]["lag"] == 0:
+                        drained[name]["drained_after_s"] = round(time.monotonic() - started, 1)
+            status.update(f"the simulation stopped: waiting for both groups to drain ({drained}) ...")
+            if all(d["drained_after_s"] is not None for d in drained.values()):
                 break
             time.sleep(2)
-    return lags
+    return drained
 
 
 def audit_bronze(settings: Settings, session_id: str, emitted: int) -> dict[str, Any]:
@@ -333,10 +353,14 @@ def plot(samples: list[Sample], warmup_s: float, path: Path) -> None:
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure  # the object API: no pyplot state, no display
 
-    figure = Figure(figsize=(11, 8))
+    figure = Figure(figsize=(11, 10))
     FigureCanvasAgg(figure)
-    rss_axes, lag_axes = figure.subplots(2, 1, sharex=True)
+    rss_axes, lag_axes, rate_axes = figure.subplots(3, 1, sharex=True, height_ratios=(3, 3, 1.5))
     minutes = [sample.t_s / 60 for sample in samples]
+    producing = samples[:-1]  # the last sample is taken after the drain
+    rates = [max(0.0, (b.events - a.events) / (b.t_s - a.t_s)) for a, b in itertools.pairwise(producing)]
+    rate_axes.plot(minutes[1:len(producing)], rates, color="black", linewidth=0.8)
+    rate_axes.set_ylabel("events/s")
     for name in samples[-1].memory:
         rss_axes.plot(minutes, [s.memory.get(name, {}).get("rss", np.nan) / 2**20 for s in samples], label=name)
     rss_axes.set_ylabel("RSS (MiB)")
@@ -345,38 +369,47 @@ def plot(samples: list[Sample], warmup_s: float, path: Path) -> None:
     for name in samples[-1].lag:
         lag_axes.plot(minutes, [np.nan if s.lag.get(name) is None else s.lag[name] for s in samples], label=f"{name} group")
     lag_axes.set_ylabel("consumer lag (records)")
-    lag_axes.set_xlabel("minutes")
+    rate_axes.set_xlabel("minutes")
     lag_axes.legend(fontsize=8)
-    for axes in (rss_axes, lag_axes):
+    for axes in (rss_axes, lag_axes, rate_axes):
         axes.axvline(warmup_s / 60, color="grey", linestyle="--", linewidth=1)
         axes.grid(alpha=0.3)
-    figure.suptitle("Soak: RSS of every process and consumer lag of both groups (dashed: end of warm-up)")
+    figure.suptitle("Soak: RSS of every process, consumer lag of both groups, simulation events/s (dashed: end of warm-up)")
     figure.savefig(path, dpi=90, bbox_inches="tight")
 
 
 def report(result: dict[str, Any]) -> None:
-    table = Table(title=f"Soak: {result['minutes']:g} min at {result['rate']['ratio']:.2f}x the demo's event rate "
-                        f"(passed: {result['passed']})", title_justify="left")
-    for column in ("what", "after warm-up", "at the end", "min / max", "change", "pass"):
-        table.add_column(column)
     rate = result["rate"]
-    table.add_row("events/s (soak vs demo baseline)", f"{rate['soak_events_per_s']:,.0f}", f"demo {rate['demo_events_per_s']:,.0f}",
-                  "", f"{rate['ratio']:.2f}x", "")
+    console.print(f"[bold]Soak[/]: {result['minutes']:g} min (warm-up {result['warmup_minutes']:g}), "
+                  f"{rate['soak_events']:,} events at {rate['soak_events_per_s']:,.0f}/s = {rate['ratio']:.2f}x the demo's "
+                  f"{rate['demo_events_per_s']:,.0f}/s over the same simulated span; machine load average (median) "
+                  f"{result['load_average_median']:.1f} on {os.cpu_count()} cores; passed: {result['passed']}")
+    memory = Table("process", "RSS MiB after warm-up", "at the end", "min / max", "change", "heap (anon) change", "CPU cores", "pass",
+                   title="Resident memory after the warm-up (flat: change within +-10 %)", title_justify="left")
     for name, verdict in result["rss"].items():
-        table.add_row(f"RSS {name} (MiB)", f"{verdict['first_mb']:,.0f}", f"{verdict['last_mb']:,.0f}",
-                      f"{verdict['min_mb']:,.0f} / {verdict['max_mb']:,.0f}", f"{verdict['drift']:+.1%}",
-                      "yes" if verdict["passed"] else "[red]no[/]")
+        anon = result["anon_change"].get(name)
+        memory.add_row(name, f"{verdict['first_mb']:,.0f}", f"{verdict['last_mb']:,.0f}",
+                       f"{verdict['min_mb']:,.0f} / {verdict['max_mb']:,.0f}", f"{verdict['drift']:+.1%}",
+                       "-" if anon is None else f"{anon:+.1%}", f"{result['cpu_cores_used'].get(name, float('nan')):.2f}",
+                       "yes" if verdict["passed"] else "[red]no[/]")
+    console.print(memory)
+    lag = Table("group", "median lag", "max", "first / last quarter median", "bound (30 s of events)", "drained after the run",
+                "pass", title="Consumer lag after the warm-up (bounded, not growing)", title_justify="left")
     for name, verdict in result["lag"].items():
-        table.add_row(f"lag {name} (records)", f"{verdict['first_quarter_median']:,.0f}", f"{verdict['last_quarter_median']:,.0f}",
-                      f"median {verdict['median']:,.0f} / max {verdict['max']:,}", f"bound {verdict['bound']:,.0f}",
-                      "yes" if verdict["passed"] else "[red]no[/]")
+        drain = result["drained_lag"][name]
+        drained = f"in {drain['drained_after_s']:g} s" if drain["drained_after_s"] is not None else f"[red]no: lag {drain['lag']}[/]"
+        lag.add_row(name, f"{verdict['median']:,.0f}", f"{verdict['max']:,}",
+                    f"{verdict['first_quarter_median']:,.0f} / {verdict['last_quarter_median']:,.0f}", f"{verdict['bound']:,.0f}",
+                    drained, "yes" if verdict["passed"] else "[red]no[/]")
+    console.print(lag)
     audit = result["audit"]
-    table.add_row("bronze: every offset once", "", ", ".join(f"{k} {v['bronze_rows']:,}" for k, v in audit["tables"].items()), "", "",
-                  "yes" if all(t["exactly_once"] for t in audit["tables"].values()) else "[red]no[/]")
-    table.add_row("every sim event id once", f"{audit['sim_events_emitted']:,} emitted", f"{audit['sim_event_ids_in_bronze']:,} in bronze",
-                  f"{audit['sim_event_ids_missing']:,} missing, {audit['sim_event_ids_doubled']:,} doubled", "",
-                  "yes" if audit["passed"] else "[red]no[/]")
-    console.print(table)
+    loss = Table("topic", "Kafka records", "bronze rows", "exactly once", title="Nothing lost (after both groups drained)",
+                 title_justify="left")
+    for topic, counts in audit["tables"].items():
+        loss.add_row(topic, f"{counts['kafka_records']:,}", f"{counts['bronze_rows']:,}", "yes" if counts["exactly_once"] else "[red]no[/]")
+    loss.add_row("simulation event ids", f"{audit['sim_events_emitted']:,} emitted", f"{audit['sim_event_ids_in_bronze']:,}",
+                 f"{audit['sim_event_ids_missing']:,} missing, {audit['sim_event_ids_doubled']:,} doubled")
+    console.print(loss)
 
 
 # -- the run ---------------------------------------------------------------------------------------------------
@@ -390,7 +423,9 @@ def _sample(platform: Platform, admin: AdminClient, groups: dict[str, str], api:
         used, keys = int(store.info("memory")["used_memory"]), int(store.dbsize())
     except redis.RedisError:
         used, keys = -1, -1
-    return Sample(time.monotonic() - started, {name: memory_of(pid) for name, pid in platform.pids().items()},
+    pids = platform.pids()
+    return Sample(time.monotonic() - started, {name: memory_of(pid) for name, pid in pids.items()},
+                  {name: cpu_seconds_of(pid) for name, pid in pids.items()}, os.getloadavg()[0],
                   {name: group_lag(admin, group) for name, group in groups.items()}, int(status.get("events_emitted", 0)),
                   int(status.get("sim_time_ms", 0)), float(status.get("speed_achieved", 0.0)), used, keys, reader.frames)
 
@@ -432,7 +467,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             stopped.raise_for_status()
             final = stopped.json()
             produced_s = time.monotonic() - started
-            drained = wait_drained(admin, groups, timeout_s=900)
+            drained = wait_drained(admin, groups, timeout_s=1200)
             samples.append(_sample(platform, admin, groups, api, store, reader, started))
         restarts = platform.restarts()
         reader.stop()
@@ -454,7 +489,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def verdicts(args: argparse.Namespace, settings: Settings, samples: list[Sample], final: dict[str, Any], produced_s: float,
-             baseline: dict[str, Any], audit: dict[str, Any], drained: dict[str, int | None], restarts: dict[str, int],
+             baseline: dict[str, Any], audit: dict[str, Any], drained: dict[str, dict[str, Any]], restarts: dict[str, int],
              pool_events: list[str], reader: WebSocketReader) -> dict[str, Any]:
     emitted = int(final["events_emitted"])
     soak_rate = emitted / produced_s
@@ -466,6 +501,10 @@ def verdicts(args: argparse.Namespace, settings: Settings, samples: list[Sample]
         series = [s.memory[name]["rss"] for s in steady if s.memory.get(name)]
         rss[name] = rss_verdict(series) if series else {"first_mb": 0, "last_mb": 0, "min_mb": 0, "max_mb": 0, "drift": float("nan"),
                                                          "passed": False}
+    cpu_share = {name: (last - first) / (steady[-1].t_s - steady[0].t_s) for name in rss
+                 if (first := steady[0].cpu_s.get(name)) is not None and (last := steady[-1].cpu_s.get(name)) is not None}
+    anon_change = {name: rss_verdict(series)["drift"] for name in rss
+                   if (series := [s.memory[name]["anon"] for s in steady if s.memory.get(name, {}).get("anon")])}
     lag = {name: lag_verdict([s.lag[name] for s in steady if s.lag.get(name) is not None] or [0], soak_rate) for name in drained}
     workload_ran = emitted > 0 and audit["sim_event_ids_in_bronze"] > 0 and reader.frames > 0
     result = {
@@ -473,7 +512,9 @@ def verdicts(args: argparse.Namespace, settings: Settings, samples: list[Sample]
         "processes": {"realtime_workers": args.realtime_workers, "bronze_workers": 1, "kafka_nodes": settings.kafka_brokers},
         "rate": {"soak_events": emitted, "soak_events_per_s": soak_rate, "demo_events_per_s": baseline["events_per_s"],
                  "ratio": soak_rate / baseline["events_per_s"], "demo_baseline": baseline},
-        "rss": rss, "lag": lag, "drained_lag": drained, "audit": audit, "worker_restarts": restarts,
+        "rss": rss, "anon_change": anon_change, "cpu_cores_used": cpu_share,
+        "load_average_median": _median([sample.load_average for sample in steady]),
+        "lag": lag, "drained_lag": drained, "audit": audit, "worker_restarts": restarts,
         "supervisor_events": pool_events, "websocket_frames": reader.frames, "websocket_error": reader.error,
         "load_average_at_end": os.getloadavg(), "measured_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "workload_ran": workload_ran, "samples": [asdict(sample) for sample in samples],

@@ -14,7 +14,6 @@ and the checks that nothing was lost, doubled or left stuck.
 from __future__ import annotations
 
 import copy
-import json
 import os
 import threading
 import time
@@ -24,18 +23,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import redis
 from confluent_kafka import ConsumerGroupTopicPartitions, TopicPartition
 from confluent_kafka.admin import AdminClient, OffsetSpec
 
 from core.producer import EventProducer
 from core.settings import Settings
 from lakehouse.bronze.specs import EVENT_TABLES
+from rideshare.supervisor import wait_until as poll_until
 from rideshare.worker_pool import WorkerPool, WorkerSpec
 from rideshare.worker_process import free_port, settings_env
 from schemas.catalog import topic_for_schema, topic_spec
-from schemas.live_state import LiveStateKeys
 from streams.app import WorkerRole, app_id_for
+from tests.faults.streams_support import positions
 from tests.integration.bronze_support import assert_every_offset_exactly_once, bronze_rows
 from tests.unit.schemas.samples import SAMPLES
 
@@ -52,16 +51,9 @@ CONTROL_EVERY = 50  # rounds between two simulation_control events (a topic with
 FAST_GROUP_ENV = {"BROKER_SESSION_TIMEOUT": "10", "BROKER_HEARTBEAT_INTERVAL": "1"}
 
 
-def wait_until(check: Callable[[], bool], *, timeout_s: float, what: str, poll_s: float = 0.5,
-               alive: Callable[[], None] | None = None) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if alive is not None:
-            alive()
-        if check():
-            return
-        time.sleep(poll_s)
-    raise AssertionError(f"timed out after {timeout_s:.0f} s waiting for {what}")
+def wait_until(check: Callable[[], bool], *, timeout_s: float, what: str, poll_s: float = 0.5) -> None:
+    if not poll_until(check, timeout_s=timeout_s, interval_s=poll_s):
+        raise AssertionError(f"timed out after {timeout_s:.0f} s waiting for {what}")
 
 
 class SteadyLoad:
@@ -151,7 +143,6 @@ class Pipeline:
         specs = [WorkerSpec(WorkerRole.REALTIME, free_port()), WorkerSpec(WorkerRole.BRONZE, free_port())]
         self.events: list[str] = []
         self.pool = WorkerPool(specs, log_dir, on_event=self.events.append, env=env)
-        self.settings = settings
         self._stop = threading.Event()
         self._ticker = threading.Thread(target=self._tick, name="worker-pool", daemon=True)
 
@@ -167,12 +158,9 @@ class Pipeline:
     def child(self, role: WorkerRole) -> Any:
         return next(child for child in self.pool.children if child.spec.role == role)
 
-    def kill(self, role: WorkerRole) -> int:
-        """kill -9 the worker of `role` (its process group); returns its pid. The supervisor restarts it."""
-        process = self.child(role).process
-        pid = process.pid
-        process.kill()
-        return pid
+    def kill(self, role: WorkerRole) -> None:
+        """kill -9 the worker of `role` (its process group). The supervisor restarts it."""
+        self.child(role).process.kill()
 
     def restarts(self, role: WorkerRole) -> int:
         return int(self.child(role).restarts)
@@ -193,12 +181,7 @@ class Pipeline:
 
 def latest_positions(settings: Settings) -> dict[str, int]:
     """entity id -> event time of its live position in Redis."""
-    client = redis.Redis.from_url(settings.redis_url)
-    try:
-        raw = client.hgetall(LiveStateKeys(settings.topic_namespace).positions_latest)
-    finally:
-        client.close()
-    return {json.loads(value)["entity_id"]: int(json.loads(value)["event_time"]) for value in raw.values()}
+    return {summary["entity_id"]: int(summary["event_time"]) for summary in positions(settings).values()}
 
 
 def wait_positions_after(settings: Settings, after_ms: int, *, timeout_s: float, pipeline: Pipeline) -> float:
