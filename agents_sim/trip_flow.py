@@ -242,7 +242,7 @@ def ride(sim: Simulation, trip: Trip) -> Generator[simpy.Event, Any, None]:
     fare = sim.fare_estimate(leg.route.distance_m, duration_s, trip.surge_multiplier)
     trip.move(S.COMPLETED)
     sim.emit_trip(trip, "completed", fare=fare, route=leg, actual_s=duration_s)
-    sim.stats.fares.append(fare)
+    sim.stats.add_fare(fare)
     _pay(sim, trip, fare)
     _rate(sim, trip)
     d_lat, d_lon, d_zone = trip.dropoff

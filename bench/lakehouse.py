@@ -90,7 +90,7 @@ def generate(workdir: Path, events: int, drivers: int, riders: int, seed: int) -
     base, increment = workdir / "base.jsonl", workdir / "increment.jsonl"
     sink = SplitSink(base, increment, events)
     config = SimConfig(seed=seed, drivers=drivers, riders=riders)
-    runtime = SimulationRuntime(config, sink, speed=None, end_ms=config.start_ms + 90 * 24 * HOUR_MS)
+    runtime = SimulationRuntime(config, sink, speed="max", end_ms=config.start_ms + 90 * 24 * HOUR_MS)
     started = time.perf_counter()
     runtime.start()
     try:

@@ -13,6 +13,8 @@ from pydantic import AliasChoices, Field, SecretStr, field_validator, model_vali
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+# The documented development keys (README): fine on loopback, refused by the API when it listens anywhere else.
+DEVELOPMENT_API_KEYS = ("dev-admin-key", "dev-viewer-key")
 
 
 class Settings(BaseSettings):
@@ -83,11 +85,15 @@ class Settings(BaseSettings):
     # API keys: comma-separated in RIDESHARE_API_ADMIN_KEYS / RIDESHARE_API_VIEWER_KEYS. SecretStr keeps them
     # out of reprs and logs. The defaults are development keys documented in the README: change them anywhere shared.
     api_admin_keys: Annotated[tuple[SecretStr, ...], NoDecode] = Field(
-        (SecretStr("dev-admin-key"),), description="Keys that may read and mutate the simulation through the API."
+        (SecretStr(DEVELOPMENT_API_KEYS[0]),), description="Keys that may read and mutate the simulation through the API."
     )
     api_viewer_keys: Annotated[tuple[SecretStr, ...], NoDecode] = Field(
-        (SecretStr("dev-viewer-key"),), description="Keys that may only read (REST GETs and the WebSocket)."
+        (SecretStr(DEVELOPMENT_API_KEYS[1]),), description="Keys that may only read (REST GETs and the WebSocket)."
     )
+    api_max_body_bytes: int = Field(16 * 1024, ge=256, description="Largest request body the API reads (413 beyond).")
+    api_max_ws_clients: int = Field(32, ge=1, description="WebSocket clients served at once (more are closed with 1013, try later).")
+    api_mutations_per_s: float = Field(5.0, gt=0, description="Mutating API calls per second and key, sustained (429 beyond)...")
+    api_mutations_burst: int = Field(20, ge=1, description="... and in a burst.")
 
     @field_validator("api_admin_keys", "api_viewer_keys", mode="before")
     @classmethod

@@ -11,37 +11,16 @@ from rich.live import Live
 from rich.table import Table
 
 from agents_sim.exceptions import ConfigError
-from agents_sim.params import DEFAULT_START, SimConfig
-from agents_sim.sinks import JsonlSink, KafkaSink, NullSink, Sink
+from agents_sim.params import SimConfig
+from agents_sim.sinks import Sink
 from rideshare.cli import sim_report
 from rideshare.cli.common import console, settings, user_errors
+from rideshare.cli.world_options import DEFAULTS, DriversOption, RidersOption, SeedOption, SpeedOption, StartOption
+from rideshare.simulations import SINK_HELP, WorldOptions, build_runtime, build_sink, speed_option
+from schemas.limits import SPEED_MAX
 
 app = typer.Typer(help="The SimPy São Paulo ride-hailing simulation.", no_args_is_help=True)
 app.command("report")(sim_report.report)
-
-
-def parse_speed(value: str) -> float | None:
-    """`max` (as fast as possible) or a multiplier of real time, 0.5..1000."""
-    if value.strip().lower() in ("max", "0"):
-        return None
-    try:
-        speed = float(value)
-    except ValueError:
-        raise ConfigError(f"--speed {value!r} is neither a number nor 'max'") from None
-    if not 0.5 <= speed <= 1000:
-        raise ConfigError(f"--speed {speed:g} is outside 0.5..1000 (use 'max' for as fast as possible)")
-    return speed
-
-
-def build_sink(spec: str) -> Sink:
-    """`kafka`, `jsonl:PATH` or `null`."""
-    if spec == "kafka":
-        return KafkaSink(settings())
-    if spec == "null":
-        return NullSink()
-    if spec.startswith("jsonl:") and len(spec) > len("jsonl:"):
-        return JsonlSink(spec[len("jsonl:"):])
-    raise ConfigError(f"--sink {spec!r} is not one of: kafka, jsonl:PATH, null")
 
 
 class _KpiTee:
@@ -51,6 +30,7 @@ class _KpiTee:
         from agents_sim.report import KpiAccumulator
 
         self.sink = sink
+        self.backpressure = sink.backpressure
         self.accumulator = KpiAccumulator()
 
     def emit(self, schema_name: str, record: dict[str, Any]) -> None:
@@ -74,6 +54,12 @@ def _progress_table(status: dict[str, Any], trips: dict[str, int], started: floa
     table = Table.grid(padding=(0, 2))
     table.add_row("sim time", _fmt_ms(status["sim_time_ms"]), f"{done:5.1%} of the run")
     table.add_row("speed achieved", f"{status['speed_achieved']:,.1f}× real time", f"wall {wall:,.1f} s")
+    lag, broker = status.get("lag"), status.get("broker")
+    if lag and lag["records"] is not None:
+        behind = f"{lag['seconds']:,.1f} s behind" if lag["seconds"] is not None else ""
+        table.add_row("workers' lag", f"{lag['records']:,} records", behind)
+    if broker and broker["available"] is False:
+        table.add_row("[red]broker[/]", "[red]unavailable: waiting[/]", f"{broker['queued']:,} events queued")
     table.add_row("events", f"{status['events_emitted']:,}", f"{status['events_emitted'] / wall:,.0f} events/s")
     table.add_row("trips by state", ", ".join(f"{k} {v}" for k, v in sorted(trips.items())) or "-", "")
     return table
@@ -81,14 +67,13 @@ def _progress_table(status: dict[str, Any], trips: dict[str, int], started: floa
 
 @app.command()
 def run(
-    seed: Annotated[int, typer.Option(help="Seed of every random stream: the same seed and options give the same events.")] = 42,
-    drivers: Annotated[int, typer.Option(min=0, help="Drivers in the world (each works by its own shift DNA).")] = 400,
-    riders: Annotated[int, typer.Option(min=0, help="Riders in the world (each requests rides by the demand curve).")] = 6000,
-    speed: Annotated[str, typer.Option(help="Real time × X (0.5..1000), or 'max' for as fast as possible.")] = "max",
+    seed: SeedOption = DEFAULTS.seed,
+    drivers: DriversOption = DEFAULTS.drivers,
+    riders: RidersOption = DEFAULTS.riders,
+    speed: SpeedOption = SPEED_MAX,
     duration: Annotated[float, typer.Option(min=1, help="Simulated seconds to run (86400 = one day).")] = 3600,
-    start: Annotated[str, typer.Option(help="Simulated start instant, ISO-8601 (naive = São Paulo local time).")] = DEFAULT_START,
-    sink: Annotated[str, typer.Option(help="Where events go: kafka (catalog topics), jsonl:PATH (one JSON object per line) or null.")]
-    = "jsonl:.local/sim/events.jsonl",
+    start: StartOption = DEFAULTS.start,
+    sink: Annotated[str, typer.Option(help=f"Where events go: {SINK_HELP}.")] = "jsonl:.local/sim/events.jsonl",
     kpis: Annotated[bool, typer.Option(help="Print the KPI report (calibration bands) at the end.")] = True,
 ) -> None:
     """Run the simulation and stream its events to Kafka, a jsonl file or nowhere.
@@ -98,17 +83,22 @@ def run(
       rideshare sim run --duration 86400 --sink jsonl:day.jsonl          # one weekday to a file
 
       rideshare sim run --speed 60 --sink kafka                           # a live stream, 1 min per second
-    """
-    from agents_sim.runtime import SimulationRuntime
 
+      rideshare sim run --speed auto --sink kafka                         # as fast as the stream workers keep up
+    """
     with user_errors():
-        config = SimConfig(seed=seed, drivers=drivers, riders=riders, start=start)
-        pace = parse_speed(speed)
-        real_sink = build_sink(sink)
-        event_sink: Sink = _KpiTee(real_sink) if kpis else real_sink
+        s = settings()
+        world = WorldOptions(seed=seed, drivers=drivers, riders=riders, start=start)
+        config = world.config()
+        pace = speed_option(speed)
+        real_sink = build_sink(s, sink)
         end_ms = config.start_ms + int(duration * 1000)
         with console.status("building the world (zones, agents' DNA, profiles)..."):
-            runtime = SimulationRuntime(config, event_sink, speed=pace, end_ms=end_ms, osrm_url=settings().osrm_url)
+            try:
+                runtime = build_runtime(s, world, real_sink, speed=pace, end_ms=end_ms, wrap_sink=_KpiTee if kpis else None)
+            except ValueError as exc:
+                raise ConfigError(str(exc)) from None
+        event_sink = runtime.sink
         started = time.monotonic()
         runtime.start()
         try:

@@ -23,9 +23,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from confluent_kafka import ConsumerGroupTopicPartitions, TopicPartition
-from confluent_kafka.admin import AdminClient, OffsetSpec
+from confluent_kafka import KafkaException
+from confluent_kafka.admin import AdminClient
 
+from core.consumer_lag import ConsumerLagError, committed_offsets, end_offsets
 from core.producer import EventProducer
 from core.settings import Settings
 from lakehouse.bronze.specs import EVENT_TABLES
@@ -202,24 +203,19 @@ def wait_positions_after(settings: Settings, after_ms: int, *, timeout_s: float,
 
 
 def group_lag(settings: Settings, role: WorkerRole) -> int | None:
-    """Records the role's consumer group is behind on the event topics (None until it committed on all of them)."""
+    """Records the role's consumer group is behind on the event topics (None until it committed on all of them,
+    and while the broker cannot tell yet: the group coordinator loads its offsets for a while after a restart)."""
     admin = AdminClient({"bootstrap.servers": settings.bootstrap_servers})
-    group = app_id_for(settings, role)
     topics = {topic_spec(table.topic_key).qualified(settings.topic_namespace) for table in EVENT_TABLES}
-    answer = admin.list_consumer_group_offsets([ConsumerGroupTopicPartitions(group)])[group].result(timeout=15)
-    committed = {(tp.topic, tp.partition): tp.offset for tp in answer.topic_partitions or () if tp.topic in topics}
-    metadata = admin.list_topics(timeout=10)
-    request = {TopicPartition(topic, p): OffsetSpec.latest() for topic in topics for p in metadata.topics[topic].partitions}
-    lag = 0
-    for tp, future in admin.list_offsets(request, request_timeout=10).items():
-        end = future.result(timeout=15).offset
-        if end == 0:
-            continue
-        offset = committed.get((tp.topic, tp.partition), -1)
-        if offset < 0:
-            return None
-        lag += max(0, end - offset)
-    return lag
+    try:
+        committed = committed_offsets(admin, app_id_for(settings, role), timeout_s=10)
+        metadata = admin.list_topics(timeout=10)
+        end = end_offsets(admin, [(topic, p) for topic in topics for p in metadata.topics[topic].partitions], timeout_s=10)
+    except (ConsumerLagError, KafkaException):
+        return None
+    if any(offset > 0 and partition not in committed for partition, offset in end.items()):
+        return None
+    return sum(max(0, offset - committed.get(partition, 0)) for partition, offset in end.items())
 
 
 def wait_bronze_caught_up(settings: Settings, *, timeout_s: float, pipeline: Pipeline) -> None:
