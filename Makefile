@@ -26,10 +26,12 @@ bench: setup bench-peers
 	  $(PY) -m bench.$$b || status=1; done; $(RIDESHARE) infra down; exit $$status; }
 
 # 30 minutes at 5x the demo's event rate through the real workers and the API (outside `make test` and `make bench`):
-# memory of every process flat, lag bounded, nothing lost. SOAK_ARGS="--minutes 5" for a short run.
+# memory of every process flat, lag bounded, nothing lost. `make soak MINUTES=10` for a shorter run, SOAK_ARGS for the
+# other options (python -m bench.soak --help). It starts Kafka and Redis if they are down and stops what it started.
+MINUTES ?=
 SOAK_ARGS ?=
 soak: setup
-	@$(RIDESHARE) infra up && { $(PY) -m bench.soak $(SOAK_ARGS); status=$$?; $(RIDESHARE) infra down; exit $$status; }
+	$(PY) -m bench.soak $(if $(MINUTES),--minutes $(MINUTES),) $(SOAK_ARGS)
 
 # The peer frameworks the benchmarks compare with, each in its own environment (Quix Streams pins its own
 # confluent-kafka): only `make bench` needs them.

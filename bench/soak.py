@@ -1,12 +1,14 @@
 """Soak: 30 minutes at 5x the demo's event rate through the real pipeline; memory flat, lag bounded, nothing lost.
 
 What runs, as `rideshare demo` runs it, in a topic namespace and lake of its own: Kafka and Redis from the
-launcher (started if they are not running), the real-time workers (one per two cores) and one bronze
-worker under the restarting supervisor (`WorkerPool`), and `rideshare api` (simulation, control API,
-WebSocket) at the demo's speed and start instant with --scale times the demo's drivers and riders, one
-WebSocket client connected. The demo's population is the baseline: after the soak, the demo's own
-configuration is simulated over the same simulated span through the null sink (deterministic: the events
-the demo emits there), and its rate at the demo's speed is compared with the soak's, counted at the sink.
+launcher (started if they are not running, and then stopped at the end), the real-time workers (one per
+two cores) and one bronze worker under the restarting supervisor (`WorkerPool`), and `rideshare api`
+(simulation, control API, WebSocket) with one WebSocket client connected. The reference is the demo's
+load at a fixed rate: its seed and start instant, 300 drivers and 2,000 riders at speed 30 (`rideshare
+demo` itself paces by the workers, `--speed auto`, which has no fixed rate). The soak runs --scale times
+that population at the same speed; after the soak, the reference load is simulated over the same
+simulated span through the null sink (deterministic: the events the demo emits there), and its rate at
+speed 30 is compared with the soak's, counted at the sink.
 
 Every --interval seconds: resident memory (VmRSS, with its anonymous and file-backed parts) of every
 process (each worker, the API + simulation, each Kafka node, Redis), the consumer lag of both groups
@@ -26,7 +28,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import inspect
 import itertools
 import json
 import os
@@ -43,7 +44,7 @@ from typing import Any
 import httpx
 import numpy as np
 import redis
-from confluent_kafka import ConsumerGroupTopicPartitions, KafkaException, TopicPartition
+from confluent_kafka import KafkaException, TopicPartition
 from confluent_kafka.admin import AdminClient, OffsetSpec
 from deltalake import DeltaTable
 from rich.console import Console
@@ -51,17 +52,22 @@ from rich.live import Live
 from rich.table import Table
 from websockets.sync.client import connect as ws_connect
 
+from core import consumer_lag
+from core.consumer_lag import ConsumerLagError
 from core.settings import Settings, load_settings
 from lakehouse.bronze.specs import EVENT_TABLES, bronze_table_uri
-from rideshare.cli import demo as demo_cli
+from rideshare.cli.demo import DEMO_START, NO_WORKER_SPEED
 from rideshare.cli.worker import default_processes
+from rideshare.cli.world_options import DEFAULTS
 from rideshare.infra import KafkaService, RedisService
 from rideshare.infra.process import read_pid
+from rideshare.simulations import WorldOptions
 from rideshare.supervisor import ChildProcess, rideshare_command
 from rideshare.topics import create_topics
 from rideshare.worker_pool import WorkerPool, WorkerSpec
 from rideshare.worker_process import free_port, settings_env
 from schemas.catalog import topic_spec
+from schemas.limits import SPEED_MAX
 from streams.app import WorkerRole, app_id_for
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -72,13 +78,25 @@ LAG_MAX_S = 30.0  # no lag sample above this many seconds of traffic ...
 LAG_GROWTH_S = 5.0  # ... and the last quarter's median at most this much above the first quarter's
 
 
-def demo_default(name: str) -> Any:
-    """A default of `rideshare demo` (its typer option), so the baseline follows the demo if it changes."""
-    default = inspect.signature(demo_cli.demo).parameters[name].default
-    return getattr(default, "default", default)
+@dataclass(frozen=True)
+class ReferenceLoad:
+    """The demo's load the soak is measured against: its world (seed, start) at the fixed speed it falls back to
+    without workers, with the population of the reference demo (300 drivers, 2,000 riders). `rideshare demo`
+    itself now paces by the workers (`--speed auto`), which has no fixed rate to multiply."""
+
+    drivers: int = 300
+    riders: int = 2_000
+    speed: float = NO_WORKER_SPEED
+    seed: int = DEFAULTS.seed
+    start: str = DEMO_START
+
+    def world(self, scale: int = 1) -> WorldOptions:
+        return WorldOptions(seed=self.seed, drivers=self.drivers * scale, riders=self.riders * scale, start=self.start)
 
 
-# -- measuring ---------------------------------------------------------------------------------------------
+DEMO = ReferenceLoad()
+
+
 def memory_of(pid: int | None) -> dict[str, int]:
     """Resident memory of `pid` in bytes: total, anonymous (heaps) and file-backed (mapped files); {} if gone."""
     if pid is None:
@@ -110,16 +128,10 @@ def cpu_seconds_of(pid: int | None) -> float | None:
 def group_lag(admin: AdminClient, group: str) -> int | None:
     """Records `group` is behind over every partition it committed (None before its first commit)."""
     try:
-        answer = admin.list_consumer_group_offsets([ConsumerGroupTopicPartitions(group)])[group].result(timeout=10)
-        committed = {(tp.topic, tp.partition): tp.offset for tp in answer.topic_partitions or () if tp.offset >= 0}
-        if not committed:
-            return None
-        request = {TopicPartition(topic, partition): OffsetSpec.latest() for topic, partition in committed}
-        ends = {(tp.topic, tp.partition): future.result(timeout=10).offset
-                for tp, future in admin.list_offsets(request, request_timeout=10).items()}
-    except (KafkaException, TimeoutError):
+        lag = consumer_lag.group_lag(admin, group, timeout_s=10)
+    except ConsumerLagError:
         return None  # not answered this round: a gap in the series, not a figure
-    return sum(max(0, ends[key] - offset) for key, offset in committed.items())
+    return lag.total if lag.committed else None
 
 
 @dataclass
@@ -194,10 +206,10 @@ class Platform:
         self.pool.start()
         threading.Thread(target=self._tick, name="worker-pool", daemon=True).start()
         self.api_port = free_port()
+        world = DEMO.world(self.scale)
         command = rideshare_command(
-            "api", "--port", str(self.api_port), "--drivers", str(demo_default("drivers") * self.scale),
-            "--riders", str(demo_default("riders") * self.scale), "--speed", str(demo_default("speed")),
-            "--seed", str(demo_default("seed")), "--start", demo_default("start"), "--autostart", "--positions", "redis",
+            "api", "--port", str(self.api_port), "--drivers", str(world.drivers), "--riders", str(world.riders),
+            "--speed", f"{DEMO.speed:g}", "--seed", str(world.seed), "--start", world.start, "--autostart", "--positions", "redis",
             "--log-level", "warning", *[arg for spec in specs if spec.role == WorkerRole.REALTIME
                                         for arg in ("--worker-url", f"http://127.0.0.1:{spec.web_port}")])
         self.api = ChildProcess("simulation + API", command, self.log_dir / "api.log", env=env).start()
@@ -238,8 +250,9 @@ class Platform:
             self.pool.stop()
             self.pool = None
 
-    def stop_services(self) -> None:
-        """Stop Kafka and Redis if this soak started them."""
+    def stop(self) -> None:
+        """Every process of the soak, then Kafka and Redis if this soak started them (idempotent)."""
+        self.stop_processes()
         for service in reversed(self.started_services):
             service.stop()
         self.started_services.clear()
@@ -321,23 +334,21 @@ def audit_bronze(settings: Settings, session_id: str, emitted: int) -> dict[str,
             "passed": all(t["exactly_once"] for t in tables.values()) and len(all_ids) == len(unique) == emitted and missing == 0}
 
 
-def demo_baseline(start: str, span_s: float) -> dict[str, Any]:
-    """The demo's configuration over the soak's simulated span through the null sink: the events the demo emits there."""
-    from agents_sim.params import SimConfig
+def demo_baseline(span_s: float) -> dict[str, Any]:
+    """The reference load over the soak's simulated span through the null sink: the events the demo emits there."""
     from agents_sim.runtime import SimulationRuntime
     from agents_sim.sinks import NullSink
 
-    config = SimConfig(seed=demo_default("seed"), drivers=demo_default("drivers"), riders=demo_default("riders"), start=start)
-    runtime = SimulationRuntime(config, NullSink(), speed=None, end_ms=config.start_ms + int(span_s * 1000))
-    with console.status(f"baseline: the demo's configuration over the same {span_s / 3600:.1f} simulated hours ..."):
+    config = DEMO.world().config()
+    runtime = SimulationRuntime(config, NullSink(), speed=SPEED_MAX, end_ms=config.start_ms + int(span_s * 1000))
+    with console.status(f"baseline: the demo's load over the same {span_s / 3600:.1f} simulated hours ..."):
         runtime.start()
         while not runtime.wait(0.5):
             pass
         runtime.stop()
     events = int(runtime.status()["events_emitted"])
-    speed = float(demo_default("speed"))
-    return {"drivers": config.drivers, "riders": config.riders, "speed": speed, "simulated_s": span_s, "events": events,
-            "events_per_s": events / (span_s / speed)}
+    return {"drivers": config.drivers, "riders": config.riders, "speed": DEMO.speed, "simulated_s": span_s, "events": events,
+            "events_per_s": events / (span_s / DEMO.speed)}
 
 
 def delete_namespace(settings: Settings) -> None:
@@ -380,6 +391,7 @@ def plot(samples: list[Sample], warmup_s: float, path: Path) -> None:
 
 def report(result: dict[str, Any]) -> None:
     rate = result["rate"]
+    console.print()  # below the last live status line
     console.print(f"[bold]Soak[/]: {result['minutes']:g} min (warm-up {result['warmup_minutes']:g}), "
                   f"{rate['soak_events']:,} events at {rate['soak_events_per_s']:,.0f}/s = {rate['ratio']:.2f}x the demo's "
                   f"{rate['demo_events_per_s']:,.0f}/s over the same simulated span; machine load average (median) "
@@ -440,57 +452,83 @@ def _live_line(sample: Sample, minutes: float) -> Table:
     return grid
 
 
+@dataclass
+class Production:
+    """What the producing phase observed: the samples, the simulation's final status, how long it produced,
+    how long each group took to drain afterwards, and the supervisor's view."""
+
+    samples: list[Sample]
+    final: dict[str, Any]
+    produced_s: float
+    drained: dict[str, dict[str, Any]]
+    restarts: dict[str, int]
+    websocket_frames: int
+    websocket_error: str | None
+
+
+def produce(platform: Platform, groups: dict[str, str], minutes: float, interval_s: float) -> Production:
+    """Sample every `interval_s` while the simulation produces for `minutes`, stop it, wait for both groups to drain."""
+    s = platform.settings
+    key = s.api_viewer_keys[0].get_secret_value()
+    reader = WebSocketReader(f"ws://{s.api_host}:{platform.api_port}/ws?key={key}").start()
+    admin = AdminClient({"bootstrap.servers": s.bootstrap_servers})
+    store = redis.Redis.from_url(s.redis_url)
+    samples: list[Sample] = []
+    started = time.monotonic()
+    try:
+        with platform.api_client() as api:
+            with Live(console=console, refresh_per_second=1) as live:
+                while time.monotonic() - started < minutes * 60:
+                    due = time.monotonic() + interval_s
+                    samples.append(_sample(platform, admin, groups, api, store, reader, started))
+                    live.update(_live_line(samples[-1], minutes))
+                    time.sleep(max(0.0, due - time.monotonic()))
+            stopped = api.post("/api/sim/stop")
+            stopped.raise_for_status()
+            produced_s = time.monotonic() - started
+            drained = wait_drained(admin, groups, timeout_s=1200)
+            samples.append(_sample(platform, admin, groups, api, store, reader, started))
+    finally:
+        reader.stop()
+        store.close()
+    return Production(samples, stopped.json(), produced_s, drained, platform.restarts(), reader.frames, reader.error)
+
+
+def remove_soak_data(settings: Settings, work_dir: Path, groups: dict[str, str]) -> None:
+    """Millions of records: the soak's topics, lake and the workers' RocksDB state go (--keep leaves them)."""
+    with contextlib.suppress(KafkaException, RuntimeError):
+        delete_namespace(settings)
+    shutil.rmtree(work_dir / "lake", ignore_errors=True)
+    for group in groups.values():
+        shutil.rmtree(settings.local_dir / "faust" / group, ignore_errors=True)
+
+
 def run(args: argparse.Namespace) -> dict[str, Any]:
     namespace = f"soak{uuid.uuid4().hex[:6]}."
     work_dir = load_settings().local_dir / "soak" / namespace.rstrip(".")
     settings = load_settings(topic_namespace=namespace, lake_uri=str(work_dir / "lake"))
     groups = {role.value: app_id_for(settings, role) for role in (WorkerRole.REALTIME, WorkerRole.BRONZE)}
     platform = Platform(settings, args.scale, args.realtime_workers, work_dir / "logs")
-    samples: list[Sample] = []
-    reader: WebSocketReader | None = None
     try:
         with console.status("starting Kafka, Redis, the workers and the simulation + API ..."):
             platform.start()
-        key = settings.api_viewer_keys[0].get_secret_value()
-        reader = WebSocketReader(f"ws://{settings.api_host}:{platform.api_port}/ws?key={key}").start()
-        admin = AdminClient({"bootstrap.servers": settings.bootstrap_servers})
-        store = redis.Redis.from_url(settings.redis_url)
-        started = time.monotonic()
-        with platform.api_client() as api:
-            with Live(console=console, refresh_per_second=1) as live:
-                while time.monotonic() - started < args.minutes * 60:
-                    due = time.monotonic() + args.interval
-                    samples.append(_sample(platform, admin, groups, api, store, reader, started))
-                    live.update(_live_line(samples[-1], args.minutes))
-                    time.sleep(max(0.0, due - time.monotonic()))
-            stopped = api.post("/api/sim/stop")
-            stopped.raise_for_status()
-            final = stopped.json()
-            produced_s = time.monotonic() - started
-            drained = wait_drained(admin, groups, timeout_s=1200)
-            samples.append(_sample(platform, admin, groups, api, store, reader, started))
-        restarts = platform.restarts()
-        reader.stop()
-        platform.stop_processes()
-        audit = audit_bronze(settings, final["session_id"], int(final["events_emitted"]))
+        production = produce(platform, groups, args.minutes, args.interval)
+        platform.stop_processes()  # bronze has written all it will: audit what it holds
+        audit = audit_bronze(settings, production.final["session_id"], int(production.final["events_emitted"]))
     finally:
-        if reader is not None:
-            reader.stop()
         platform.stop_processes()
-        if not args.keep:  # millions of records: the soak's topics and lake go (--keep leaves them for a look)
-            with contextlib.suppress(KafkaException, RuntimeError):
-                delete_namespace(settings)
-            shutil.rmtree(work_dir / "lake", ignore_errors=True)
-            for group in groups.values():
-                shutil.rmtree(settings.local_dir / "faust" / group, ignore_errors=True)  # the workers' RocksDB state
-        platform.stop_services()
-    baseline = demo_baseline(demo_default("start"), (int(final["sim_time_ms"]) - sim_start_ms()) / 1000)
-    return verdicts(args, settings, samples, final, produced_s, baseline, audit, drained, restarts, platform.pool_events, reader)
+        if not args.keep:
+            remove_soak_data(settings, work_dir, groups)
+        platform.stop()
+    start_ms = DEMO.world().config().start_ms
+    baseline = demo_baseline((int(production.final["sim_time_ms"]) - start_ms) / 1000)
+    return verdicts(args, settings, production, baseline, audit, platform.pool_events)
 
 
-def verdicts(args: argparse.Namespace, settings: Settings, samples: list[Sample], final: dict[str, Any], produced_s: float,
-             baseline: dict[str, Any], audit: dict[str, Any], drained: dict[str, dict[str, Any]], restarts: dict[str, int],
-             pool_events: list[str], reader: WebSocketReader) -> dict[str, Any]:
+def verdicts(args: argparse.Namespace, settings: Settings, production: Production, baseline: dict[str, Any],
+             audit: dict[str, Any], pool_events: list[str]) -> dict[str, Any]:
+    samples, final, produced_s = production.samples, production.final, production.produced_s
+    drained, restarts = production.drained, production.restarts
     emitted = int(final["events_emitted"])
     soak_rate = emitted / produced_s
     steady = [s for s in samples[:-1] if s.t_s >= args.warmup * 60]
@@ -506,7 +544,7 @@ def verdicts(args: argparse.Namespace, settings: Settings, samples: list[Sample]
     anon_change = {name: rss_verdict(series)["drift"] for name in rss
                    if (series := [s.memory[name]["anon"] for s in steady if s.memory.get(name, {}).get("anon")])}
     lag = {name: lag_verdict([s.lag[name] for s in steady if s.lag.get(name) is not None] or [0], soak_rate) for name in drained}
-    workload_ran = emitted > 0 and audit["sim_event_ids_in_bronze"] > 0 and reader.frames > 0
+    workload_ran = emitted > 0 and audit["sim_event_ids_in_bronze"] > 0 and production.websocket_frames > 0
     result = {
         "minutes": args.minutes, "warmup_minutes": args.warmup, "interval_s": args.interval, "scale": args.scale,
         "processes": {"realtime_workers": args.realtime_workers, "bronze_workers": 1, "kafka_nodes": settings.kafka_brokers},
@@ -515,19 +553,13 @@ def verdicts(args: argparse.Namespace, settings: Settings, samples: list[Sample]
         "rss": rss, "anon_change": anon_change, "cpu_cores_used": cpu_share,
         "load_average_median": _median([sample.load_average for sample in steady]),
         "lag": lag, "drained_lag": drained, "audit": audit, "worker_restarts": restarts,
-        "supervisor_events": pool_events, "websocket_frames": reader.frames, "websocket_error": reader.error,
+        "supervisor_events": pool_events, "websocket_frames": production.websocket_frames, "websocket_error": production.websocket_error,
         "load_average_at_end": os.getloadavg(), "measured_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "workload_ran": workload_ran, "samples": [asdict(sample) for sample in samples],
     }
     result["passed"] = bool(workload_ran and audit["passed"] and all(v["passed"] for v in rss.values())
                             and all(v["passed"] for v in lag.values()) and not any(restarts.values()))
     return result
-
-
-def sim_start_ms() -> int:
-    from agents_sim.params import SimConfig
-
-    return SimConfig(start=demo_default("start")).start_ms
 
 
 def main(argv: list[str] | None = None) -> int:
