@@ -147,6 +147,7 @@ class Sample:
     redis_used_bytes: int
     redis_keys: int
     websocket_frames: int
+    status_error: str | None = None  # the API's status call unanswered (its figures are 0)
 
 
 class WebSocketReader:
@@ -368,9 +369,10 @@ def plot(samples: list[Sample], warmup_s: float, path: Path) -> None:
     FigureCanvasAgg(figure)
     rss_axes, lag_axes, rate_axes = figure.subplots(3, 1, sharex=True, height_ratios=(3, 3, 1.5))
     minutes = [sample.t_s / 60 for sample in samples]
-    producing = samples[:-1]  # the last sample is taken after the drain
-    rates = [max(0.0, (b.events - a.events) / (b.t_s - a.t_s)) for a, b in itertools.pairwise(producing)]
-    rate_axes.plot(minutes[1:len(producing)], rates, color="black", linewidth=0.8)
+    # The last sample is taken after the drain; one whose status call went unanswered has no event count.
+    producing = [sample for sample in samples[:-1] if sample.status_error is None]
+    rates = [(b.events - a.events) / (b.t_s - a.t_s) for a, b in itertools.pairwise(producing)]
+    rate_axes.plot([sample.t_s / 60 for sample in producing[1:]], rates, color="black", linewidth=0.8)
     rate_axes.set_ylabel("events/s")
     for name in samples[-1].memory:
         rss_axes.plot(minutes, [s.memory.get(name, {}).get("rss", np.nan) / 2**20 for s in samples], label=name)
@@ -422,15 +424,18 @@ def report(result: dict[str, Any]) -> None:
     loss.add_row("simulation event ids", f"{audit['sim_events_emitted']:,} emitted", f"{audit['sim_event_ids_in_bronze']:,}",
                  f"{audit['sim_event_ids_missing']:,} missing, {audit['sim_event_ids_doubled']:,} doubled")
     console.print(loss)
+    for t_s, error in result["status_unanswered"]:
+        console.print(f"[yellow]the API's status call went unanswered at {t_s} s: {error}[/]")
 
 
 # -- the run ---------------------------------------------------------------------------------------------------
 def _sample(platform: Platform, admin: AdminClient, groups: dict[str, str], api: httpx.Client, store: redis.Redis,
             reader: WebSocketReader, started: float) -> Sample:
+    status_error = None
     try:
         status = api.get("/api/sim/status").json()
-    except (httpx.HTTPError, ValueError):
-        status = {}
+    except (httpx.HTTPError, ValueError) as exc:
+        status, status_error = {}, repr(exc)
     try:
         used, keys = int(store.info("memory")["used_memory"]), int(store.dbsize())
     except redis.RedisError:
@@ -439,7 +444,8 @@ def _sample(platform: Platform, admin: AdminClient, groups: dict[str, str], api:
     return Sample(time.monotonic() - started, {name: memory_of(pid) for name, pid in pids.items()},
                   {name: cpu_seconds_of(pid) for name, pid in pids.items()}, os.getloadavg()[0],
                   {name: group_lag(admin, group) for name, group in groups.items()}, int(status.get("events_emitted", 0)),
-                  int(status.get("sim_time_ms", 0)), float(status.get("speed_achieved", 0.0)), used, keys, reader.frames)
+                  int(status.get("sim_time_ms", 0)), float(status.get("speed_achieved", 0.0)), used, keys, reader.frames,
+                  status_error)
 
 
 def _live_line(sample: Sample, minutes: float) -> Table:
@@ -553,7 +559,9 @@ def verdicts(args: argparse.Namespace, settings: Settings, production: Productio
         "rss": rss, "anon_change": anon_change, "cpu_cores_used": cpu_share,
         "load_average_median": _median([sample.load_average for sample in steady]),
         "lag": lag, "drained_lag": drained, "audit": audit, "worker_restarts": restarts,
-        "supervisor_events": pool_events, "websocket_frames": production.websocket_frames, "websocket_error": production.websocket_error,
+        "supervisor_events": pool_events,
+        "status_unanswered": [(round(sample.t_s), sample.status_error) for sample in samples if sample.status_error],
+        "websocket_frames": production.websocket_frames, "websocket_error": production.websocket_error,
         "load_average_at_end": os.getloadavg(), "measured_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "workload_ran": workload_ran, "samples": [asdict(sample) for sample in samples],
     }

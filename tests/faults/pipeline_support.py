@@ -248,7 +248,10 @@ def assert_bronze_exact(settings: Settings, loads: Loads) -> dict[str, int]:
 @dataclass(frozen=True)
 class FaultOutcome:
     sent: int  # events the load sent (all acknowledged)
+    flowing_s: float  # from the start of the load until every driver's live position was fresh
+    fault_s: float  # the fault itself
     recovered_s: float  # from the end of the fault until every driver's live position was fresh again
+    caught_up_s: float  # from the end of the load until bronze had committed every record
     rows: dict[str, int]  # bronze rows per topic (every offset exactly once)
 
 
@@ -256,9 +259,14 @@ def ride_out_fault(settings: Settings, pipeline: Pipeline, loads: Loads, *, tag:
     """Send a steady load, let the pipeline flow, inject `fault` (it returns when the fault is over), then prove
     that the real-time path recovered by itself and that bronze lost and doubled nothing."""
     load = loads.start(settings, tag=tag)
-    wait_positions_after(settings, now_ms(), timeout_s=120, pipeline=pipeline)
+    flowing_s = wait_positions_after(settings, now_ms(), timeout_s=120, pipeline=pipeline)
+    fault_started = time.monotonic()
     fault()
+    fault_s = time.monotonic() - fault_started
     recovered_s = wait_positions_after(settings, now_ms(), timeout_s=120, pipeline=pipeline)
     sent = load.stop()
+    load_stopped = time.monotonic()
     wait_bronze_caught_up(settings, timeout_s=120, pipeline=pipeline)
-    return FaultOutcome(sent, recovered_s, assert_bronze_exact(settings, loads))
+    caught_up_s = time.monotonic() - load_stopped
+    return FaultOutcome(sent, round(flowing_s, 1), round(fault_s, 1), round(recovered_s, 1), round(caught_up_s, 1),
+                        assert_bronze_exact(settings, loads))

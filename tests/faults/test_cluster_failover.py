@@ -24,7 +24,7 @@ from rideshare.topics import create_topics
 from rideshare.worker_process import settings_env
 from schemas.catalog import CATALOG
 from streams.app import WorkerRole, app_id_for
-from tests.faults.pipeline_support import Loads, Pipeline, now_ms, ride_out_fault, wait_positions_after
+from tests.faults.pipeline_support import Loads, Pipeline, ride_out_fault
 
 pytestmark = pytest.mark.integration
 
@@ -75,20 +75,13 @@ def coordinator_of(settings: Settings, group: str) -> int:
     return int(admin.describe_consumer_groups([group])[group].result(timeout=15).coordinator.id)
 
 
-def test_catalog_internal_and_changelog_topics_have_three_replicas_and_two_in_sync(
-    cluster: KafkaService, cluster_settings: Settings, pipeline: Pipeline, loads: Loads
-) -> None:
-    s = cluster_settings
-    started_ms = now_ms()
-    load = loads.start(s, tag="replicas")
-    try:
-        wait_positions_after(s, started_ms, timeout_s=120, pipeline=pipeline)  # the workers created their changelogs
-    finally:
-        load.stop()
-    admin = AdminClient({"bootstrap.servers": s.bootstrap_servers})
+def assert_three_replicas_two_in_sync(settings: Settings) -> None:
+    """Catalog topics, the workers' changelogs and the offsets topic: 3 replicas, min.insync.replicas 2."""
+    admin = AdminClient({"bootstrap.servers": settings.bootstrap_servers})
     metadata = admin.list_topics(timeout=10)
-    changelogs = [name for name in metadata.topics if name.startswith(app_id_for(s, WorkerRole.REALTIME)) and "changelog" in name]
-    checked = [spec.qualified(s.topic_namespace) for spec in CATALOG] + changelogs + ["__consumer_offsets"]
+    changelogs = [name for name in metadata.topics
+                  if name.startswith(app_id_for(settings, WorkerRole.REALTIME)) and "changelog" in name]
+    checked = [spec.qualified(settings.topic_namespace) for spec in CATALOG] + changelogs + ["__consumer_offsets"]
     assert len(changelogs) >= 4 and "__consumer_offsets" in metadata.topics
     for name in checked:
         replicas = {len(partition.replicas) for partition in metadata.topics[name].partitions.values()}
@@ -106,6 +99,8 @@ def test_one_node_killed_mid_run_loses_and_doubles_nothing_and_the_pipeline_reco
     victims = []
 
     def kill_bronze_coordinator() -> None:
+        # The pipeline flows, so the workers created their changelogs: everything is replicated before the kill.
+        assert_three_replicas_two_in_sync(s)
         victims.append(coordinator_of(s, bronze_group))
         cluster.nodes[victims[0] - 1].kill()
 
