@@ -212,16 +212,20 @@ class KafkaNode:
             return False
         raise InfraError(f"{self.name} exited while starting; last log lines:\n{tail(self.log_file)}\n{self._new_server_log()}")
 
-    def _new_server_log(self) -> str:
+    def _server_log_since_launch(self) -> str:
         try:
             with self.server_log.open("rb") as log:
                 log.seek(self._log_offset)
-                return "\n".join(log.read().decode(errors="replace").splitlines()[-20:])
+                return log.read().decode(errors="replace")
         except OSError:
             return "(no log)"
 
+    def _new_server_log(self) -> str:
+        return "\n".join(self._server_log_since_launch().splitlines()[-20:])
+
     def _lost_port_race(self) -> bool:
-        return "Address already in use" in self._new_server_log()
+        # Anywhere since the launch: the bind error comes well before the many lines of the shutdown it causes.
+        return "Address already in use" in self._server_log_since_launch()
 
     def start(self, *, timeout_s: float = 90.0) -> bool:
         """Start this node alone (the rest of its cluster running) and wait until it is ready; False if it ran."""

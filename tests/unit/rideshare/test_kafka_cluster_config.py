@@ -8,7 +8,8 @@ import pytest
 from pydantic import ValidationError
 
 from core.settings import load_settings
-from rideshare.infra.kafka import KafkaService, node_config
+from rideshare.infra.exceptions import InfraError
+from rideshare.infra.kafka import KafkaNode, KafkaService, node_config
 
 
 def _config(tmp_path: Path, brokers: int) -> list[dict[str, str]]:
@@ -61,3 +62,28 @@ def test_a_cluster_keeps_its_nodes_apart_from_the_single_node_on_the_same_port(t
     assert single.nodes[0].home == tmp_path / "kafka" / "port-19092"
     assert [node.home for node in cluster.nodes] == [tmp_path / "kafka" / "cluster-19092x3" / f"node-{n}" for n in (1, 2, 3)]
     assert KafkaService.running_sizes(cluster.settings) == []
+
+
+def _exited_node(tmp_path: Path, log: str) -> tuple[KafkaNode, list[int]]:
+    """Node 1 of three whose JVM exited after writing `log` (no process runs); its relaunches are recorded."""
+    node = KafkaService(load_settings(kafka_brokers=3, kafka_port=19092, kafka_controller_port=19093, local_dir=tmp_path)).nodes[0]
+    node.server_log.parent.mkdir(parents=True)
+    node.server_log.write_text(log)
+    relaunches: list[int] = []
+    node.launch = lambda **_: relaunches.append(1)  # type: ignore[method-assign]  # no JVM in a unit test
+    return node, relaunches
+
+
+def test_a_node_that_lost_the_race_for_its_port_is_launched_again_however_long_its_shutdown_log(tmp_path: Path) -> None:
+    shutdown = "".join(f"INFO [BrokerServer id=1] shutting down step {n}\n" for n in range(80))
+    node, relaunches = _exited_node(tmp_path, "ERROR Socket server failed to bind to 127.0.0.1:19092: Address already in use.\n"
+                                              + shutdown)
+    assert node.check_started() is False
+    assert relaunches == [1]
+
+
+def test_a_node_that_exited_for_another_reason_is_an_error_with_its_log(tmp_path: Path) -> None:
+    node, relaunches = _exited_node(tmp_path, "ERROR Exiting Kafka due to fatal exception: Invalid cluster.id\n")
+    with pytest.raises(InfraError, match=r"Invalid cluster\.id"):
+        node.check_started()
+    assert relaunches == []
