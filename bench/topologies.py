@@ -454,7 +454,8 @@ def bench_latency(capacity_events_per_s: float, *, seconds: float = 20.0) -> dic
 
 # ---- report ----------------------------------------------------------------------------------------------
 
-def _print(results: dict[str, Any]) -> None:
+def tables(results: dict[str, Any]) -> list[Table]:
+    """The benchmark's tables from its JSON (printed after a run, rendered into docs/benchmarks.md)."""
     table = Table(title="stream workers (one worker unless said)", title_justify="left")
     for column in ("path", "events/s", "CPU s / 100k events", "vs baseline"):
         table.add_column(column, justify="left" if column == "path" else "right")
@@ -485,13 +486,13 @@ def _print(results: dict[str, Any]) -> None:
     if scale:
         row("dedup + GPS, 1 worker", scale["1"], "")
         row("dedup + GPS, 2 workers", scale["2"], f"{scale['speedup']:.2f}x 1 worker")
-    console.print(table)
+    printed = [table]
     nodes = results.get("realtime", {}).get("nodes")
     if nodes:
         node_table = Table("node", "µs CPU / event", title="dedup + GPS worker: CPU per event by node", title_justify="left")
         for node in nodes:
             node_table.add_row(node["node"], f"{node['us_per_event']:.2f}")
-        console.print(node_table)
+        printed.append(node_table)
     latency = results.get("latency")
     if latency:
         lat_table = Table("produce -> Redis publish", "workers", "p50 ms", "p99 ms", title=f"latency (target p99 <= {TARGET_P99_MS:g} ms)",
@@ -500,7 +501,8 @@ def _print(results: dict[str, Any]) -> None:
             lat_table.add_row(f"@ {run['rate_events_per_s']:,} events/s", str(run["workers"]), str(run["p50_ms"]), str(run["p99_ms"]))
         base = latency["bare_consumer_at_5k"]
         lat_table.add_row("produce -> bare consumer @ 5,000/s (baseline)", "-", str(base["p50_ms"]), str(base["p99_ms"]))
-        console.print(lat_table)
+        printed.append(lat_table)
+    return printed
 
 
 BENCHES = ("noop", "realtime", "quix", "bronze", "scaleout", "latency")
@@ -547,7 +549,8 @@ def main() -> None:
         capacity = results.get("realtime", {}).get("worker", {}).get("events_per_s", 20_000)
         results["latency"] = bench_latency(capacity)
         save()
-    _print(results)
+    for table in tables(results):
+        console.print(table)
     console.print(f"results: {RESULTS}")
 
 

@@ -11,7 +11,7 @@ import time
 from dataclasses import dataclass
 
 from confluent_kafka import ConsumerGroupTopicPartitions, KafkaException, TopicPartition
-from confluent_kafka.admin import AdminClient, OffsetSpec
+from confluent_kafka.admin import AdminClient, OffsetSpec  # type: ignore[attr-defined]  # exported, not in __all__
 
 from core.exceptions import RideshareError
 
@@ -74,7 +74,8 @@ def end_offsets(admin: AdminClient, partitions: list[Partition], *, timeout_s: f
     for attempt in range(attempts):
         if attempt:
             time.sleep(0.2 * attempt)
-        request = {TopicPartition(topic, partition): OffsetSpec.latest() for topic, partition in pending}
+        request = {TopicPartition(topic, partition): OffsetSpec.latest()  # type: ignore[no-untyped-call]
+                   for topic, partition in pending}
         pending = []
         for tp, future in (admin.list_offsets(request, request_timeout=timeout_s).items() if request else ()):
             key = (tp.topic, tp.partition)

@@ -36,7 +36,7 @@ __all__ = ["EventProducer", "UndeliveredError"]
 
 class EventProducer:
     def __init__(self, settings: Settings, **overrides: Any) -> None:
-        config = {
+        config: dict[str, Any] = {
             "bootstrap.servers": settings.bootstrap_servers,
             "enable.idempotence": True,
             "compression.type": "lz4",
@@ -88,17 +88,17 @@ class EventProducer:
                  headers: list[tuple[str, bytes]] | None = None, *, partition: int | None = None) -> None:
         """Queue already-encoded bytes (used for poison records, replays and markers); `partition` None = by key.
         The run header is added."""
-        headers = [*headers, self._run_header] if headers else [self._run_header]
-        placement = {} if partition is None else {"partition": partition}
+        sent: list[tuple[str, str | bytes | None]] = [*headers, self._run_header] if headers else [self._run_header]
+        placement: dict[str, Any] = {} if partition is None else {"partition": partition}
         try:
-            self._producer.produce(topic, value=value, key=key, headers=headers, on_delivery=self._on_delivery, **placement)
+            self._producer.produce(topic, value=value, key=key, headers=sent, on_delivery=self._on_delivery, **placement)
         except BufferError:
             # The bounded queue is full (a caller that checks congested() between batches rarely gets here).
             with self.blocking_section():
                 while True:
                     self._producer.poll(0.05)  # serve deliveries; the queue drains once the broker answers
                     try:
-                        self._producer.produce(topic, value=value, key=key, headers=headers, on_delivery=self._on_delivery,
+                        self._producer.produce(topic, value=value, key=key, headers=sent, on_delivery=self._on_delivery,
                                                **placement)
                         break
                     except BufferError:
@@ -154,7 +154,7 @@ class EventProducer:
 
     def queue_full(self) -> bool:
         """No room for one more event: a send would wait for the broker."""
-        return len(self._producer) >= self.capacity
+        return bool(len(self._producer) >= self.capacity)
 
     def congested(self) -> bool:
         """Past the high-water mark (half the queue) until drained below the low-water mark (a quarter)."""

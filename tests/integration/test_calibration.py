@@ -1,4 +1,4 @@
-"""Issue 7 acceptance: a simulated São Paulo weekday, scaled down (400 drivers / 6,000 riders), lands
+"""A simulated São Paulo weekday, scaled down (400 drivers / 6,000 riders), lands
 inside at least 13 of the 16 calibration bands — for two different seeds, so the calibration is not a
 lucky draw. Runs the real `rideshare sim run` to a jsonl file and `rideshare sim report` on it, the two
 seeds as parallel processes (one per core)."""

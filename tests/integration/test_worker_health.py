@@ -1,6 +1,6 @@
 """A partition assigned to a worker but never fetched (the shape of faust-streaming#629, injected here by
 a fault hook that stops fetching it behind Faust's back) is found by the worker's watchdog and healed
-within a minute; /healthz says so meanwhile."""
+within a minute; /healthz says so meanwhile. The worker's web server listens on loopback only."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import time
 import uuid
 from pathlib import Path
 
+import psutil
 import pytest
 
 from core.settings import Settings
@@ -41,5 +42,8 @@ def test_an_assigned_partition_that_is_never_fetched_is_healed_within_a_minute(k
         wait_for_value(worker.health, lambda health: health == (200, {**health[1], "status": "ok"}), timeout_s=30,
                        what="/healthz back to ok", worker=worker)
         assert worker.running()  # healed in place: no restart was needed
+        listening = {conn.laddr.ip for conn in psutil.Process(worker.process.pid).net_connections(kind="inet")
+                     if conn.status == psutil.CONN_LISTEN and conn.laddr.port == worker.web_port}
+        assert listening == {"127.0.0.1"}  # table views and metrics are not exposed beyond the machine by default
     finally:
         worker.stop()
