@@ -8,7 +8,7 @@ export GX_ANALYTICS_ENABLED := false
 export DBT_SEND_ANONYMOUS_USAGE_STATS := False
 export AIRFLOW__CORE__LOAD_EXAMPLES := False
 
-.PHONY: demo test bench bench-peers setup setup-system setup-python setup-frontend setup-lake lint lock clean
+.PHONY: demo test bench bench-peers soak setup setup-system setup-python setup-frontend setup-lake lint lock clean
 
 demo: setup
 	$(RIDESHARE) demo $(if $(DURATION),--duration $(DURATION),)
@@ -24,6 +24,14 @@ BENCHES ?= sim_throughput topologies latency lakehouse report_bench
 bench: setup setup-lake bench-peers
 	@$(RIDESHARE) infra up && { status=0; for b in $(BENCHES); do echo "== bench/$$b.py"; \
 	  $(PY) -m bench.$$b || status=1; done; $(RIDESHARE) infra down; exit $$status; }
+
+# 30 minutes at 5x the demo's event rate through the real workers and the API (outside `make test` and `make bench`):
+# memory of every process flat, lag bounded, nothing lost. `make soak MINUTES=10` for a shorter run, SOAK_ARGS for the
+# other options (python -m bench.soak --help). It starts Kafka and Redis if they are down and stops what it started.
+MINUTES ?=
+SOAK_ARGS ?=
+soak: setup
+	$(PY) -m bench.soak $(if $(MINUTES),--minutes $(MINUTES),) $(SOAK_ARGS)
 
 # The peer frameworks the benchmarks compare with, each in its own environment (Quix Streams pins its own
 # confluent-kafka): only `make bench` needs them.

@@ -30,6 +30,11 @@ class Settings(BaseSettings):
     kafka_version: str = Field("4.1.1", description="Apache Kafka version resolved from Maven Central.")
     kafka_heap: str = Field("1g", description="Kafka JVM max heap (-Xmx).")
     kafka_bootstrap: str | None = Field(None, description="Use an external cluster instead of the local broker.")
+    kafka_brokers: int = Field(
+        1, ge=1, le=9, description="Nodes of the Kafka cluster (the local one has combined broker + controller nodes): "
+        "topics get replication min(3, nodes), and min.insync.replicas 2 from three replicas.")
+    kafka_node_port_step: int = Field(
+        100, ge=2, description="Node n (from 0) of a local cluster listens on kafka_port + n x step (controller likewise).")
 
     redis_host: str = "127.0.0.1"
     redis_port: int = Field(6379, ge=1, le=65535)
@@ -106,9 +111,34 @@ class Settings(BaseSettings):
             return tuple(key.strip() for key in value.split(",") if key.strip())
         return value
 
+    @model_validator(mode="after")
+    def _distinct_node_ports(self) -> Settings:
+        ports = [port for pair in self.kafka_node_ports for port in pair]
+        if len(set(ports)) != len(ports) or max(ports) > 65535:
+            raise ValueError(f"the {self.kafka_brokers} Kafka nodes' ports {ports} overlap or exceed 65535: choose "
+                             "RIDESHARE_KAFKA_PORT, RIDESHARE_KAFKA_CONTROLLER_PORT and RIDESHARE_KAFKA_NODE_PORT_STEP apart")
+        return self
+
+    @property
+    def kafka_node_ports(self) -> tuple[tuple[int, int], ...]:
+        """(broker port, controller port) of each node of the local cluster."""
+        step = self.kafka_node_port_step
+        return tuple((self.kafka_port + n * step, self.kafka_controller_port + n * step) for n in range(self.kafka_brokers))
+
+    @property
+    def kafka_replication_factor(self) -> int:
+        """Replicas of every topic (catalog, Kafka's internal ones, Faust's changelogs): up to 3."""
+        return min(3, self.kafka_brokers)
+
+    @property
+    def kafka_min_insync_replicas(self) -> int:
+        """With acks=all a write needs this many replicas: 2 of 3 survives one node down and loses nothing."""
+        return 2 if self.kafka_replication_factor >= 3 else 1
+
     @property
     def bootstrap_servers(self) -> str:
-        return self.kafka_bootstrap or f"{self.kafka_host}:{self.kafka_port}"
+        """Every node, so a client can start while one of them is down."""
+        return self.kafka_bootstrap or ",".join(f"{self.kafka_host}:{port}" for port, _ in self.kafka_node_ports)
 
     @property
     def redis_url(self) -> str:

@@ -25,11 +25,13 @@ def admin_client(settings: Settings) -> AdminClient:
 
 
 def create_topics(settings: Settings, specs: tuple[TopicSpec, ...] = CATALOG) -> list[tuple[str, bool]]:
-    """Create every catalog topic that is missing (idempotent). Returns (name, created) pairs."""
+    """Create every catalog topic that is missing (idempotent), replicated as the cluster size allows
+    (`Settings.kafka_replication_factor`, `kafka_min_insync_replicas`). Returns (name, created) pairs."""
     admin = admin_client(settings)
+    durability = {"min.insync.replicas": str(settings.kafka_min_insync_replicas)}
     new_topics = [
         NewTopic(spec.qualified(settings.topic_namespace), num_partitions=spec.partitions,
-                 replication_factor=1, config=spec.config)
+                 replication_factor=settings.kafka_replication_factor, config={**spec.config, **durability})
         for spec in specs
     ]
     results = []

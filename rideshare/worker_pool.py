@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import signal
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
@@ -53,6 +53,7 @@ class WorkerPool:
     specs: list[WorkerSpec]
     log_dir: Path
     on_event: Callable[[str], None] = print
+    env: Mapping[str, str] | None = None  # the children's environment (default: this process's)
     children: list[_Child] = field(default_factory=list)
     _stopping: bool = False
 
@@ -65,7 +66,7 @@ class WorkerPool:
         return self.log_dir / f"worker-{spec.role}-{spec.web_port}.log"
 
     def _process(self, spec: WorkerSpec) -> ChildProcess:
-        return ChildProcess(f"{spec.role} worker {spec.web_port}", spec.command(), self._log(spec))
+        return ChildProcess(f"{spec.role} worker {spec.web_port}", spec.command(), self._log(spec), env=self.env)
 
     def tick(self) -> None:
         """Restart children that exited by themselves (with back-off)."""

@@ -301,6 +301,12 @@ class LeanConsumer(faust_aiokafka.Consumer):
         if unsought:  # Faust keeps no committed offset of 0 (nor a missing one): the first retained offset then
             await self._read_from({tp: self._committed_offset.get(tp) for tp in unsought})
 
+    async def _seek(self, partition: TP, offset: int) -> None:
+        # On the consumer thread, where aiokafka's fetcher drains its fetched records: Faust seeks from the event
+        # loop's thread, and a seek deleting a partition's fetched records under that drain crashed the worker
+        # (KeyError in aiokafka's Fetcher.fetched_records) when many partitions were sought at start-up.
+        await self._thread.call_thread(self._thread.seek, partition, offset)
+
     async def rewind(self, tp: TP, offset: int) -> None:
         """Read batch partition `tp` again from `offset` (its buffered messages from there on are dropped)."""
         await self._read_from({tp: offset})

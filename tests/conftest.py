@@ -5,6 +5,7 @@ each other's records."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import uuid
 from collections.abc import Iterator
@@ -51,10 +52,8 @@ def _module_topics_deleted(service_settings: Settings) -> Iterator[None]:
 
         futures = AdminClient({"bootstrap.servers": service_settings.bootstrap_servers}).delete_topics(created, operation_timeout=30)
         for future in futures.values():
-            try:
+            with contextlib.suppress(Exception):  # already gone, or the broker stopped: nothing left to free
                 future.result(timeout=60)
-            except Exception:  # already gone, or the broker stopped: nothing left to free
-                pass
 
 
 @pytest.fixture(scope="module")

@@ -43,6 +43,32 @@ def port_open(host: str, port: int, timeout_s: float = 0.5) -> bool:
         return sock.connect_ex((host, port)) == 0
 
 
+def port_bindable(host: str, port: int) -> bool:
+    """Could a server listen on `port` now? False while a listener holds it, and also while a client
+    connection that used it as its ephemeral port lingers in TIME_WAIT (our ports lie inside Linux's
+    ephemeral range, and a busy shared machine sweeps through it)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # what the JVM sets on its server sockets
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+        return True
+
+
+def wait_bindable(host: str, ports: list[int], *, timeout_s: float, name: str) -> None:
+    """Wait until every port can be bound; a port with a listener on it is an error at once."""
+    deadline = time.monotonic() + timeout_s
+    for port in ports:
+        while not port_bindable(host, port):
+            if port_open(host, port):
+                raise InfraError(f"port {port} ({name}) is taken by another process; stop it or choose other ports in .env")
+            if time.monotonic() > deadline:
+                raise InfraError(f"port {port} ({name}) stayed unbindable for {timeout_s:.0f} s (a connection in TIME_WAIT "
+                                 "holds it); try again in a minute or choose other ports")
+            time.sleep(0.5)
+
+
 OPEN_FILES_WANTED = 1 << 20
 
 
@@ -72,24 +98,45 @@ def spawn(command: list[str], *, log_file: Path, pid_file: Path, cwd: Path | Non
 
 def stop_pid(pid_file: Path, *, name: str, timeout_s: float = 30.0) -> bool:
     """Stop the process in `pid_file` gracefully; SIGKILL after `timeout_s`. Returns True if one ran."""
-    pid = read_pid(pid_file)
-    pid_file.unlink(missing_ok=True)
-    if pid is None:
-        return False
-    os.kill(pid, signal.SIGTERM)
+    return bool(stop_pids([pid_file], name=name, timeout_s=timeout_s))
+
+
+def stop_pids(pid_files: list[Path], *, name: str, timeout_s: float = 30.0) -> int:
+    """Stop the processes of `pid_files` together (TERM to all, then wait; KILL what is left after `timeout_s`).
+
+    Together, because the nodes of a cluster shut down cleanly only while their quorum is still there.
+    Returns how many were running."""
+    pids = []
+    for pid_file in pid_files:
+        pid = read_pid(pid_file)
+        pid_file.unlink(missing_ok=True)
+        if pid is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGTERM)
+            pids.append(pid)
     deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if not pid_alive(pid):
-            return True
-        _reap(pid)
+    while time.monotonic() < deadline and any(_alive_after_reap(pid) for pid in pids):
         time.sleep(0.1)
-    os.kill(pid, signal.SIGKILL)
-    for _ in range(50):
-        _reap(pid)
-        if not pid_alive(pid):
-            return True
+    for pid in pids:
+        if _alive_after_reap(pid):
+            kill_pid(pid, name=name)
+    return len(pids)
+
+
+def kill_pid(pid: int, *, name: str) -> None:
+    """SIGKILL `pid` and wait until it is gone (what a crash looks like to its peers)."""
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGKILL)
+    for _ in range(100):
+        if not _alive_after_reap(pid):
+            return
         time.sleep(0.1)
     raise InfraError(f"{name} (pid {pid}) did not stop after SIGKILL; check `ps -p {pid}`")
+
+
+def _alive_after_reap(pid: int) -> bool:
+    _reap(pid)
+    return pid_alive(pid)
 
 
 def _reap(pid: int) -> None:
