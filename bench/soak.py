@@ -391,13 +391,14 @@ def plot(samples: list[Sample], warmup_s: float, path: Path) -> None:
     figure.savefig(path, dpi=90, bbox_inches="tight")
 
 
-def report(result: dict[str, Any]) -> None:
+def tables(result: dict[str, Any]) -> list[Table]:
+    """The soak's tables from its JSON (printed after a run, rendered into docs/benchmarks.md)."""
     rate = result["rate"]
-    console.print()  # below the last live status line
-    console.print(f"[bold]Soak[/]: {result['minutes']:g} min (warm-up {result['warmup_minutes']:g}), "
-                  f"{rate['soak_events']:,} events at {rate['soak_events_per_s']:,.0f}/s = {rate['ratio']:.2f}x the demo's "
-                  f"{rate['demo_events_per_s']:,.0f}/s over the same simulated span; machine load average (median) "
-                  f"{result['load_average_median']:.1f} on {os.cpu_count()} cores; passed: {result['passed']}")
+    run = Table("minutes (warm-up)", "events", "events/s", "vs the demo's rate", "machine load (median)", "passed",
+                title="Soak run", title_justify="left")
+    run.add_row(f"{result['minutes']:g} ({result['warmup_minutes']:g})", f"{rate['soak_events']:,}", f"{rate['soak_events_per_s']:,.0f}",
+                f"{rate['ratio']:.2f}x {rate['demo_events_per_s']:,.0f}/s", f"{result['load_average_median']:.1f}",
+                "yes" if result["passed"] else "no")
     memory = Table("process", "RSS MiB after warm-up", "at the end", "min / max", "change", "heap (anon) change", "CPU cores", "pass",
                    title="Resident memory after the warm-up (flat: change within +-10 %)", title_justify="left")
     for name, verdict in result["rss"].items():
@@ -406,7 +407,6 @@ def report(result: dict[str, Any]) -> None:
                        f"{verdict['min_mb']:,.0f} / {verdict['max_mb']:,.0f}", f"{verdict['drift']:+.1%}",
                        "-" if anon is None else f"{anon:+.1%}", f"{result['cpu_cores_used'].get(name, float('nan')):.2f}",
                        "yes" if verdict["passed"] else "[red]no[/]")
-    console.print(memory)
     lag = Table("group", "median lag", "max", "first / last quarter median", "bound (30 s of events)", "drained after the run",
                 "pass", title="Consumer lag after the warm-up (bounded, not growing)", title_justify="left")
     for name, verdict in result["lag"].items():
@@ -415,7 +415,6 @@ def report(result: dict[str, Any]) -> None:
         lag.add_row(name, f"{verdict['median']:,.0f}", f"{verdict['max']:,}",
                     f"{verdict['first_quarter_median']:,.0f} / {verdict['last_quarter_median']:,.0f}", f"{verdict['bound']:,.0f}",
                     drained, "yes" if verdict["passed"] else "[red]no[/]")
-    console.print(lag)
     audit = result["audit"]
     loss = Table("topic", "Kafka records", "bronze rows", "exactly once", title="Nothing lost (after both groups drained)",
                  title_justify="left")
@@ -423,7 +422,18 @@ def report(result: dict[str, Any]) -> None:
         loss.add_row(topic, f"{counts['kafka_records']:,}", f"{counts['bronze_rows']:,}", "yes" if counts["exactly_once"] else "[red]no[/]")
     loss.add_row("simulation event ids", f"{audit['sim_events_emitted']:,} emitted", f"{audit['sim_event_ids_in_bronze']:,}",
                  f"{audit['sim_event_ids_missing']:,} missing, {audit['sim_event_ids_doubled']:,} doubled")
-    console.print(loss)
+    return [run, memory, lag, loss]
+
+
+def report(result: dict[str, Any]) -> None:
+    rate = result["rate"]
+    console.print()  # below the last live status line
+    console.print(f"[bold]Soak[/]: {result['minutes']:g} min (warm-up {result['warmup_minutes']:g}), "
+                  f"{rate['soak_events']:,} events at {rate['soak_events_per_s']:,.0f}/s = {rate['ratio']:.2f}x the demo's "
+                  f"{rate['demo_events_per_s']:,.0f}/s over the same simulated span; machine load average (median) "
+                  f"{result['load_average_median']:.1f} on {os.cpu_count()} cores; passed: {result['passed']}")
+    for table in tables(result):
+        console.print(table)
     for t_s, error in result["status_unanswered"]:
         console.print(f"[yellow]the API's status call went unanswered at {t_s} s: {error}[/]")
 
