@@ -6,9 +6,11 @@ each other's records."""
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import uuid
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -25,16 +27,22 @@ def service_settings() -> Settings:
     return load_settings()
 
 
-def _topic_names(settings: Settings) -> set[str] | None:
-    """Every topic of the shared broker; None when none answers."""
+@functools.cache
+def _admin(bootstrap_servers: str) -> Any:
+    """One admin client per cluster for the run (dropping librdkafka clients with requests outstanding can crash)."""
     from confluent_kafka.admin import AdminClient
 
+    return AdminClient({"bootstrap.servers": bootstrap_servers})
+
+
+def _topic_names(settings: Settings) -> set[str] | None:
+    """Every topic of the shared broker; None when none answers."""
     from rideshare.infra.process import port_open
 
     if settings.kafka_bootstrap is None and not port_open(settings.kafka_host, settings.kafka_port):
         return None
     try:
-        return set(AdminClient({"bootstrap.servers": settings.bootstrap_servers}).list_topics(timeout=10).topics)
+        return set(_admin(settings.bootstrap_servers).list_topics(timeout=10).topics)
     except Exception:  # a broker that does not answer in time: nothing to clean up
         return None
 
@@ -48,9 +56,7 @@ def _module_topics_deleted(service_settings: Settings) -> Iterator[None]:
     after = _topic_names(service_settings)
     created = sorted(topic for topic in (after or set()) - (before or set()) if not topic.startswith("__"))
     if created:
-        from confluent_kafka.admin import AdminClient
-
-        futures = AdminClient({"bootstrap.servers": service_settings.bootstrap_servers}).delete_topics(created, operation_timeout=30)
+        futures = _admin(service_settings.bootstrap_servers).delete_topics(created, operation_timeout=30)
         for future in futures.values():
             with contextlib.suppress(Exception):  # already gone, or the broker stopped: nothing left to free
                 future.result(timeout=60)

@@ -14,6 +14,7 @@ and the checks that nothing was lost, doubled or left stuck.
 from __future__ import annotations
 
 import copy
+import functools
 import os
 import threading
 import time
@@ -202,10 +203,17 @@ def wait_positions_after(settings: Settings, after_ms: int, *, timeout_s: float,
     return time.monotonic() - started
 
 
+@functools.cache
+def _admin(bootstrap_servers: str) -> AdminClient:
+    """One admin client per cluster for the whole test run: destroying librdkafka clients while their requests
+    are outstanding (polls during a broker outage time out) can crash the interpreter, so none is dropped."""
+    return AdminClient({"bootstrap.servers": bootstrap_servers})
+
+
 def group_lag(settings: Settings, role: WorkerRole) -> int | None:
     """Records the role's consumer group is behind on the event topics (None until it committed on all of them,
     and while the broker cannot tell yet: the group coordinator loads its offsets for a while after a restart)."""
-    admin = AdminClient({"bootstrap.servers": settings.bootstrap_servers})
+    admin = _admin(settings.bootstrap_servers)
     topics = {topic_spec(table.topic_key).qualified(settings.topic_namespace) for table in EVENT_TABLES}
     try:
         committed = committed_offsets(admin, app_id_for(settings, role), timeout_s=10)
