@@ -111,6 +111,7 @@ def create_app(settings: Settings, *, role: WorkerRole = WorkerRole.REALTIME, ap
     attach_context(app, context)
     context.registry.lag_probe = _lag_probe(app)
     _add_views(app, context)
+    _learn_changelog_partitions(app)
     install_health(app, settings, context.metrics)
     if settings.fault_unfetched_partition:
         topic, _, partition = settings.fault_unfetched_partition.rpartition(":")
@@ -145,6 +146,21 @@ def _consumer_state(app: faust.App) -> dict[str, Any]:
     return {"flow_active": consumer.flow_active, "rebalancing": app.rebalancing,
             "paused": sorted(f"{tp.topic}:{tp.partition}" for tp in consumer._paused_partitions),
             "active": sorted(f"{tp.topic}:{tp.partition}" for tp in active or ())}
+
+
+def _learn_changelog_partitions(app: faust.App) -> None:
+    """Key-routed views (`table_route`, Faust's /table/ views) hash a key to its changelog partition with the
+    producer's metadata, which knows a topic only once something was sent to it: before a table's first
+    checkpoint such a view failed with a 500. Ask for every changelog topic's partitions at start."""
+    @app.task
+    async def learn_changelog_partitions() -> None:
+        producer = app.producer._ensure_producer()  # type: ignore[attr-defined]  # Faust's aiokafka driver
+        for table in app.tables.values():
+            topic = table.changelog_topic.get_topic_name()
+            try:
+                await producer.partitions_for(topic)
+            except Exception as exc:  # the view answers 503 instead, and the first checkpoint fetches it
+                log.warning("no metadata for changelog %s yet (%s): routed views answer 503 until its first write", topic, exc)
 
 
 def _add_views(app: faust.App, context: StreamsContext) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import random
+import urllib.error
 from collections.abc import Iterator
 
 import pytest
@@ -39,6 +40,13 @@ def dedup_settings(topics: Settings, redis_service: object, tmp_path_factory: py
 def worker(dedup_settings: Settings) -> Iterator[WorkerProcess]:
     with started_worker(dedup_settings, "dedup,gps", assigned_topic="gps") as process:
         yield process
+
+
+def test_a_routed_view_answers_before_the_first_checkpoint(worker: WorkerProcess) -> None:
+    # nothing was written to the table's changelog yet: the view still knows where the key lives
+    with pytest.raises(urllib.error.HTTPError) as answer:
+        worker.get_json("/positions/D999/")
+    assert answer.value.code == 404
 
 
 def test_ten_percent_exact_duplicates_are_counted_once_by_the_gps_windows(dedup_settings: Settings, worker: WorkerProcess) -> None:
