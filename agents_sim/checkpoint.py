@@ -19,11 +19,11 @@ from typing import Any
 
 from agents_sim.agents.state import Driver, Rider, Trip
 from agents_sim.exceptions import CheckpointError
+from agents_sim.fleet import MATCHABLE
 from agents_sim.params import SimConfig
 from agents_sim.simulation import Simulation
 from agents_sim.sinks import Sink
 from agents_sim.surge import SurgeSource
-from agents_sim.trip_flow import serve_trip
 
 __all__ = ["FORMAT", "load", "save"]
 
@@ -51,10 +51,10 @@ def save(sim: Simulation, path: Path) -> Path:
     """Write the world to `path` (pickle of plain data; only load files you wrote yourself)."""
     data = {
         "format": FORMAT, "config": sim.config, "session_id": sim.session_id, "now": sim.now,
-        "event_counter": sim.events.counter, "by_schema": dict(sim.events.by_schema), "trip_counter": sim.trip_counter,
-        "rng": sim.rng.getstate(), "gps_rng": sim.gps_rng.getstate(), "stats": sim.stats,
+        "event_counter": sim.events.counter, "by_schema": dict(sim.events.by_schema), "trip_counter": sim.trip_flow.trip_counter,
+        "rng": sim.trip_flow.rng.getstate(), "gps_rng": sim.gps_feed.rng.getstate(), "stats": sim.stats,
         "accepting_requests": sim.accepting_requests,
-        "heatmap": dict(sim.heatmap),
+        "heatmap": dict(sim.heatmap.recent),
         "drivers": [_driver_data(d) for d in sim.drivers.values()],
         "riders": [_rider_data(r) for r in sim.riders.values()],
         "trips": [{**{name: getattr(t, name) for name in _TRIP_FIELDS}, "rider_id": t.rider.rider_id,
@@ -86,17 +86,17 @@ def load(path: Path, config: SimConfig, sink: Sink, *, surge: SurgeSource | None
         sim.events.trip_listeners = listeners
     sim.events.counter = data["event_counter"]
     sim.events.by_schema = data["by_schema"]
-    sim.trip_counter = data["trip_counter"]
-    sim.rng.setstate(data["rng"])
-    sim.gps_rng.setstate(data["gps_rng"])
+    sim.trip_flow.trip_counter = data["trip_counter"]
+    sim.trip_flow.rng.setstate(data["rng"])
+    sim.gps_feed.rng.setstate(data["gps_rng"])
     sim.stats = data["stats"]
     sim.accepting_requests = data["accepting_requests"]
-    sim.heatmap = data["heatmap"]
+    sim.heatmap.recent = data["heatmap"]
     for item in data["drivers"]:
         history = item.pop("history")
         driver = Driver(**item)
         driver.history = deque(history, maxlen=driver.history.maxlen)
-        sim.drivers[driver.driver_id] = driver
+        sim.fleet.add(driver)
     for item in data["riders"]:
         history = item.pop("history")
         rider = Rider(**item)
@@ -122,19 +122,16 @@ def _reattach(sim: Simulation) -> None:
             assert driver.leg is not None
             driver.lat, driver.lon, driver.heading = driver.leg.position(sim.now)
             driver.leg = None
-            sim.set_status(driver, "available", "restored")
-        if driver.status in ("available", "repositioning"):
-            sim.index.put(driver.driver_id, driver, driver.lat, driver.lon)
+            sim.fleet.set_status(driver, "available", "restored")
+        if driver.status in MATCHABLE:
+            sim.fleet.index.put(driver.driver_id, driver, driver.lat, driver.lon)
         if driver.status != "offline":
-            if driver.leg is not None:
-                sim.gps.set_moving(driver.driver_id, driver.ordinal, driver)
-            else:
-                sim.gps.set_parked(driver.driver_id, driver.ordinal, driver)
-        driver.proc = sim.env.process(sim.work_shifts(driver))
+            sim.fleet.track(driver)
+        driver.proc = sim.env.process(sim.shifts.work_shifts(driver))
     for rider in sim.riders.values():
         if rider.status == "waiting":
             sim.gps.set_rider(rider.rider_id, rider.ordinal, rider)
-        rider.proc = sim.env.process(sim.request_rides(rider))
+        rider.proc = sim.env.process(sim.rider_demand.request_rides(rider))
     for trip in sim.trips.values():
-        trip.proc = sim.env.process(serve_trip(sim, trip))
+        trip.proc = sim.env.process(sim.trip_flow.serve_trip(trip))
     sim.start_world_processes()

@@ -1,7 +1,7 @@
 """Every tunable number of the simulation, in one place, with the basis of its calibrated value.
 
-Bands referred to below are those of ../shared/CALIBRATION.md (copied into the project docs by the
-lead). All parameters are frozen dataclasses validated on construction; `SimConfig.replace(...)`
+Bands referred to below are the KPI bands of the calibration (agents_sim/report/bands.py, explained in
+docs/report.md). All parameters are frozen dataclasses validated on construction; `SimConfig.replace(...)`
 rejects unknown names (a typo never silently falls back to a default).
 """
 
@@ -22,6 +22,8 @@ __all__ = [
     "GpsParams",
     "MatchingParams",
     "PricingParams",
+    "ProfileParams",
+    "RatingParams",
     "RiderParams",
     "ServiceAreaParams",
     "SimConfig",
@@ -105,6 +107,11 @@ class DemandParams:
     day_factor: tuple[float, ...] = (0.95, 0.97, 1.0, 1.03, 1.15, 1.15, 1.0)  # Monday..Sunday
     # A rider refused by surge or left without a driver tries again after this many minutes (mean).
     retry_after_min: float = 12.0
+    # Share of a zone's trips made by app (the rest by transit), for riders away from home: (the zone's demand
+    # weight relative to the mean zone) ** this exponent, capped at 1. Requests are weighted by zone demand, so
+    # riders dropped off in the outskirts mostly return by other means (Metrô OD survey: app trips concentrate in
+    # the expanded centre); the square root keeps a quiet zone's share from vanishing.
+    app_share_exponent: float = 0.5
 
     def __post_init__(self) -> None:
         _check_hourly("hourly_share", self.hourly_share)
@@ -141,6 +148,41 @@ class RiderParams:
     # From the car's arrival to the rider getting in: riders follow the car on the app and most are at the
     # curb (free waiting time is 2 min at Uber/99, rarely used up).
     boarding_s_range: tuple[float, float] = (10.0, 75.0)
+    trip_km_min: float = 0.6  # shorter hops are walked
+    # A heavy user's rides per week are capped at this multiple of the median (no robots among riders).
+    rides_per_week_cap_factor: float = 10.0
+    # Trip chaining: a rider more than `return_home_min_away_m` from home goes home next with this probability
+    # (home-based trips are about half of all trips in the Metrô OD survey; the rest chain errands and work).
+    return_home_min_away_m: float = 1500.0
+    return_home_p: float = 0.6
+    # Weight of a one-off destination against frequent ones (affinity 4 in their hours, 0.5 otherwise), and the
+    # affinities: a "work" destination draws trips in commute hours, "leisure" in the evening (agents/dna.py).
+    one_off_destination_weight: float = 1.5
+    destination_affinity_in_hours: float = 4.0
+    destination_affinity_off_hours: float = 0.5
+    # A frequent destination closer than this (degrees, ~500 m) to the rider is walked, not ridden.
+    min_destination_deg: float = 0.005
+    # A rider quoted above their surge limit tries again later with this probability (the rest take the bus);
+    # the retry comes after an exponential wait (DemandParams.retry_after_min) plus a floor.
+    surge_retry_p: float = 0.7
+    surge_retry_floor_s: float = 60.0
+    # A rider left without a driver tries again with this probability (the rest give up), after the same wait
+    # with a shorter floor; after a driver cancellation every rider retries, sooner (mean 1.5 min).
+    unfulfilled_retry_p: float = 0.5
+    retry_floor_s: float = 30.0
+    retry_after_driver_cancel_min: float = 1.5
+    # Spontaneous cancellations happen 20 s .. min(10 min, patience) after the request (fee-free window of
+    # Uber/99 in São Paulo is a few minutes; most cancellations come early).
+    spontaneous_cancel_s_range: tuple[float, float] = (20.0, 600.0)
+    # A late car is cancelled no sooner than this after the assignment (the rider sees the ETA first).
+    late_car_cancel_min_s: float = 30.0
+    # Riders who never show up; the driver cancels after the free waiting time (5 min at Uber/99).
+    no_show_p: float = 0.01
+    no_show_wait_s: float = 300.0
+    # Politeness/punctuality (drives the stars drivers give): beta(12, 1.5), mean ~0.89; and how much a rider's
+    # own generosity shifts the stars they give (uniform range, weighted by RatingParams.generosity_weight).
+    behaviour_factor_alpha_beta: tuple[float, float] = (12.0, 1.5)
+    rating_generosity_range: tuple[float, float] = (-0.3, 0.3)
 
     def __post_init__(self) -> None:
         _check(0.1 <= self.rides_per_week_median <= 1000, "rides_per_week_median must be 0.1..1000")
@@ -182,6 +224,38 @@ class DriverParams:
     service_quality_alpha_beta: tuple[float, float] = (18.0, 1.6)  # beta: mean ~0.92, few poor drivers (≤ 3 % below 4.6)
     idle_dwell_min_range: tuple[float, float] = (3.0, 10.0)  # idle wait before deciding to reposition
     reposition_p: float = 0.55  # after a dwell, chance to drive toward demand instead of waiting again
+    # Repositioning: a target zone within this radius drawn by the app's demand heatmap over
+    # (1 + (d / gravity)^2), so drivers in the periphery serve their side of town instead of all converging on
+    # the centre; driven a little slower than traffic (drivers cruise and look for requests).
+    reposition_radius_km: float = 8.0
+    reposition_gravity_km: float = 3.0
+    reposition_speed_factor: float = 0.8
+    # Day-to-day variation of a shift: its centre moves within ±spread/2 hours (fixed vs flexible drivers) and
+    # its length by a factor low .. low + width (a driver's hours vary ±15 % around their habit).
+    fixed_shift_spread_h: float = 1.0
+    flexible_shift_spread_h: float = 3.0
+    shift_hours_factor_low: float = 0.85
+    shift_hours_factor_width: float = 0.3
+    # A shift block with less than this left is skipped (nobody logs in for a few minutes).
+    min_shift_left_min: float = 10.0
+    # Split-shift drivers centre their two blocks on the AM and PM commute peaks (demand curve: 8 h, 18 h),
+    # ± this jitter.
+    split_shift_centres_h: tuple[float, float] = (8.0, 18.5)
+    split_shift_jitter_h: float = 0.5
+    # Offer acceptance: a driver takes low-rated riders (below their DNA minimum) and far pickups
+    # (> far_pickup_s away) less often, and answers within their mean response time × a jitter.
+    low_rating_acceptance_factor: float = 0.3
+    far_pickup_acceptance_factor: float = 0.6
+    far_pickup_s: float = 600.0
+    response_jitter_range: tuple[float, float] = (0.4, 1.6)
+    # A driver who cancels does so after this share of the pickup drive (they see the traffic, or a better trip).
+    cancel_after_leg_share_range: tuple[float, float] = (0.05, 0.7)
+    # The demand heatmap drivers see in the app: recent requests per zone with a prior of this many requests
+    # spread by static demand weight (a zone with no recent request is not a desert), decayed by
+    # `heat_decay` every `heat_decay_s` (half-life ~20 min).
+    heat_prior_requests: float = 3.0
+    heat_decay: float = 0.84
+    heat_decay_s: int = 300
 
     def __post_init__(self) -> None:
         _check(0 <= self.shift_peak_focus <= 5, "shift_peak_focus must be 0..5")
@@ -211,6 +285,11 @@ class MatchingParams:
     eta_weight: float = 0.7
     rating_weight: float = 0.15
     acceptance_weight: float = 0.15
+    # Candidate ETAs before routing: straight line × the grid router's mean detour (4/pi ≈ 1.27) × the traffic
+    # detour factor, at the hour's street speed, plus a fixed overhead (the driver pulls out, finds the rider).
+    eta_detour: float = 1.27
+    eta_overhead_s: float = 30.0
+    eta_scale_s: float = 900.0  # candidates' ETAs are scored on a 15-minute scale
 
     def __post_init__(self) -> None:
         _check(0 <= self.h3_resolution <= 15, "h3_resolution must be 0..15")
@@ -231,11 +310,53 @@ class PricingParams:
     minimum_brl: float = 9.0
     take_rate_range: tuple[float, float] = (0.20, 0.30)
     surge_cap: float = 3.0
+    # Card payments that fail at capture (declined cards; issuers report well under 1 % for small recurring
+    # amounts).
+    payment_failure_p: float = 0.004
+    # With the wall-clock ("live") surge source, how often the simulation applies updates received from Kafka
+    # (simulated seconds).
+    live_surge_poll_s: int = 5
 
     def __post_init__(self) -> None:
         _check(min(self.base_brl, self.per_km_brl, self.per_min_brl, self.minimum_brl) >= 0, "prices must be >= 0")
         _check(0 <= self.take_rate_range[0] <= self.take_rate_range[1] < 1, "bad take_rate_range")
         _check(self.surge_cap >= 1, "surge_cap must be >= 1")
+
+
+@dataclass(frozen=True)
+class RatingParams:
+    """Stars after a completed trip. Five stars with probability min(cap, base + per_quality × quality) (quality
+    0..1 from the ratee's DNA), else 4/3/2/1 by the cumulative split below: mean ~4.87, 5-star ~90 % (bands
+    4.75–4.92 and 85–93 %; Uber Brazil's average rider rating 4.88). Most riders rate (the app asks at the
+    end of the trip), drivers almost always."""
+
+    rider_rates_p: float = 0.75
+    driver_rates_p: float = 0.9
+    generosity_weight: float = 0.2  # how much a rider's generosity (RiderParams) adds to the driver's quality
+    five_star_base: float = 0.5
+    five_star_per_quality: float = 0.45
+    five_star_cap: float = 0.99
+    # Among ratings below five: the cumulative shares of 4, 3 and 2 stars (the rest are ones).
+    lower_stars_cumulative: tuple[float, float, float] = (0.68, 0.9, 0.96)
+
+    def __post_init__(self) -> None:
+        _check(0 <= self.rider_rates_p <= 1 and 0 <= self.driver_rates_p <= 1, "rating probabilities must be 0..1")
+        a, b, c = self.lower_stars_cumulative
+        _check(0 <= a <= b <= c <= 1, "lower_stars_cumulative must rise within 0..1")
+
+
+@dataclass(frozen=True)
+class ProfileParams:
+    """Profile changes (SCD2 history downstream): ~2 % of drivers and ~1 % of riders change contact data,
+    vehicle or payment method per day (judgement: a phone or car change every few years); loyalty tiers by
+    completed trips."""
+
+    driver_change_p_per_day: float = 0.02
+    rider_change_p_per_day: float = 0.01
+    loyalty_tiers: tuple[tuple[int, str], ...] = ((40, "platinum"), (10, "gold"))
+
+    def __post_init__(self) -> None:
+        _check(0 <= self.driver_change_p_per_day <= 1 and 0 <= self.rider_change_p_per_day <= 1, "change rates must be 0..1")
 
 
 @dataclass(frozen=True)
@@ -250,6 +371,12 @@ class GpsParams:
     noise_sigma_m: float = 7.0
     core_outlier_p: float = 0.03
     outlier_m_range: tuple[float, float] = (30.0, 100.0)
+    # Reported speed of a moving car: the leg's mean speed × low .. low + width (the speedometer varies along a
+    # street); reported accuracy: sigma × low .. low + width (phones report their own 1-sigma estimate).
+    speed_jitter_low: float = 0.85
+    speed_jitter_width: float = 0.3
+    accuracy_low: float = 0.7
+    accuracy_width: float = 0.6
 
     def __post_init__(self) -> None:
         _check(1 <= self.moving_interval_s <= 60, "moving_interval_s must be 1..60")
@@ -305,6 +432,8 @@ class SimConfig:
     matching: MatchingParams = field(default_factory=MatchingParams)
     pricing: PricingParams = field(default_factory=PricingParams)
     gps: GpsParams = field(default_factory=GpsParams)
+    rating: RatingParams = field(default_factory=RatingParams)
+    profiles: ProfileParams = field(default_factory=ProfileParams)
     service_area: ServiceAreaParams = field(default_factory=ServiceAreaParams)
     max_drivers: int = 20_000
     max_riders: int = 200_000

@@ -14,7 +14,8 @@ from agents_sim.world.sampling import PlaceSampler
 
 __all__ = ["DESTINATION_KINDS", "Destination", "DriverDNA", "RiderDNA", "make_driver_dna", "make_rider_dna"]
 
-# Frequent-destination kinds and the local hours they attract trips (time-of-day affinity).
+# Frequent-destination kinds and the local hours they attract trips (time-of-day affinity, weighted by
+# RiderParams.destination_affinity_in_hours / _off_hours).
 DESTINATION_KINDS: dict[str, tuple[int, ...]] = {
     "work": (6, 7, 8, 9, 10),
     "study": (6, 7, 8, 12, 13, 18, 19),
@@ -30,9 +31,6 @@ class Destination:
     lon: float
     zone_id: str
     kind: str
-
-    def affinity(self, local_hour: int) -> float:
-        return 4.0 if local_hour in DESTINATION_KINDS[self.kind] else 0.5
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,7 +89,7 @@ def _pick_weighted(rng: random.Random, options: tuple[tuple[str, float], ...]) -
 
 
 def _trip_km(rng: random.Random, params: RiderParams) -> float:
-    return min(params.trip_km_max, max(0.6, rng.lognormvariate(math.log(params.trip_km_median), params.trip_km_sigma)))
+    return min(params.trip_km_max, max(params.trip_km_min, rng.lognormvariate(math.log(params.trip_km_median), params.trip_km_sigma)))
 
 
 def _shift_name(start_hour: float) -> str:
@@ -132,9 +130,11 @@ def make_driver_dna(seed: int, index: int, params: DriverParams, places: PlaceSa
     weights = [share**params.shift_peak_focus * (params.night_shift_factor if hour < 6 else 1.0) for hour, share in enumerate(hourly_share)]
     start_hour = (_shift_centre_hour(seed, index, weights) - hours / 2) % 24
     pm_hour = None
-    if rng.random() < params.split_shift_share:  # two blocks of hours/2 centred on 8:00 and 18:30
-        start_hour = 8.0 + rng.uniform(-0.5, 0.5) - hours / 4
-        pm_hour = 18.5 + rng.uniform(-0.5, 0.5) - hours / 4
+    if rng.random() < params.split_shift_share:  # two blocks of hours/2 centred on the commute peaks
+        am_centre, pm_centre = params.split_shift_centres_h
+        jitter = params.split_shift_jitter_h
+        start_hour = am_centre + rng.uniform(-jitter, jitter) - hours / 4
+        pm_hour = pm_centre + rng.uniform(-jitter, jitter) - hours / 4
     shift = "flexible" if rng.random() < params.flexible_share else _shift_name(start_hour)
     days = rng.randint(*params.days_per_week_range)
     return DriverDNA(
@@ -167,14 +167,14 @@ def make_rider_dna(seed: int, index: int, params: RiderParams, places: PlaceSamp
         rider_id=f"R{seed % 100_000:05d}-{index:07d}",
         full_name=name, email=identity.email_for(name, rng), phone=identity.phone_number(rng),
         home_lat=lat, home_lon=lon, home_zone_id=zone_id,
-        behaviour_factor=rng.betavariate(12, 1.5),
+        behaviour_factor=rng.betavariate(*params.behaviour_factor_alpha_beta),
         patience_s=rng.uniform(*params.patience_min_range) * 60,
         max_surge=rng.uniform(*params.max_surge_range),
-        rides_per_week=min(10 * params.rides_per_week_median,
+        rides_per_week=min(params.rides_per_week_cap_factor * params.rides_per_week_median,
                            rng.lognormvariate(math.log(params.rides_per_week_median), params.rides_per_week_sigma)),
         destinations=tuple(destinations),
         payment_method=_pick_weighted(rng, params.payment_mix),
-        rating_generosity=rng.uniform(-0.3, 0.3),
+        rating_generosity=rng.uniform(*params.rating_generosity_range),
     )
 
 

@@ -1,0 +1,137 @@
+"""Drivers' working days: shifts from their DNA, and what an online driver does between trips
+(wait a while, or drive toward demand while staying matchable)."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Generator
+from typing import Any
+
+import simpy
+
+from agents_sim.agents.state import Driver
+from agents_sim.demand import DAY_MS, HOUR_MS
+from agents_sim.fleet import Fleet
+from agents_sim.heatmap import DemandHeatmap
+from agents_sim.movement import Leg
+from agents_sim.params import DriverParams
+from agents_sim.rng import derive_seed
+from agents_sim.world.city import City
+from schemas.geo import haversine_m
+
+__all__ = ["ShiftWork"]
+
+
+class ShiftWork:
+    """The `work_shifts` process of every driver. Trip flow takes a driver over by setting `driver.trip`
+    (and interrupting an idle step); the driver waits on `driver.free` until the trip releases it."""
+
+    def __init__(self, env: simpy.Environment, seed: int, params: DriverParams, city: City, fleet: Fleet,
+                 heatmap: DemandHeatmap, rng: random.Random) -> None:
+        self._env = env
+        self._seed = seed
+        self._params = params
+        self._city = city
+        self._fleet = fleet
+        self._heatmap = heatmap
+        self.rng = rng
+
+    @property
+    def _now(self) -> int:
+        return int(self._env.now)
+
+    def next_shift(self, driver: Driver, now: int) -> tuple[int, int]:
+        """(start, end) of the driver's next shift block that ends after `now` (start clipped to now).
+        A split-shift driver works two blocks a day, around the AM and the PM peak."""
+        dna = driver.dna
+        params = self._params
+        offset_ms = self._city.utc_offset_ms
+        local_day = (now + offset_ms) // DAY_MS
+        for day in range(local_day - 1, local_day + 15):
+            if (day + 3) % 7 not in dna.work_days:
+                continue
+            jitter = derive_seed(self._seed, "shift", driver.ordinal, day)
+            spread_h = params.flexible_shift_spread_h if dna.shift_preference == "flexible" else params.fixed_shift_spread_h
+            shift_h = ((jitter % 1000) / 1000 - 0.5) * spread_h  # day-to-day variation
+            hours = dna.hours_per_day * (params.shift_hours_factor_low + params.shift_hours_factor_width * ((jitter >> 10) % 1000) / 1000)
+            if dna.split_shift_pm_hour is None:
+                blocks = ((dna.shift_start_hour + shift_h, hours),)
+            else:
+                blocks = ((dna.shift_start_hour + shift_h, hours / 2), (dna.split_shift_pm_hour + shift_h, hours / 2))
+            for start_h, block_h in blocks:
+                start = day * DAY_MS + int(start_h * HOUR_MS) - offset_ms
+                end = start + int(block_h * HOUR_MS)
+                if end > now + int(params.min_shift_left_min * 60_000):
+                    return max(start, now), end
+        return now + DAY_MS, now + DAY_MS + HOUR_MS  # a driver with no work days never goes online
+
+    def work_shifts(self, driver: Driver) -> Generator[simpy.Event, Any, None]:
+        env = self._env
+        fleet = self._fleet
+        while True:
+            if driver.status == "offline":
+                start, end = self.next_shift(driver, self._now)
+                if start > self._now:
+                    yield env.timeout(start - self._now)
+                driver.shift_end_ms = end
+                driver.leg = None
+                fleet.set_status(driver, "available", "shift_start")
+            while True:
+                if driver.trip is not None:
+                    driver.free = env.event()
+                    yield driver.free
+                    continue
+                if self._now >= driver.shift_end_ms:
+                    break
+                yield from self.wait_or_reposition(driver)
+            if driver.leg is not None:  # a reposition cut short by the shift end: stop where the car is
+                driver.lat, driver.lon, driver.heading = driver.leg.position(self._now)
+                driver.leg = None
+            fleet.set_status(driver, "offline", "shift_end")
+
+    def wait_or_reposition(self, driver: Driver) -> Generator[simpy.Event, Any, None]:
+        """One idle step: wait a while, or drive toward demand (still matchable). An offer accepted
+        meanwhile interrupts the step."""
+        params = self._params
+        env = self._env
+        left_ms = max(1000, driver.shift_end_ms - self._now)
+        driver.idle_wait = True
+        try:
+            if driver.status == "available" and self._wants_to_reposition(driver):
+                lat, lon = self._reposition_target(driver)
+                route = self._city.router.route(driver.lat, driver.lon, lat, lon, depart_ms=self._now,
+                                                speed_factor=params.reposition_speed_factor)
+                driver.leg = Leg(route, self._now, "reposition")
+                self._fleet.set_status(driver, "repositioning", "reposition")
+                yield env.timeout(min(driver.leg.end_ms - self._now, left_ms))
+                if driver.trip is None and driver.status == "repositioning":
+                    driver.lat, driver.lon, driver.heading = driver.leg.position(self._now)
+                    driver.leg = None
+                    self._fleet.set_status(driver, "available", "reposition_done")
+            else:
+                yield env.timeout(min(int(self.rng.uniform(*params.idle_dwell_min_range) * 60_000), left_ms))
+        except simpy.Interrupt:
+            pass  # an assignment: the trip flow has taken the driver over
+        finally:
+            driver.idle_wait = False
+
+    def _wants_to_reposition(self, driver: Driver) -> bool:
+        """Drivers outside the service area head back at once; inside they wait a first dwell, then
+        reposition with probability `reposition_p`."""
+        places = self._city.places
+        if not places.in_area(places.zone_near(driver.lat, driver.lon)):
+            return True
+        last = driver.history[-1] if driver.history else {}
+        return last.get("reason") != "shift_start" and self.rng.random() < self._params.reposition_p
+
+    def _reposition_target(self, driver: Driver) -> tuple[float, float]:
+        """A zone nearby drawn by the app's demand heatmap (recent requests) and distance: idle drivers head
+        to where riders are asking for cars now, on their side of town."""
+        gravity_m = self._params.reposition_gravity_km * 1000
+        weights = {}
+        for z in self._city.area_zones:
+            d_m = haversine_m(driver.lat, driver.lon, z.centroid_lat, z.centroid_lon)
+            weights[z.zone_id] = self._heatmap.heat(z.zone_id) / (1 + (d_m / gravity_m) ** 2)
+        places = self._city.places
+        zone = places.nearby_weighted_zone(driver.lat, driver.lon, self._params.reposition_radius_km, self.rng, weights)
+        return places.point_in_zone(zone, self.rng)
