@@ -6,7 +6,7 @@ with their state and planned decisions) and `load` rebuilds the processes from i
 in the phase it was in (a car on its way keeps its route and arrival time; an offer in flight
 expires; a rider being driven arrives when planned). Drivers that were repositioning stop where
 they are. The events after a restore continue the same world but are not byte-identical to an
-uninterrupted run (per-rider request clocks restart from their seeds).
+uninterrupted run (every rider's next request time is drawn anew).
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from agents_sim.surge import SurgeSource
 
 __all__ = ["FORMAT", "load", "save"]
 
-FORMAT = "rideshare-sim-checkpoint/1"
+FORMAT = "rideshare-sim-checkpoint/2"
 
 
 def _driver_data(d: Driver) -> dict[str, Any]:
@@ -52,7 +52,7 @@ def save(sim: Simulation, path: Path) -> Path:
     data = {
         "format": FORMAT, "config": sim.config, "session_id": sim.session_id, "now": sim.now,
         "event_counter": sim.events.counter, "by_schema": dict(sim.events.by_schema), "trip_counter": sim.trip_flow.trip_counter,
-        "rng": sim.trip_flow.rng.getstate(), "gps_rng": sim.gps_feed.rng.getstate(), "stats": sim.stats,
+        "random": sim.random.getstate(), "stats": sim.stats,
         "accepting_requests": sim.accepting_requests,
         "heatmap": dict(sim.heatmap.recent),
         "drivers": [_driver_data(d) for d in sim.drivers.values()],
@@ -87,8 +87,7 @@ def load(path: Path, config: SimConfig, sink: Sink, *, surge: SurgeSource | None
     sim.events.counter = data["event_counter"]
     sim.events.by_schema = data["by_schema"]
     sim.trip_flow.trip_counter = data["trip_counter"]
-    sim.trip_flow.rng.setstate(data["rng"])
-    sim.gps_feed.rng.setstate(data["gps_rng"])
+    sim.random.setstate(data["random"])
     sim.stats = data["stats"]
     sim.accepting_requests = data["accepting_requests"]
     sim.heatmap.recent = data["heatmap"]

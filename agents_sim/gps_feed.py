@@ -32,7 +32,7 @@ class GpsFeed:
         self._schedule = schedule
         self._index = index
         self._params = params
-        self.rng = rng
+        self._rng = rng
         self._core_bbox = core_bbox
         self._lon_per_m = 1 / (_DEG_LAT_M * math.cos(math.radians(_SAO_PAULO_LAT)))
         sigma = params.noise_sigma_m
@@ -61,7 +61,7 @@ class GpsFeed:
             lat, lon, heading = leg.position(now)
             driver.lat, driver.lon, driver.heading = lat, lon, heading
             params = self._params
-            speed = round(leg.speed_kmh * (params.speed_jitter_low + params.speed_jitter_width * self.rng.random()), 1)
+            speed = round(leg.speed_kmh * (params.speed_jitter_low + params.speed_jitter_width * self._rng.random()), 1)
             if driver.status == "repositioning":
                 self._index.put(driver.driver_id, driver, lat, lon)
         else:
@@ -71,7 +71,7 @@ class GpsFeed:
 
     def _ping(self, now: int, kind: str, entity_id: str, lat: float, lon: float, heading: float, speed: float,
               trip_id: str | None, status: str | None) -> None:
-        rng = self.rng
+        rng = self._rng
         bits = rng.getrandbits(30)
         noise = self._noise_m
         north = noise[bits & 4095]

@@ -23,14 +23,14 @@ class RiderDemand:
         self._city = city
         self._trip_flow = trip_flow
         # One stream shared by every rider: event order is deterministic, and one Random per rider costs ~20 µs to seed.
-        self.rng = rng
+        self._rng = rng
 
     def request_rides(self, rider: Rider) -> Generator[simpy.Event, Any, None]:
         demand = self._city.demand
         app_share = self._city.app_share
         flow = self._trip_flow
         peak_rate_per_ms = rider.dna.rides_per_week / (168 * HOUR_MS) * demand.peak
-        rng = self.rng
+        rng = self._rng
         while True:
             yield self._env.timeout(int(rng.expovariate(peak_rate_per_ms)) + 1)
             if rider.status != "idle" or not flow.accepting_requests:

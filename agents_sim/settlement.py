@@ -17,11 +17,11 @@ class Settlement:
         self._events = events
         self._pricing = pricing
         self._rating = rating
-        self.rng = rng
+        self._rng = rng
 
     def pay(self, trip: Trip, fare: float, now: int) -> None:
         assert trip.driver is not None
-        rng = self.rng
+        rng = self._rng
         payout = split_payment(fare, rng.uniform(*self._pricing.take_rate_range))
         record = self._events.header(now, trip.trip_id, trip.last_event_id)
         record.update({
@@ -42,7 +42,7 @@ class Settlement:
              params.rider_rates_p),
             ("driver", driver.driver_id, rider, rider.dna.behaviour_factor, params.driver_rates_p),
         ):
-            if self.rng.random() >= p_rate:
+            if self._rng.random() >= p_rate:
                 continue
             stars = self._stars(quality)
             ratee.rating_sum += stars
@@ -56,7 +56,7 @@ class Settlement:
     def _stars(self, quality: float) -> int:
         """Stars from a 0..1 quality: ~90 % five stars at the average quality, rare ones and twos."""
         params = self._rating
-        rng = self.rng
+        rng = self._rng
         if rng.random() < min(params.five_star_cap, params.five_star_base + params.five_star_per_quality * quality):
             return 5
         x = rng.random()

@@ -34,7 +34,7 @@ class ShiftWork:
         self._city = city
         self._fleet = fleet
         self._heatmap = heatmap
-        self.rng = rng
+        self._rng = rng
 
     @property
     def _now(self) -> int:
@@ -109,7 +109,7 @@ class ShiftWork:
                     driver.leg = None
                     self._fleet.set_status(driver, "available", "reposition_done")
             else:
-                yield env.timeout(min(int(self.rng.uniform(*params.idle_dwell_min_range) * 60_000), left_ms))
+                yield env.timeout(min(int(self._rng.uniform(*params.idle_dwell_min_range) * 60_000), left_ms))
         except simpy.Interrupt:
             pass  # an assignment: the trip flow has taken the driver over
         finally:
@@ -122,7 +122,7 @@ class ShiftWork:
         if not places.in_area(places.zone_near(driver.lat, driver.lon)):
             return True
         last = driver.history[-1] if driver.history else {}
-        return last.get("reason") != "shift_start" and self.rng.random() < self._params.reposition_p
+        return last.get("reason") != "shift_start" and self._rng.random() < self._params.reposition_p
 
     def _reposition_target(self, driver: Driver) -> tuple[float, float]:
         """A zone nearby drawn by the app's demand heatmap (recent requests) and distance: idle drivers head
@@ -133,5 +133,5 @@ class ShiftWork:
             d_m = haversine_m(driver.lat, driver.lon, z.centroid_lat, z.centroid_lon)
             weights[z.zone_id] = self._heatmap.heat(z.zone_id) / (1 + (d_m / gravity_m) ** 2)
         places = self._city.places
-        zone = places.nearby_weighted_zone(driver.lat, driver.lon, self._params.reposition_radius_km, self.rng, weights)
-        return places.point_in_zone(zone, self.rng)
+        zone = places.nearby_weighted_zone(driver.lat, driver.lon, self._params.reposition_radius_km, self._rng, weights)
+        return places.point_in_zone(zone, self._rng)

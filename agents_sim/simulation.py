@@ -35,7 +35,7 @@ from agents_sim.identity_changes import Profiles, driver_profile, rider_profile
 from agents_sim.movement import GpsSchedule
 from agents_sim.params import SimConfig
 from agents_sim.rider_demand import RiderDemand
-from agents_sim.rng import stream
+from agents_sim.rng import RandomStreams
 from agents_sim.settlement import Settlement
 from agents_sim.shifts import ShiftWork
 from agents_sim.sinks import Sink
@@ -65,19 +65,18 @@ class Simulation:
         self.riders: dict[str, Rider] = {}
         gps = config.gps
         self.gps = GpsSchedule(gps.moving_interval_s, gps.idle_interval_s, gps.rider_interval_s)
-        behaviour = stream(config.seed, "behaviour")
+        self.random = RandomStreams(config.seed)
         self.fleet = Fleet(self.env, self.events, self.city.zones, self.gps, config.matching.h3_resolution)
         self.heatmap = DemandHeatmap(self.city.zones, config.driver)
         self.profiles = Profiles(self.env, self.events, config.profiles)
-        self.shifts = ShiftWork(self.env, config.seed, config.driver, self.city, self.fleet, self.heatmap, behaviour)
+        self.shifts = ShiftWork(self.env, config.seed, config.driver, self.city, self.fleet, self.heatmap, self.random["repositioning"])
         self.trip_flow = TripFlow(
             self.env, config, self.city, self.events, self.fleet,
             Dispatch(self.fleet.index, self.city.traffic, config.matching, config.traffic), self.gps, self.stats, self.surge,
-            self.heatmap, self.profiles, Settlement(self.events, config.pricing, config.rating, behaviour), behaviour)
-        self.rider_demand = RiderDemand(self.env, self.city, self.trip_flow, stream(config.seed, "rider-clock"))
-        self.gps_feed = GpsFeed(self.events, self.gps, self.fleet.index, gps, stream(config.seed, "gps"),
-                                stream(config.seed, "gps-noise-table"), self.city.core_bbox)
-        self._profile_rng = stream(config.seed, "profiles")
+            self.heatmap, self.profiles, Settlement(self.events, config.pricing, config.rating, self.random["settlement"]), self.random)
+        self.rider_demand = RiderDemand(self.env, self.city, self.trip_flow, self.random["rider-clock"])
+        self.gps_feed = GpsFeed(self.events, self.gps, self.fleet.index, gps, self.random["gps"], self.random["gps-noise-table"],
+                                self.city.core_bbox)
 
     # ----------------------------------------------------------------- what the runtime and views read
 
@@ -178,7 +177,8 @@ class Simulation:
         """Hourly: a few agents change contact data, vehicle or payment method (real, lasting changes)."""
         while True:
             yield self.env.timeout(HOUR_MS)
-            self.profiles.apply_random_changes(list(self.fleet.drivers.values()), list(self.riders.values()), self._profile_rng)
+            self.profiles.apply_random_changes(list(self.fleet.drivers.values()), list(self.riders.values()),
+                                               self.random["profiles"])
 
     def control_event(self, action: str, *, speed: float | None = None, detail: str | None = None) -> None:
         record = self.events.header(self.now, self.session_id, None)

@@ -8,7 +8,6 @@ the trip enters a phase and stored on the trip, so a phase is one timeout and no
 
 from __future__ import annotations
 
-import random
 from collections.abc import Generator
 from typing import Any
 
@@ -24,6 +23,7 @@ from agents_sim.identity_changes import Profiles
 from agents_sim.movement import GpsSchedule, Leg
 from agents_sim.params import SimConfig
 from agents_sim.pricing import fare_brl
+from agents_sim.rng import RandomStreams
 from agents_sim.settlement import Settlement
 from agents_sim.stats import SimStats
 from agents_sim.surge import SurgeSource
@@ -46,7 +46,7 @@ class TripFlow:
 
     def __init__(self, env: simpy.Environment, config: SimConfig, city: City, events: EventFactory, fleet: Fleet,
                  dispatch: Dispatch, gps: GpsSchedule, stats: SimStats, surge: SurgeSource, heatmap: DemandHeatmap,
-                 profiles: Profiles, settlement: Settlement, rng: random.Random) -> None:
+                 profiles: Profiles, settlement: Settlement, streams: RandomStreams) -> None:
         self._env = env
         self._config = config
         self._city = city
@@ -59,7 +59,9 @@ class TripFlow:
         self._heatmap = heatmap
         self._profiles = profiles
         self._settlement = settlement
-        self.rng = rng
+        self._rider_rng = streams["rider-choices"]
+        self._driver_rng = streams["driver-choices"]
+        self._ride_rng = streams["ride"]
         self.trips: dict[str, Trip] = {}  # active (non-terminal) trips
         self.trip_counter = 0
         self.accepting_requests = True
@@ -109,7 +111,7 @@ class TripFlow:
         return f"{self._events.session_id}-T{self.trip_counter:07d}"
 
     def _choose_dropoff(self, rider: Rider) -> tuple[float, float, str]:
-        rng = self.rng
+        rng = self._rider_rng
         params = self._config.rider
         dna = rider.dna
         away_m = abs(rider.lat - dna.home_lat) * _M_PER_DEG_LAT + abs(rider.lon - dna.home_lon) * _M_PER_DEG_LON
@@ -128,7 +130,7 @@ class TripFlow:
     def request_trip(self, rider: Rider, dropoff: tuple[float, float, str] | None) -> Trip | None:
         """The rider opens the app: a quote with the pickup zone's surge; too expensive -> retry later,
         else a trip is requested and `serve_trip` starts. Returns the trip, or None when refused."""
-        rng = self.rng
+        rng = self._rider_rng
         config = self._config
         now = self._now
         dropoff = dropoff or self._choose_dropoff(rider)
@@ -162,7 +164,7 @@ class TripFlow:
             self.request_trip(rider, dropoff)
 
     def _retry(self, rider: Rider, dropoff: tuple[float, float, str], mean_min: float) -> None:
-        delay = int(self.rng.expovariate(1 / mean_min) * _MIN) + int(self._config.rider.retry_floor_s * 1000)
+        delay = int(self._rider_rng.expovariate(1 / mean_min) * _MIN) + int(self._config.rider.retry_floor_s * 1000)
         self._env.process(self.retry_later(rider, dropoff, delay))
 
     # ------------------------------------------------------------ the trip process
@@ -192,7 +194,7 @@ class TripFlow:
             p *= params.low_rating_acceptance_factor
         if eta_s > params.far_pickup_s:
             p *= params.far_pickup_acceptance_factor
-        return self.rng.random() < p
+        return self._driver_rng.random() < p
 
     def _match(self, trip: Trip) -> Generator[simpy.Event, Any, bool]:
         """Sequential offers to the best candidates of an H3 ring search until one accepts, the rider
@@ -215,7 +217,7 @@ class TripFlow:
                 trip.move(S.OFFER_SENT)
                 driver.offered = trip.trip_id
                 self.emit_trip(trip, "offer_sent")
-                response_ms = int(driver.dna.response_time_s * self.rng.uniform(*self._config.driver.response_jitter_range) * 1000)
+                response_ms = int(driver.dna.response_time_s * self._driver_rng.uniform(*self._config.driver.response_jitter_range) * 1000)
                 accepted = self._accepts(driver, trip, candidate.eta_s)
                 yield self._env.timeout(min(response_ms, timeout_ms))
                 driver.offered = None
@@ -237,7 +239,7 @@ class TripFlow:
                 trip.move(S.NO_DRIVERS_AVAILABLE)
                 self.emit_trip(trip, "no_drivers_available")
                 self._finish(trip)
-                if self.rng.random() < self._config.rider.unfulfilled_retry_p:
+                if self._rider_rng.random() < self._config.rider.unfulfilled_retry_p:
                     self._retry(trip.rider, trip.dropoff, self._config.demand.retry_after_min)
                 return False
             wake = min(self._now + int(params.retry_search_s * 1000), trip.search_deadline_ms)
@@ -247,7 +249,6 @@ class TripFlow:
 
     def _assign(self, trip: Trip, driver: Driver) -> None:
         """The driver accepted: plan the pickup route, decide late-car and driver cancellations."""
-        rng = self.rng
         now = self._now
         rider_params = self._config.rider
         trip.move(S.DRIVER_ASSIGNED)
@@ -268,13 +269,14 @@ class TripFlow:
         self.emit_trip(trip, "en_route_pickup")
         # The rider gives up on a car that arrives after their patience (counted from the request).
         give_up = trip.requested_ms + int(trip.rider.dna.patience_s * 1000)
-        if leg.end_ms > give_up and rng.random() < rider_params.late_car_cancel_p:
+        if leg.end_ms > give_up and self._rider_rng.random() < rider_params.late_car_cancel_p:
             late = max(now + int(rider_params.late_car_cancel_min_s * 1000), give_up)
             if trip.cancel_at_ms is None or late < trip.cancel_at_ms:
                 trip.cancel_at_ms = late
                 trip.rider_cancel_reason = "patience_expired"
-        if rng.random() < driver.dna.cancel_tendency:
-            trip.driver_cancel_at_ms = now + int((leg.end_ms - now) * rng.uniform(*self._config.driver.cancel_after_leg_share_range))
+        if self._driver_rng.random() < driver.dna.cancel_tendency:
+            share = self._driver_rng.uniform(*self._config.driver.cancel_after_leg_share_range)
+            trip.driver_cancel_at_ms = now + int((leg.end_ms - now) * share)
 
     def _drive_to_pickup(self, trip: Trip) -> Generator[simpy.Event, Any, bool]:
         driver = trip.driver
@@ -300,7 +302,7 @@ class TripFlow:
         return False
 
     def _board(self, trip: Trip) -> Generator[simpy.Event, Any, bool]:
-        rng = self.rng
+        rng = self._ride_rng
         config = self._config
         if rng.random() < config.rider.no_show_p:  # the rider never shows up; the driver gives up after the free wait
             yield self._env.timeout(int(config.rider.no_show_wait_s * 1000))
