@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from core.exceptions import RideshareError
 
-__all__ = ["CheckpointError", "ConfigError", "InvalidTransition", "RuntimeStateError", "SimulationError"]
+__all__ = ["CheckpointError", "ConfigError", "InvalidTransition", "RuntimeStateError", "SimulationError", "SurgeLoopError"]
 
 
 class SimulationError(RideshareError):
@@ -25,3 +25,8 @@ class RuntimeStateError(SimulationError):
 
 class CheckpointError(SimulationError):
     """A checkpoint file cannot be written or read back."""
+
+
+class SurgeLoopError(SimulationError):
+    """The lockstep surge loop cannot close a step (no surge topology answering, surge topic missing or
+    unreadable); the message says what to start."""

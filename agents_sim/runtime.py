@@ -28,7 +28,9 @@ States::
 - `end_ms`: when given, the sim thread stops by itself (STOPPED, sink flushed) once simulated time
   reaches it exactly (`rideshare sim run --duration`); `wait(timeout_s)` blocks until the thread ends.
 - Surge: with a `KafkaSink` the runtime consumes the surge topic (`KafkaSurge`); otherwise it uses
-  the injected `surge` source or 1.0 everywhere.
+  the injected `surge` source or 1.0 everywhere. A lockstep source (`surge.step_ms` set) makes the sim
+  thread stop each slice at the next surge-step boundary and call `surge.complete_step(session, boundary)`
+  there, outside the lock (it waits on Kafka); `surge_wait_s` sums the seconds it waited.
 """
 
 from __future__ import annotations
@@ -89,6 +91,8 @@ class SimulationRuntime:
         self._speed_achieved = 0.0
         self._anchor: tuple[float, int] = (time.monotonic(), 0)
         self.error: BaseException | None = None
+        self.surge_wait_s = 0.0
+        self._surge_step_due: tuple[str, int] | None = None  # (session, boundary) reached, to complete outside the lock
         self.sim = self._new_simulation(config.resolved_session_id)
 
     # ------------------------------------------------------------ lifecycle
@@ -312,6 +316,9 @@ class SimulationRuntime:
                         if self.end_ms is not None and self.sim.now >= self.end_ms:
                             self._mark_stopped()
                             break
+                due, self._surge_step_due = self._surge_step_due, None
+                if due is not None:
+                    self.surge_wait_s += self.sim.surge.complete_step(*due)
                 if not active:
                     time.sleep(0.02)
                     window = (time.monotonic(), self.sim.now)
@@ -343,9 +350,15 @@ class SimulationRuntime:
             target = min(target, self._drain_deadline_ms)
         if self.end_ms is not None:
             target = min(target, self.end_ms)
+        surge_step = sim.surge.step_ms
+        boundary = (sim.now // surge_step + 1) * surge_step if surge_step else None
+        if boundary is not None:
+            target = min(target, boundary)
         started = time.monotonic()
         if target > sim.now:
             sim.run_until(target)
+        if boundary is not None and sim.now >= boundary:
+            self._surge_step_due = (sim.session_id, boundary)
         elapsed = time.monotonic() - started
         if self.state == RuntimeState.DRAINING:
             self._drain_step()

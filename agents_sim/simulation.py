@@ -181,6 +181,11 @@ class Simulation:
                                                self.random["profiles"])
 
     def control_event(self, action: str, *, speed: float | None = None, detail: str | None = None) -> None:
+        """A simulation_control event. A run's `started` event names its surge mode (`surge=lockstep
+        step_ms=60000`), so the KPI report can say which mode produced the events."""
+        if action == "started" and detail is None:
+            step = self.surge.step_ms
+            detail = f"surge={self.surge.mode}" + (f" step_ms={step}" if step else "")
         record = self.events.header(self.now, self.session_id, None)
         record.update({"action": action, "speed": speed, "drivers": len(self.fleet.drivers), "riders": len(self.riders),
                        "seed": self.config.seed, "detail": detail})

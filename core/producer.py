@@ -1,20 +1,23 @@
 """The one Kafka event producer: catalog topic and key, Avro single-object value, event-type header.
 
 Idempotent, lz4-compressed and batched (linger), never flushed per message. The simulation's Kafka
-sink, the benchmarks and the tests all produce through it.
+sink, the benchmarks and the tests all produce through it. `send_markers` sends the step markers of
+the lockstep surge loop (schemas/markers.py) to every partition of the marked topics.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
 from typing import Any
 
 from confluent_kafka import KafkaException, Producer
 
 from core.exceptions import RideshareError
 from core.settings import Settings
-from schemas.catalog import topic_for_schema
+from schemas.catalog import topic_for_schema, topic_spec
 from schemas.codec import encode, event_type_of
+from schemas.markers import MARKED_TOPICS, MARKER_KEY, StepMarker
 
 __all__ = ["EventProducer"]
 
@@ -37,6 +40,7 @@ class EventProducer:
         self._producer = Producer(config)
         self._namespace = settings.topic_namespace
         self._topics: dict[str, tuple[str, str | None]] = {}
+        self._partitions: dict[str, int] = {}
         self.sent = 0
         self.failed: list[str] = []
 
@@ -57,17 +61,45 @@ class EventProducer:
         self.send_raw(topic, key.encode() if key is not None else None, value, headers)
 
     def send_raw(self, topic: str, key: bytes | None, value: bytes | None,
-                 headers: list[tuple[str, bytes]] | None = None) -> None:
-        """Queue already-encoded bytes (used for poison records and replays)."""
+                 headers: list[tuple[str, bytes]] | None = None, *, partition: int | None = None) -> None:
+        """Queue already-encoded bytes (used for poison records, replays and markers); `partition` None = by key."""
+        placement = {} if partition is None else {"partition": partition}
         while True:
             try:
-                self._producer.produce(topic, value=value, key=key, headers=headers, on_delivery=self._on_delivery)
+                self._producer.produce(topic, value=value, key=key, headers=headers, on_delivery=self._on_delivery, **placement)
                 break
             except BufferError:
                 self._producer.poll(0.05)  # local queue full: let deliveries drain, then retry
         self.sent += 1
         if self.sent % 1000 == 0:
             self._producer.poll(0)
+
+    def send_markers(self, marker: StepMarker, topic_keys: Iterable[str] = MARKED_TOPICS, *, timeout_s: float = 10.0) -> int:
+        """Queue the step marker on every partition of each catalog topic in `topic_keys`; returns how many.
+
+        The idempotent producer keeps each partition in order, so once the marker of a partition is
+        acknowledged every event queued before it on that partition is too."""
+        headers = marker.headers()
+        sent = 0
+        for key in topic_keys:
+            topic = topic_spec(key).qualified(self._namespace)
+            for partition in range(self._partition_count(topic, timeout_s)):
+                self.send_raw(topic, MARKER_KEY, None, headers, partition=partition)
+                sent += 1
+        return sent
+
+    def _partition_count(self, topic: str, timeout_s: float) -> int:
+        """Partitions of `topic` as the broker has them (looked up once per topic)."""
+        count = self._partitions.get(topic)
+        if count is None:
+            try:
+                metadata = self._producer.list_topics(topic, timeout=timeout_s).topics.get(topic)
+            except KafkaException as exc:
+                raise RideshareError(f"cannot read the partitions of {topic}: {exc}; is Kafka up?") from exc
+            if metadata is None or metadata.error is not None or not metadata.partitions:
+                raise RideshareError(f"topic {topic} does not exist; create the catalog's topics with `rideshare topics create`")
+            count = self._partitions[topic] = len(metadata.partitions)
+        return count
 
     def _on_delivery(self, error: Any, message: Any) -> None:
         if error is not None:

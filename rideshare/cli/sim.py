@@ -13,8 +13,11 @@ from rich.table import Table
 from agents_sim.exceptions import ConfigError
 from agents_sim.params import DEFAULT_START, SimConfig
 from agents_sim.sinks import JsonlSink, KafkaSink, NullSink, Sink
+from agents_sim.surge import DEFAULT_STEP_TIMEOUT_S, KafkaSurge, LockstepSurge, StaticSurge, SurgeSource
+from core.settings import Settings
 from rideshare.cli import sim_report
 from rideshare.cli.common import console, settings, user_errors
+from rideshare.surge_loop import InProcessSurge, surge_config
 
 app = typer.Typer(help="The SimPy São Paulo ride-hailing simulation.", no_args_is_help=True)
 app.command("report")(sim_report.report)
@@ -42,6 +45,34 @@ def build_sink(spec: str) -> Sink:
     if spec.startswith("jsonl:") and len(spec) > len("jsonl:"):
         return JsonlSink(spec[len("jsonl:"):])
     raise ConfigError(f"--sink {spec!r} is not one of: kafka, jsonl:PATH, null")
+
+
+SURGE_MODES = ("auto", "lockstep", "live", "in-process", "off")
+
+
+def build_surge(mode: str, sink: Sink, event_sink: Sink, config: Settings, *, timeout_s: float) -> tuple[SurgeSource, Sink]:
+    """The surge source of a run and the sink the simulation emits to (the in-process loop taps it).
+
+    `auto`: lockstep with the Kafka sink, the in-process loop of the surge topology's engine otherwise."""
+    kafka = isinstance(sink, KafkaSink)
+    if mode == "auto":
+        mode = "lockstep" if kafka else "in-process"
+    if mode in ("lockstep", "live") and not kafka:
+        raise ConfigError(f"--surge {mode} reads the surge topic: it needs --sink kafka (files use --surge in-process or off)")
+    if mode == "lockstep":
+        assert isinstance(sink, KafkaSink)
+        return LockstepSurge(config, sink.producer, timeout_s=timeout_s), event_sink
+    if mode == "live":
+        return KafkaSurge(config), event_sink
+    if mode == "in-process":
+        if kafka:
+            raise ConfigError("--surge in-process computes surge in this process: with --sink kafka surge comes from the "
+                              "surge topology (--surge lockstep, the default, or live)")
+        loop = InProcessSurge(surge_config(config))
+        return loop, loop.tap(event_sink)
+    if mode == "off":
+        return StaticSurge(), event_sink
+    raise ConfigError(f"--surge {mode!r} is not one of: {', '.join(SURGE_MODES)}")
 
 
 class _KpiTee:
@@ -90,14 +121,24 @@ def run(
     sink: Annotated[str, typer.Option(help="Where events go: kafka (catalog topics), jsonl:PATH (one JSON object per line) or null.")]
     = "jsonl:.local/sim/events.jsonl",
     kpis: Annotated[bool, typer.Option(help="Print the KPI report (calibration bands) at the end.")] = True,
+    surge: Annotated[str, typer.Option(
+        help="How surge reaches the simulation: lockstep (Kafka closed loop in surge steps of event time, replays byte for "
+        "byte; needs a worker with the surge topology), live (surge topic applied as it arrives in wall time: the demo), "
+        "in-process (the surge topology's engine in this process: file and null sinks), off (1.0 everywhere); "
+        "auto = lockstep with kafka, in-process otherwise.")] = "auto",
+    surge_timeout: Annotated[float, typer.Option(
+        min=1, help="Lockstep: seconds to wait for the surge topology's result of one step before failing.")]
+    = DEFAULT_STEP_TIMEOUT_S,
 ) -> None:
     """Run the simulation and stream its events to Kafka, a jsonl file or nowhere.
 
     Examples:
 
-      rideshare sim run --duration 86400 --sink jsonl:day.jsonl          # one weekday to a file
+      rideshare sim run --duration 86400 --sink jsonl:day.jsonl          # one weekday to a file (surge in-process)
 
-      rideshare sim run --speed 60 --sink kafka                           # a live stream, 1 min per second
+      rideshare worker &  rideshare sim run --duration 86400 --sink kafka # a replayable weekday through Kafka (lockstep)
+
+      rideshare sim run --speed 60 --sink kafka --surge live              # a live stream, 1 min per second
     """
     from agents_sim.runtime import SimulationRuntime
 
@@ -105,10 +146,12 @@ def run(
         config = SimConfig(seed=seed, drivers=drivers, riders=riders, start=start)
         pace = parse_speed(speed)
         real_sink = build_sink(sink)
-        event_sink: Sink = _KpiTee(real_sink) if kpis else real_sink
+        tee = _KpiTee(real_sink) if kpis else None
+        surge_source, event_sink = build_surge(surge, real_sink, tee or real_sink, settings(), timeout_s=surge_timeout)
         end_ms = config.start_ms + int(duration * 1000)
         with console.status("building the world (zones, agents' DNA, profiles)..."):
-            runtime = SimulationRuntime(config, event_sink, speed=pace, end_ms=end_ms, osrm_url=settings().osrm_url)
+            runtime = SimulationRuntime(config, event_sink, surge=surge_source, speed=pace, end_ms=end_ms,
+                                        osrm_url=settings().osrm_url)
         started = time.monotonic()
         runtime.start()
         try:
@@ -124,11 +167,11 @@ def run(
             raise ConfigError(f"the simulation failed: {runtime.error!r}")
         wall = time.monotonic() - started
         console.print(_summary(runtime, wall, sink))
-        if isinstance(event_sink, _KpiTee):
+        if tee is not None:
             from agents_sim.report import report_of
             from agents_sim.report.render import kpi_table
 
-            console.print(kpi_table(report_of(event_sink.accumulator)))
+            console.print(kpi_table(report_of(tee.accumulator)))
 
 
 def _summary(runtime: Any, wall_s: float, sink_spec: str) -> Table:
@@ -139,6 +182,13 @@ def _summary(runtime: Any, wall_s: float, sink_spec: str) -> Table:
     table.add_column("what")
     table.add_column("value", justify="right")
     table.add_row("sink", sink_spec)
+    surge = sim.surge
+    table.add_row("surge", surge.mode + (f" (steps of {surge.step_ms / 1000:g} s event time)" if surge.step_ms else ""))
+    if isinstance(surge, LockstepSurge):
+        per_step = runtime.surge_wait_s / surge.steps * 1000 if surge.steps else 0.0
+        table.add_row("waited on the surge loop", f"{runtime.surge_wait_s:,.1f} s over {surge.steps:,} steps ({per_step:,.0f} ms/step)")
+    if isinstance(surge, LockstepSurge | InProcessSurge):
+        table.add_row("surge updates applied", f"{surge.applied:,}")
     table.add_row("speed (sim s / wall s)", f"{sim_s / max(wall_s, 1e-9):,.0f}×")
     table.add_row("events", f"{sim.events.counter:,} ({sim.events.counter / max(wall_s, 1e-9):,.0f}/s)")
     for schema, count in sorted(sim.events.by_schema.items()):
