@@ -4,7 +4,7 @@ SimPy processes are generators and cannot be saved, so a checkpoint holds the *d
 (clock, counters, RNG states, every agent's DNA, profile and status, legs being driven, active trips
 with their state and planned decisions) and `load` rebuilds the processes from it: a trip resumes
 in the phase it was in (a car on its way keeps its route and arrival time; an offer in flight
-expires; a rider being driven arrives when planned). Drivers that were repositioning stop where
+expires; a rider being driven arrives when planned). Idle drivers that were driving about stop where
 they are. The events after a restore continue the same world but are not byte-identical to an
 uninterrupted run (every rider's next request time is drawn anew).
 """
@@ -27,7 +27,7 @@ from agents_sim.surge import SurgeSource
 
 __all__ = ["FORMAT", "load", "save"]
 
-FORMAT = "rideshare-sim-checkpoint/2"
+FORMAT = "rideshare-sim-checkpoint/3"
 
 
 def _driver_data(d: Driver) -> dict[str, Any]:
@@ -58,7 +58,8 @@ def save(sim: Simulation, path: Path) -> Path:
         "drivers": [_driver_data(d) for d in sim.drivers.values()],
         "riders": [_rider_data(r) for r in sim.riders.values()],
         "trips": [{**{name: getattr(t, name) for name in _TRIP_FIELDS}, "rider_id": t.rider.rider_id,
-                   "driver_id": t.driver.driver_id if t.driver is not None else None} for t in sim.trips.values()],
+                   "driver_id": t.driver.driver_id if t.driver is not None else None,
+                   "queued": t.driver is not None and t.driver.next_trip is t} for t in sim.trips.values()],
     }
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -104,9 +105,13 @@ def load(path: Path, config: SimConfig, sink: Sink, *, surge: SurgeSource | None
     for item in data["trips"]:
         rider = sim.riders[item.pop("rider_id")]
         driver_id = item.pop("driver_id")
+        queued = item.pop("queued")
         trip = Trip(rider=rider, driver=sim.drivers[driver_id] if driver_id else None, **item)
         rider.trip = trip
-        if trip.driver is not None and trip.state.value not in ("offer_sent", "offer_expired", "offer_rejected"):
+        if trip.driver is not None and queued:  # accepted while the driver carries another rider
+            trip.driver.next_trip = trip
+            trip.handover = sim.env.event()
+        elif trip.driver is not None and trip.state.value not in ("offer_sent", "offer_expired", "offer_rejected"):
             trip.driver.trip = trip
             trip.driver.leg = trip.leg
         sim.trips[trip.trip_id] = trip
@@ -117,13 +122,15 @@ def load(path: Path, config: SimConfig, sink: Sink, *, surge: SurgeSource | None
 def _reattach(sim: Simulation) -> None:
     """Index, GPS schedule and processes of the restored agents and trips."""
     for driver in sim.drivers.values():
-        if driver.status == "repositioning" and driver.trip is None:
-            assert driver.leg is not None
+        if driver.status in MATCHABLE and driver.trip is None and driver.leg is not None:  # driving about: stop there
             driver.lat, driver.lon, driver.heading = driver.leg.position(sim.now)
             driver.leg = None
-            sim.fleet.set_status(driver, "available", "restored")
+            if driver.status == "repositioning":
+                sim.fleet.set_status(driver, "available", "restored")
         if driver.status in MATCHABLE:
             sim.fleet.index.put(driver.driver_id, driver, driver.lat, driver.lon)
+        if driver.status == "on_trip" and driver.trip is not None and driver.next_trip is None:
+            sim.fleet.riding(driver, driver.trip.dropoff)
         if driver.status != "offline":
             sim.fleet.track(driver)
         driver.proc = sim.env.process(sim.shifts.work_shifts(driver))

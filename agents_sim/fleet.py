@@ -1,7 +1,9 @@
-"""The fleet: every driver, the H3 index of those who can take an offer, and their status changes.
+"""The fleet: every driver, the H3 indexes of those who can take an offer, and their status changes.
 
 `set_status` is the one way a driver's status changes: it emits `driver_status` and keeps the
-matchable index and the GPS schedule in step with the new status.
+matchable index and the GPS schedule in step with the new status. Drivers carrying a rider are
+indexed by their drop-off point while they ride (`finishing`): shortly before the drop-off they can
+accept the next trip (forward dispatch).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ class Fleet:
         self._gps = gps
         self.drivers: dict[str, Driver] = {}
         self.index: DriverIndex[Driver] = DriverIndex(h3_resolution)
+        self.finishing: DriverIndex[Driver] = DriverIndex(h3_resolution)  # on a trip, by drop-off point
 
     def add(self, driver: Driver) -> None:
         self.drivers[driver.driver_id] = driver
@@ -61,3 +64,26 @@ class Fleet:
             self._gps.set_moving(driver.driver_id, driver.ordinal, driver)
         else:
             self._gps.set_parked(driver.driver_id, driver.ordinal, driver)
+
+    def park(self, driver: Driver) -> None:
+        """An idle driver stops where it is (its H3 cell and the parked GPS schedule follow)."""
+        self.index.put(driver.driver_id, driver, driver.lat, driver.lon)
+        self.track(driver)
+
+    def riding(self, driver: Driver, dropoff: tuple[float, float, str]) -> None:
+        """The driver carries a rider to `dropoff`: a candidate for the next trip shortly before it."""
+        self.finishing.put(driver.driver_id, driver, dropoff[0], dropoff[1])
+
+    def not_riding(self, driver: Driver) -> None:
+        self.finishing.remove(driver.driver_id)
+
+    def can_take_offer(self, driver: Driver, now: int, forward_ms: int) -> bool:
+        """Idle and matchable, or carrying a rider to a drop-off within `forward_ms` with nothing queued and
+        the shift not ending before then; and no other offer pending."""
+        if driver.offered is not None:
+            return False
+        if driver.trip is None:
+            return driver.status in MATCHABLE
+        leg = driver.leg
+        return (driver.status == "on_trip" and driver.next_trip is None and leg is not None
+                and leg.end_ms - now <= forward_ms and leg.end_ms < driver.shift_end_ms)

@@ -11,6 +11,7 @@ import random
 
 from agents_sim.agents.state import Driver
 from agents_sim.events import EventFactory
+from agents_sim.fleet import MATCHABLE
 from agents_sim.movement import GpsSchedule
 from agents_sim.params import GpsParams
 from agents_sim.world.driver_index import DriverIndex
@@ -42,7 +43,7 @@ class GpsFeed:
         self._outlier_p = params.core_outlier_p
 
     def ping_due(self, now: int) -> None:
-        """Ping every entity due at this whole second; repositioning drivers' H3 cells follow them."""
+        """Ping every entity due at this whole second; idle drivers driving about keep their H3 cell current."""
         moving, parked, riders = self._schedule.due(now // 1000)
         for driver in moving:
             self._ping_driver(driver, now, moving=True)
@@ -62,7 +63,7 @@ class GpsFeed:
             driver.lat, driver.lon, driver.heading = lat, lon, heading
             params = self._params
             speed = round(leg.speed_kmh * (params.speed_jitter_low + params.speed_jitter_width * self._rng.random()), 1)
-            if driver.status == "repositioning":
+            if driver.status in MATCHABLE:  # an idle car driving about: matchable where it is
                 self._index.put(driver.driver_id, driver, lat, lon)
         else:
             lat, lon, heading, speed = driver.lat, driver.lon, driver.heading, 0.0

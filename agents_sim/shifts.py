@@ -11,11 +11,12 @@ import simpy
 
 from agents_sim.agents.state import Driver
 from agents_sim.demand import DAY_MS, HOUR_MS
-from agents_sim.fleet import Fleet
+from agents_sim.fleet import MATCHABLE, Fleet
 from agents_sim.heatmap import DemandHeatmap
 from agents_sim.movement import Leg
 from agents_sim.params import DriverParams
 from agents_sim.rng import derive_seed
+from agents_sim.surge import SurgeSource
 from agents_sim.world.city import City
 from schemas.geo import haversine_m
 
@@ -27,13 +28,14 @@ class ShiftWork:
     (and interrupting an idle step); the driver waits on `driver.free` until the trip releases it."""
 
     def __init__(self, env: simpy.Environment, seed: int, params: DriverParams, city: City, fleet: Fleet,
-                 heatmap: DemandHeatmap, rng: random.Random) -> None:
+                 heatmap: DemandHeatmap, surge: SurgeSource, rng: random.Random) -> None:
         self._env = env
         self._seed = seed
         self._params = params
         self._city = city
         self._fleet = fleet
         self._heatmap = heatmap
+        self._surge = surge
         self._rng = rng
 
     @property
@@ -97,17 +99,23 @@ class ShiftWork:
         left_ms = max(1000, driver.shift_end_ms - self._now)
         driver.idle_wait = True
         try:
-            if driver.status == "available" and self._wants_to_reposition(driver):
-                lat, lon = self._reposition_target(driver)
-                route = self._city.router.route(driver.lat, driver.lon, lat, lon, depart_ms=self._now,
-                                                speed_factor=params.reposition_speed_factor)
+            move = self._reposition_move(driver) if driver.status == "available" else None
+            if move is not None:
+                (lat, lon), speed_factor, returning = move
+                route = self._city.router.route(driver.lat, driver.lon, lat, lon, depart_ms=self._now, speed_factor=speed_factor)
                 driver.leg = Leg(route, self._now, "reposition")
-                self._fleet.set_status(driver, "repositioning", "reposition")
+                if returning:
+                    self._fleet.set_status(driver, "repositioning", "reposition")
+                else:
+                    self._fleet.track(driver)  # cruising: still available, now pinging as a moving car
                 yield env.timeout(min(driver.leg.end_ms - self._now, left_ms))
-                if driver.trip is None and driver.status == "repositioning":
+                if driver.trip is None and driver.status in MATCHABLE:
                     driver.lat, driver.lon, driver.heading = driver.leg.position(self._now)
                     driver.leg = None
-                    self._fleet.set_status(driver, "available", "reposition_done")
+                    if driver.status == "repositioning":
+                        self._fleet.set_status(driver, "available", "reposition_done")
+                    else:
+                        self._fleet.park(driver)
             else:
                 yield env.timeout(min(int(self._rng.uniform(*params.idle_dwell_min_range) * 60_000), left_ms))
         except simpy.Interrupt:
@@ -115,23 +123,35 @@ class ShiftWork:
         finally:
             driver.idle_wait = False
 
-    def _wants_to_reposition(self, driver: Driver) -> bool:
-        """Drivers outside the service area head back at once; inside they wait a first dwell, then
-        reposition with probability `reposition_p`."""
-        places = self._city.places
-        if not places.in_area(places.zone_near(driver.lat, driver.lon)):
-            return True
-        last = driver.history[-1] if driver.history else {}
-        return last.get("reason") != "shift_start" and self._rng.random() < self._params.reposition_p
+    def _reposition_move(self, driver: Driver) -> tuple[tuple[float, float], float, bool] | None:
+        """Where an available driver drives now (target point, speed factor, whether it is returning to the
+        area), or None to wait where it is.
 
-    def _reposition_target(self, driver: Driver) -> tuple[float, float]:
-        """A zone nearby drawn by the app's demand heatmap (recent requests) and distance: idle drivers head
-        to where riders are asking for cars now, on their side of town."""
+        Outside the service area there is no request to wait for: the driver heads straight back to the
+        nearest district of the area (deadheading at traffic speed, status `repositioning`). Inside, a driver
+        who cruises toward demand stays `available`: to the app (and to surge, which counts the cars open
+        for requests in a zone) it is an open car wherever it drives. After the first dwell of a
+        shift, with probability `reposition_p` it considers moving: a district drawn by the app's demand
+        heatmap (recent requests) and surge map over distance; drawing its own district means staying put, so
+        drivers already where riders ask for cars wait there instead of cruising."""
+        places = self._city.places
+        zone_id = places.zone_near(driver.lat, driver.lon)
+        if not places.in_area(zone_id):
+            nearest = min(self._city.area_zones, key=lambda z: haversine_m(driver.lat, driver.lon, z.centroid_lat, z.centroid_lon))
+            # the nearest of a few points of that district: drivers re-enter the area where they reach it
+            entries = [places.point_in_zone(nearest, self._rng) for _ in range(self._params.return_entry_candidates)]
+            entry = min(entries, key=lambda p: haversine_m(driver.lat, driver.lon, *p))
+            return entry, self._params.return_speed_factor, True
+        last = driver.history[-1] if driver.history else {}
+        if last.get("reason") == "shift_start" or self._rng.random() >= self._params.reposition_p:
+            return None
         gravity_m = self._params.reposition_gravity_km * 1000
+        chase = self._params.surge_chase_exponent
         weights = {}
         for z in self._city.area_zones:
             d_m = haversine_m(driver.lat, driver.lon, z.centroid_lat, z.centroid_lon)
-            weights[z.zone_id] = self._heatmap.heat(z.zone_id) / (1 + (d_m / gravity_m) ** 2)
-        places = self._city.places
+            weights[z.zone_id] = self._heatmap.heat(z.zone_id) * self._surge.multiplier(z.zone_id) ** chase / (1 + (d_m / gravity_m) ** 2)
         zone = places.nearby_weighted_zone(driver.lat, driver.lon, self._params.reposition_radius_km, self._rng, weights)
-        return places.point_in_zone(zone, self._rng)
+        if zone.zone_id == zone_id:
+            return None
+        return places.point_in_zone(zone, self._rng), self._params.reposition_speed_factor, False

@@ -24,6 +24,7 @@ from typing import Any
 import simpy
 
 from agents_sim.agents.dna import make_driver_dna, make_rider_dna
+from agents_sim.agents.shift_plan import plan_shifts
 from agents_sim.agents.state import Driver, Rider, Trip
 from agents_sim.demand import HOUR_MS
 from agents_sim.dispatch import Dispatch
@@ -66,13 +67,15 @@ class Simulation:
         gps = config.gps
         self.gps = GpsSchedule(gps.moving_interval_s, gps.idle_interval_s, gps.rider_interval_s)
         self.random = RandomStreams(config.seed)
+        self.shift_plan = plan_shifts(config.driver, config.demand, config.traffic)
         self.fleet = Fleet(self.env, self.events, self.city.zones, self.gps, config.matching.h3_resolution)
         self.heatmap = DemandHeatmap(self.city.zones, config.driver)
         self.profiles = Profiles(self.env, self.events, config.profiles)
-        self.shifts = ShiftWork(self.env, config.seed, config.driver, self.city, self.fleet, self.heatmap, self.random["repositioning"])
+        self.shifts = ShiftWork(self.env, config.seed, config.driver, self.city, self.fleet, self.heatmap, self.surge,
+                                self.random["repositioning"])
         self.trip_flow = TripFlow(
             self.env, config, self.city, self.events, self.fleet,
-            Dispatch(self.fleet.index, self.city.traffic, config.matching, config.traffic), self.gps, self.stats, self.surge,
+            Dispatch(self.fleet, self.city.traffic, config.matching, config.traffic), self.gps, self.stats, self.surge,
             self.heatmap, self.profiles, Settlement(self.events, config.pricing, config.rating, self.random["settlement"]), self.random)
         self.rider_demand = RiderDemand(self.env, self.city, self.trip_flow, self.random["rider-clock"])
         self.gps_feed = GpsFeed(self.events, self.gps, self.fleet.index, gps, self.random["gps"], self.random["gps-noise-table"],
@@ -129,7 +132,7 @@ class Simulation:
         config = self.config
         for _ in range(n):
             ordinal = len(self.fleet.drivers)
-            dna = make_driver_dna(config.seed, ordinal, config.driver, self.city.places, config.demand.hourly_share)
+            dna = make_driver_dna(config.seed, ordinal, config.driver, self.city.places, self.shift_plan)
             driver = Driver(dna=dna, ordinal=ordinal, lat=dna.home_lat, lon=dna.home_lon, profile=driver_profile(dna))
             self.fleet.add(driver)
             self.profiles.emit_driver(driver, "created", [])

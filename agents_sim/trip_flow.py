@@ -17,7 +17,7 @@ from agents_sim.agents.dna import DESTINATION_KINDS, trip_km
 from agents_sim.agents.state import Driver, Rider, Trip
 from agents_sim.dispatch import Dispatch
 from agents_sim.events import EventFactory
-from agents_sim.fleet import MATCHABLE, Fleet
+from agents_sim.fleet import Fleet
 from agents_sim.heatmap import DemandHeatmap
 from agents_sim.identity_changes import Profiles
 from agents_sim.movement import GpsSchedule, Leg
@@ -201,6 +201,7 @@ class TripFlow:
         cancels, or the search gives up (no_drivers_available). True when a driver was assigned."""
         params = self._config.matching
         timeout_ms = int(params.offer_timeout_s * 1000)
+        forward_ms = int(params.forward_dispatch_s * 1000)
         if trip.state == S.OFFER_SENT:  # restored mid-offer: the offer is lost with the old process
             trip.move(S.OFFER_EXPIRED)
             self.emit_trip(trip, "offer_expired")
@@ -209,7 +210,7 @@ class TripFlow:
             for driver, candidate in self._dispatch.candidates(trip, self._now):
                 if trip.cancel_at_ms is not None and self._now >= trip.cancel_at_ms:
                     break
-                if driver.offered is not None or driver.trip is not None or driver.status not in MATCHABLE:
+                if not self._fleet.can_take_offer(driver, self._now, forward_ms):
                     continue
                 trip.offer_sequence += 1
                 trip.driver = driver
@@ -224,7 +225,7 @@ class TripFlow:
                 if response_ms >= timeout_ms:
                     trip.move(S.OFFER_EXPIRED)
                     self.emit_trip(trip, "offer_expired")
-                elif accepted and driver.trip is None and driver.status in MATCHABLE:
+                elif accepted and self._fleet.can_take_offer(driver, self._now, forward_ms):
                     self._assign(trip, driver)
                     return True
                 else:
@@ -248,25 +249,39 @@ class TripFlow:
             yield self._wait_until(wake)
 
     def _assign(self, trip: Trip, driver: Driver) -> None:
-        """The driver accepted: plan the pickup route, decide late-car and driver cancellations."""
+        """The driver accepted: plan the pickup route, decide late-car and driver cancellations. A driver
+        still carrying a rider queues the trip and drives to it from the drop-off (forward dispatch)."""
         now = self._now
         rider_params = self._config.rider
         trip.move(S.DRIVER_ASSIGNED)
         trip.assigned_ms = now
-        driver.trip = trip
-        if driver.idle_wait and driver.proc is not None and driver.proc.is_alive:
-            driver.proc.interrupt("assigned")
-        if driver.leg is not None:
-            driver.lat, driver.lon, driver.heading = driver.leg.position(now)
         p_lat, p_lon, _ = trip.pickup
-        leg = Leg(self._city.router.route(driver.lat, driver.lon, p_lat, p_lon, depart_ms=now), now, "pickup")
-        trip.eta_s = leg.route.duration_s
-        driver.leg = leg
-        trip.leg = leg
-        self.emit_trip(trip, "driver_assigned", route=leg)
-        self._fleet.set_status(driver, "en_route_pickup", "trip_assigned", trip)
-        trip.move(S.EN_ROUTE_PICKUP)
-        self.emit_trip(trip, "en_route_pickup")
+        if driver.trip is not None:
+            current = driver.trip
+            assert current.leg is not None
+            driver.next_trip = trip
+            trip.handover = self._env.event()
+            self._fleet.not_riding(driver)
+            d_lat, d_lon, _ = current.dropoff
+            start = current.leg.end_ms
+            leg = Leg(self._city.router.route(d_lat, d_lon, p_lat, p_lon, depart_ms=start), start, "pickup")
+            trip.eta_s = (leg.end_ms - now) / 1000
+            trip.leg = leg
+            self.emit_trip(trip, "driver_assigned", route=leg)
+        else:
+            driver.trip = trip
+            if driver.idle_wait and driver.proc is not None and driver.proc.is_alive:
+                driver.proc.interrupt("assigned")
+            if driver.leg is not None:
+                driver.lat, driver.lon, driver.heading = driver.leg.position(now)
+            leg = Leg(self._city.router.route(driver.lat, driver.lon, p_lat, p_lon, depart_ms=now), now, "pickup")
+            trip.eta_s = leg.route.duration_s
+            driver.leg = leg
+            trip.leg = leg
+            self.emit_trip(trip, "driver_assigned", route=leg)
+            self._fleet.set_status(driver, "en_route_pickup", "trip_assigned", trip)
+            trip.move(S.EN_ROUTE_PICKUP)
+            self.emit_trip(trip, "en_route_pickup")
         # The rider gives up on a car that arrives after their patience (counted from the request).
         give_up = trip.requested_ms + int(trip.rider.dna.patience_s * 1000)
         if leg.end_ms > give_up and self._rider_rng.random() < rider_params.late_car_cancel_p:
@@ -285,6 +300,13 @@ class TripFlow:
         rider_at = trip.cancel_at_ms if trip.cancel_at_ms is not None else arrive + 1
         driver_at = trip.driver_cancel_at_ms if trip.driver_cancel_at_ms is not None else arrive + 1
         first = min(arrive, rider_at, driver_at)
+        handover = trip.handover
+        if handover is not None and not handover.triggered:
+            # queued: the driver is still carrying the previous rider
+            yield handover | self._wait_until(first)
+            if not handover.triggered:
+                self._cancel_before_arrival(trip, by_driver=first == driver_at)
+                return False
         yield self._wait_until(first)
         if first == arrive:
             driver.lat, driver.lon = trip.pickup[0], trip.pickup[1]
@@ -294,12 +316,15 @@ class TripFlow:
             self.emit_trip(trip, "at_pickup")
             self._gps.set_parked(driver.driver_id, driver.ordinal, driver)
             return True
-        if first == driver_at:
+        self._cancel_before_arrival(trip, by_driver=first == driver_at)
+        return False
+
+    def _cancel_before_arrival(self, trip: Trip, *, by_driver: bool) -> None:
+        if by_driver:
             self.cancel_trip(trip, "driver", "driver_cancelled")
             self._retry(trip.rider, trip.dropoff, self._config.rider.retry_after_driver_cancel_min)
         else:
             self.cancel_trip(trip, "rider", trip.rider_cancel_reason)
-        return False
 
     def _board(self, trip: Trip) -> Generator[simpy.Event, Any, bool]:
         rng = self._ride_rng
@@ -322,6 +347,7 @@ class TripFlow:
         trip.move(S.IN_TRANSIT)
         self.emit_trip(trip, "in_transit", route=leg)
         self._fleet.set_status(driver, "on_trip", "rider_picked_up", trip)
+        self._fleet.riding(driver, trip.dropoff)
         rider = trip.rider
         rider.status = "riding"
         self._gps.remove(rider.rider_id)
@@ -359,10 +385,26 @@ class TripFlow:
             driver.leg = None
         driver.trip = None
         driver.history.append({"t": now, "trip_id": trip.trip_id, "outcome": trip.state.value})
+        self._fleet.not_riding(driver)
+        queued = driver.next_trip
+        if queued is not None:
+            self._hand_over(driver, queued)
+            return  # still busy: the shift process keeps waiting for `free`
         if driver.status != "offline":
             self._fleet.set_status(driver, "available", reason, trip)
         if driver.free is not None and not driver.free.triggered:
             driver.free.succeed()
+
+    def _hand_over(self, driver: Driver, trip: Trip) -> None:
+        """The drop-off is done: the driver heads for the queued trip's pickup along its planned leg."""
+        driver.next_trip = None
+        driver.trip = trip
+        driver.leg = trip.leg
+        self._fleet.set_status(driver, "en_route_pickup", "next_trip", trip)
+        trip.move(S.EN_ROUTE_PICKUP)
+        self.emit_trip(trip, "en_route_pickup")
+        if trip.handover is not None and not trip.handover.triggered:
+            trip.handover.succeed()
 
     def _finish(self, trip: Trip) -> None:
         rider = trip.rider
@@ -377,8 +419,13 @@ class TripFlow:
         """Cancel (validated against who may cancel from the current state) and free driver and rider."""
         trip.cancel(by)
         self.emit_trip(trip, "cancelled", cancelled_by=by, cancel_reason=reason)
-        if trip.driver is not None and trip.driver.offered == trip.trip_id:
-            trip.driver.offered = None
+        driver = trip.driver
+        if driver is not None and driver.offered == trip.trip_id:
+            driver.offered = None
+        if driver is not None and driver.next_trip is trip:  # queued: the driver carries on with its rider
+            driver.next_trip = None
+            if driver.trip is not None and driver.status == "on_trip":
+                self._fleet.riding(driver, driver.trip.dropoff)
         self._release_driver(trip, "trip_cancelled")
         self._finish(trip)
 

@@ -12,12 +12,12 @@ from rich.table import Table
 
 from agents_sim.exceptions import ConfigError
 from agents_sim.params import DEFAULT_START, SimConfig
+from agents_sim.report.tee import KpiTee
 from agents_sim.sinks import JsonlSink, KafkaSink, NullSink, Sink
 from agents_sim.surge import DEFAULT_STEP_TIMEOUT_S, KafkaSurge, LockstepSurge, StaticSurge, SurgeSource
 from core.settings import Settings
 from rideshare.cli import sim_report
 from rideshare.cli.common import console, settings, user_errors
-from rideshare.surge_loop import InProcessSurge, surge_config
 
 app = typer.Typer(help="The SimPy São Paulo ride-hailing simulation.", no_args_is_help=True)
 app.command("report")(sim_report.report)
@@ -68,31 +68,13 @@ def build_surge(mode: str, sink: Sink, event_sink: Sink, config: Settings, *, ti
         if kafka:
             raise ConfigError("--surge in-process computes surge in this process: with --sink kafka surge comes from the "
                               "surge topology (--surge lockstep, the default, or live)")
+        from rideshare.surge_loop import InProcessSurge, surge_config  # the topologies' engine: imported when used
+
         loop = InProcessSurge(surge_config(config))
         return loop, loop.tap(event_sink)
     if mode == "off":
         return StaticSurge(), event_sink
     raise ConfigError(f"--surge {mode!r} is not one of: {', '.join(SURGE_MODES)}")
-
-
-class _KpiTee:
-    """Feeds every event to the KPI accumulator as well as to the real sink."""
-
-    def __init__(self, sink: Sink) -> None:
-        from agents_sim.report import KpiAccumulator
-
-        self.sink = sink
-        self.accumulator = KpiAccumulator()
-
-    def emit(self, schema_name: str, record: dict[str, Any]) -> None:
-        self.sink.emit(schema_name, record)
-        self.accumulator.add(schema_name, record)
-
-    def flush(self) -> None:
-        self.sink.flush()
-
-    def close(self) -> None:
-        self.sink.close()
 
 
 def _fmt_ms(t_ms: int) -> str:
@@ -146,7 +128,7 @@ def run(
         config = SimConfig(seed=seed, drivers=drivers, riders=riders, start=start)
         pace = parse_speed(speed)
         real_sink = build_sink(sink)
-        tee = _KpiTee(real_sink) if kpis else None
+        tee = KpiTee(real_sink) if kpis else None
         surge_source, event_sink = build_surge(surge, real_sink, tee or real_sink, settings(), timeout_s=surge_timeout)
         end_ms = config.start_ms + int(duration * 1000)
         with console.status("building the world (zones, agents' DNA, profiles)..."):
@@ -187,8 +169,9 @@ def _summary(runtime: Any, wall_s: float, sink_spec: str) -> Table:
     if isinstance(surge, LockstepSurge):
         per_step = runtime.surge_wait_s / surge.steps * 1000 if surge.steps else 0.0
         table.add_row("waited on the surge loop", f"{runtime.surge_wait_s:,.1f} s over {surge.steps:,} steps ({per_step:,.0f} ms/step)")
-    if isinstance(surge, LockstepSurge | InProcessSurge):
-        table.add_row("surge updates applied", f"{surge.applied:,}")
+    applied = getattr(surge, "applied", None)  # closed loops count the surge updates they applied
+    if applied is not None:
+        table.add_row("surge updates applied", f"{applied:,}")
     table.add_row("speed (sim s / wall s)", f"{sim_s / max(wall_s, 1e-9):,.0f}×")
     table.add_row("events", f"{sim.events.counter:,} ({sim.events.counter / max(wall_s, 1e-9):,.0f}/s)")
     for schema, count in sorted(sim.events.by_schema.items()):
@@ -224,3 +207,36 @@ def describe(top: Annotated[int, typer.Option(min=1, max=96, help="How many zone
     share = sum(z.demand_weight for z in zones if z.zone_id in area)
     console.print(f"Service area for {config.drivers:,} drivers — {area.describe()}, {share:.0%} of the city's demand weight "
                   "(agents_sim/world/service_area.py; requests, homes and repositioning stay inside, some destinations leave it).")
+
+
+@app.command()
+def backtest(update: Annotated[bool, typer.Option(help="Store this run's summary as the new golden one (after an intended change).")]
+             = False) -> None:
+    """Run the golden scenario (a seeded Monday morning of 120 drivers / 1,800 riders in a closed surge loop) and
+    show which KPIs moved against the summary stored in tests/golden/backtest.json. Exit code 1 when something
+    moved and --update was not given.
+
+    Examples:
+
+      rideshare sim backtest             # what did my change move?
+
+      rideshare sim backtest --update    # the change is intended: store the new numbers
+    """
+    from rideshare.backtest import GOLDEN_PATH, compare, load_golden, run_scenario, write_golden
+
+    with console.status("running the golden scenario..."):
+        now = run_scenario()
+    golden = load_golden() if GOLDEN_PATH.is_file() else None
+    moved = compare(golden, now) if golden is not None else []
+    table = Table(title=f"Golden backtest: {len(moved)} change(s) against {GOLDEN_PATH.name}" if golden else "Golden backtest")
+    for header in ("what", "golden", "now"):
+        table.add_column(header)
+    for item in moved:
+        table.add_row(item.name, str(item.golden), str(item.now))
+    if golden is not None:
+        console.print(table if moved else f"nothing moved: {now['events']:,} events, {now['in_band']} bands in band, "
+                                          f"digest {now['events_sha256'][:16]} as stored")
+    if update or golden is None:
+        console.print(f"stored the summary in {write_golden(now)}")
+    elif moved:
+        raise typer.Exit(1)
