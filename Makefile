@@ -8,7 +8,7 @@ export GX_ANALYTICS_ENABLED := false
 export DBT_SEND_ANONYMOUS_USAGE_STATS := False
 export AIRFLOW__CORE__LOAD_EXAMPLES := False
 
-.PHONY: demo test bench setup setup-system setup-python setup-frontend lint lock clean
+.PHONY: demo test bench bench-peers setup setup-system setup-python setup-frontend lint lock clean
 
 demo: setup
 	$(RIDESHARE) demo $(if $(DURATION),--duration $(DURATION),)
@@ -20,11 +20,20 @@ test: setup setup-browser
 	    $(RIDESHARE) infra down; exit $$status; }
 
 # Benchmarks run as modules from the project root, so bench/lakehouse.py cannot shadow the lakehouse package.
-# bench/topologies.py also runs bench/bronze_bench.py.
 BENCHES ?= sim_throughput topologies latency lakehouse report_bench
-bench: setup
+bench: setup bench-peers
 	@$(RIDESHARE) infra up && { status=0; for b in $(BENCHES); do echo "== bench/$$b.py"; \
 	  $(PY) -m bench.$$b || status=1; done; $(RIDESHARE) infra down; exit $$status; }
+
+# The peer frameworks the benchmarks compare with, each in its own environment (Quix Streams pins its own
+# confluent-kafka): only `make bench` needs them.
+QUIX_VENV := .local/bench/quix-venv
+bench-peers: $(QUIX_VENV)/.installed
+$(QUIX_VENV)/.installed: bench/peers/requirements-quix.txt
+	@command -v uv >/dev/null || python3 -m pip install --quiet uv
+	@test -x $(QUIX_VENV)/bin/python || uv venv --quiet --python 3.11 $(QUIX_VENV)
+	uv pip install --quiet --python $(QUIX_VENV)/bin/python -r bench/peers/requirements-quix.txt
+	@touch $@
 
 setup: setup-system setup-python setup-frontend
 

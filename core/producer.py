@@ -2,12 +2,15 @@
 
 Idempotent, lz4-compressed and batched (linger), never flushed per message. The simulation's Kafka
 sink, the benchmarks and the tests all produce through it. `send_markers` sends the step markers of
-the lockstep surge loop (schemas/markers.py) to every partition of the marked topics.
+the lockstep surge loop (schemas/markers.py) to every partition of the marked topics. Every record carries the header
+`schemas.markers.RUN_HEADER`: a fresh id per producer, so stream state can tell two runs of one
+deterministic session apart (see schemas/markers.py).
 """
 
 from __future__ import annotations
 
 import time
+import uuid
 from collections.abc import Iterable
 from typing import Any
 
@@ -17,7 +20,7 @@ from core.exceptions import RideshareError
 from core.settings import Settings
 from schemas.catalog import topic_for_schema, topic_spec
 from schemas.codec import encode, event_type_of
-from schemas.markers import MARKED_TOPICS, MARKER_KEY, StepMarker
+from schemas.markers import MARKED_TOPICS, MARKER_KEY, RUN_HEADER, StepMarker
 
 __all__ = ["EventProducer"]
 
@@ -43,6 +46,8 @@ class EventProducer:
         self._partitions: dict[str, int] = {}
         self.sent = 0
         self.failed: list[str] = []
+        self.run_id = uuid.uuid4().hex[:12]
+        self._run_header = (RUN_HEADER, self.run_id.encode())
 
     def _route(self, schema_name: str) -> tuple[str, str | None]:
         route = self._topics.get(schema_name)
@@ -62,7 +67,9 @@ class EventProducer:
 
     def send_raw(self, topic: str, key: bytes | None, value: bytes | None,
                  headers: list[tuple[str, bytes]] | None = None, *, partition: int | None = None) -> None:
-        """Queue already-encoded bytes (used for poison records, replays and markers); `partition` None = by key."""
+        """Queue already-encoded bytes (used for poison records, replays and markers); `partition` None = by key.
+        The run header is added."""
+        headers = [*headers, self._run_header] if headers else [self._run_header]
         placement = {} if partition is None else {"partition": partition}
         while True:
             try:

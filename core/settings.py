@@ -36,8 +36,13 @@ class Settings(BaseSettings):
 
     lake_uri: str = Field(str(PROJECT_ROOT / ".local" / "lake"), description="Delta Lake root: a folder or an s3:// URI.")
     lake_storage_options: dict[str, str] = Field(default_factory=dict, description="delta-rs storage options (JSON) for remote lakes.")
-    bronze_batch_max_records: int = Field(5_000, ge=1, description="Bronze micro-batch: commit after this many records per topic...")
-    bronze_batch_max_seconds: float = Field(5.0, gt=0, description="... or after this many seconds, whichever comes first.")
+    bronze_batch_max_records: int = Field(25_000, ge=1, description="Bronze micro-batch: commit after this many records per topic...")
+    bronze_batch_max_seconds: float = Field(2.0, gt=0, description="... or after this many seconds, whichever comes first.")
+    bronze_event_time_skew_ms: int = Field(
+        86_400_000, ge=60_000,
+        description="Bronze dead-letters an event this far ahead of its partition's clock (per run): a far-future outlier.")
+    bronze_max_batch_attempts: int = Field(
+        20, ge=1, description="A batch whose commit keeps failing (lake reachable) is dead-lettered after this many attempts.")
     # Event time vs. the broker's (wall-clock) timestamp: simulations replay a fixed start instant (months
     # back) at up to 1000x, so only absurd times (unit mix-ups, garbage) are dead-lettered by default.
     bronze_event_time_max_ahead_days: float = Field(30.0, gt=0, description="Bronze dead-letters events this far after the broker time.")
@@ -52,7 +57,19 @@ class Settings(BaseSettings):
     api_host: str = "127.0.0.1"
     api_port: int = Field(8000, ge=1, le=65535)
     worker_web_port: int = Field(6066, ge=1, le=65535)
+    worker_web_host: str = Field("127.0.0.1", description="Address the workers' web servers listen on (views, /metrics).")
     dedup_horizon_ms: int = Field(120_000, ge=1_000, description="Event-time span of duplicate-id memory.")
+    stream_event_time_skew_ms: int = Field(
+        300_000, ge=1_000, description="An event this far ahead of its partition's clock is an outlier (counted, skipped).")
+    stream_batch_max_events: int = Field(5_000, ge=1, description="Real-time batch: at most this many events per batch...")
+    stream_batch_within_s: float = Field(0.05, gt=0, description="... or what arrived within this many seconds.")
+    stream_stall_check_s: float = Field(5.0, gt=0, description="How often a worker checks its partitions are being fetched.")
+    stream_stall_timeout_s: float = Field(
+        30.0, gt=0, description="An assigned partition with lag and no progress this long is stalled (healed, then restarted).")
+    fault_unfetched_partition: str | None = Field(
+        None, description="Fault injection for tests: 'topic:partition' the worker stops fetching once assigned.")
+    stream_checkpoint_s: float = Field(
+        5.0, gt=0, description="Real-time state is written to its tables (changelogs), and offsets acked, this often.")
     gps_window_ms: int = Field(1_000, ge=100, description="Tumbling event-time window of the GPS aggregation.")
     gps_idle_expiry_ms: int = Field(300_000, ge=1_000, description="Event time after which a silent entity leaves the live map.")
     surge_window_ms: int = Field(300_000, ge=60_000, description="Hopping window size of the surge demand/supply counts.")

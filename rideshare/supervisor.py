@@ -98,6 +98,32 @@ class ChildProcess:
                 self.process.wait(timeout=10)
         return self.process.returncode
 
+    def kill(self) -> None:
+        """kill -9 the child's process group (no clean leave: what a crash looks like to Kafka)."""
+        if self.process is not None and self.process.poll() is None:
+            self._signal(signal.SIGKILL)
+            self.process.wait(timeout=10)
+
+    def cpu_seconds(self) -> float:
+        """User + system CPU the child has used so far (all its threads), from /proc."""
+        if self.process is None:
+            return 0.0
+        try:
+            fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return 0.0
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
+
+    def rss_bytes(self) -> int:
+        """Resident memory of the child now, from /proc (0 once it has exited)."""
+        if self.process is None:
+            return 0
+        try:
+            pages = int(Path(f"/proc/{self.process.pid}/statm").read_text().split()[1])
+        except OSError:
+            return 0
+        return pages * os.sysconf("SC_PAGE_SIZE")
+
     def _signal(self, signum: signal.Signals) -> None:
         assert self.process is not None
         with contextlib.suppress(ProcessLookupError):

@@ -1,40 +1,32 @@
-"""The composition root of the streams worker: which topologies a Faust app runs.
+"""The composition root of the streams workers: which topologies each worker role runs, wired explicitly.
 
-`streams` (the library) builds a configured Faust app with no agent; this module adds the
-topologies. It is also the `rideshare.streams` entry point `app` that `faust -A streams.app`
-resolves, so the plain Faust CLI runs the same composition as `rideshare worker`.
+`streams` (the library) builds a configured Faust app of a role with no agent; this module builds
+the topologies into it and hands each the streams it consumes: the dedup topology's admitted streams
+go to GPS windows and surge as typed arguments. It is also the `rideshare.streams` entry points
+`app` and `bronze` that `faust -A streams.app[:bronze]` resolves, so the plain Faust CLI runs the same
+composition as `rideshare worker`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 
 import faust
 
 from core.exceptions import RideshareError
 from core.settings import Settings
-from streams.app import context_of, create_app
-from streams.graph import Topology, TopologyRegistry
-from topologies import DEFAULT_TOPOLOGIES, TopologyName, bronze, dedup, gps, surge
+from streams.app import WorkerRole, context_of, create_app
+from topologies import DEFAULT_TOPOLOGIES, ROLE_OF, TopologyName, bronze, dedup, gps, surge
 
-__all__ = ["TOPOLOGY_BUILDERS", "UnknownTopologyError", "build_worker_app", "default_app", "parse_topologies"]
-
-TopologyBuilder = Callable[[faust.App, Settings, TopologyRegistry], Topology]
-
-TOPOLOGY_BUILDERS: dict[TopologyName, TopologyBuilder] = {
-    TopologyName.DEDUP: dedup.build,
-    TopologyName.GPS: gps.build,
-    TopologyName.SURGE: surge.build,
-    TopologyName.BRONZE: bronze.build,
-}
+__all__ = ["UnknownTopologyError", "bronze_app", "build_worker_app", "parse_topologies", "realtime_app", "role_of"]
 
 
 class UnknownTopologyError(RideshareError, ValueError):
-    """A topology name that the registry does not have."""
+    """A topology name that the registry does not have, or a mix that no single worker role runs."""
 
 
 def parse_topologies(names: str) -> tuple[TopologyName, ...]:
-    """`"dedup,gps"` -> the topology names; an unknown one is an error naming the known ones."""
+    """`"gps,surge"` -> the topology names; an unknown one is an error naming the known ones."""
     parsed = []
     for name in (part.strip() for part in names.split(",")):
         if not name:
@@ -46,18 +38,48 @@ def parse_topologies(names: str) -> tuple[TopologyName, ...]:
     return tuple(parsed)
 
 
-def build_worker_app(settings: Settings, *, topologies: Iterable[TopologyName | str] = DEFAULT_TOPOLOGIES,
-                     app_id: str | None = None, web_port: int | None = None) -> faust.App:
-    """A Faust app with `topologies` built into it, in registry order (not started)."""
-    wanted = set(parse_topologies(",".join(topologies)))
-    app = create_app(settings, app_id=app_id, web_port=web_port)
+def role_of(topologies: Iterable[TopologyName]) -> WorkerRole:
+    """The one worker role that runs these topologies (bronze has a role, and a consumer group, of its own)."""
+    roles = {ROLE_OF[name] for name in topologies}
+    if len(roles) != 1:
+        raise UnknownTopologyError("bronze runs in a worker of its own (its own consumer group, so no other worker takes "
+                                   "its partitions): start `rideshare worker --role bronze` beside the real-time workers")
+    return WorkerRole(roles.pop())
+
+
+def _build_realtime(app: faust.App, settings: Settings, wanted: set[TopologyName]) -> None:
     registry = context_of(app).registry
-    for name, builder in TOPOLOGY_BUILDERS.items():
-        if name in wanted:
-            registry.add(builder(app, settings, registry))
+    dedup_topology, streams = dedup.build(app, settings)
+    registry.add(dedup_topology)
+    if TopologyName.GPS in wanted:
+        registry.add(gps.build(app, settings, pings=streams.gps))
+    if TopologyName.SURGE in wanted:
+        registry.add(surge.build(app, settings, trips=streams.trips, driver_status=streams.driver_status, pings=streams.gps))
+
+
+def build_worker_app(settings: Settings, *, role: WorkerRole | None = None, topologies: Iterable[TopologyName | str] | None = None,
+                     web_port: int | None = None, app_id: str | None = None) -> faust.App:
+    """A Faust app of one role with its topologies built in (not started).
+
+    Without `topologies`, every topology of the role; without `role`, the role those topologies need."""
+    names = parse_topologies(",".join(topologies)) if topologies is not None else None
+    role = role or role_of(names or DEFAULT_TOPOLOGIES)
+    wanted = set(names) if names else {name for name in TopologyName if ROLE_OF[name] == role}
+    if role_of(wanted) != role:
+        raise UnknownTopologyError(f"{', '.join(sorted(wanted))} do not run in a {role} worker")
+    app = create_app(settings, role=role, web_port=web_port, app_id=app_id)
+    if role == WorkerRole.REALTIME:
+        _build_realtime(app, settings, wanted)
+    else:
+        context_of(app).registry.add(bronze.build(app, settings))
     return app
 
 
-def default_app(settings: Settings) -> faust.App:
-    """The app `faust -A streams.app` runs: every topology."""
-    return build_worker_app(settings)
+def realtime_app(settings: Settings) -> faust.App:
+    """The app `faust -A streams.app` runs: dedup, GPS windows and surge."""
+    return build_worker_app(settings, role=WorkerRole.REALTIME)
+
+
+def bronze_app(settings: Settings) -> faust.App:
+    """The app `faust -A streams.app:bronze` runs: bronze ingestion into Delta."""
+    return build_worker_app(settings, role=WorkerRole.BRONZE)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["CATALOG", "TopicSpec", "topic_for_schema", "topic_spec"]
+__all__ = ["CATALOG", "WORKER_PARTITIONS", "TopicSpec", "topic_for_schema", "topic_spec"]
 
 HOUR_MS = 3_600_000
 DAY_MS = 24 * HOUR_MS
@@ -38,23 +38,25 @@ class TopicSpec:
         return config
 
 
-# Partition counts are sized for a laptop (2 cores): enough to spread over two workers.
+# Event topics have WORKER_PARTITIONS partitions: up to that many workers of a role share a topic. The control
+# topic keeps one (its events are ordered), the DLQ a few (nothing consumes it in parallel).
+WORKER_PARTITIONS = 12
 CATALOG: tuple[TopicSpec, ...] = (
-    TopicSpec("trips", "rideshare.trips", "trip_id", 6, 7 * DAY_MS, "delete", "trip_event",
+    TopicSpec("trips", "rideshare.trips", "trip_id", WORKER_PARTITIONS, 7 * DAY_MS, "delete", "trip_event",
               "Trip lifecycle events, all steps of a trip on one partition."),
-    TopicSpec("gps", "rideshare.gps", "entity_id", 6, 1 * DAY_MS, "delete", "gps_ping",
+    TopicSpec("gps", "rideshare.gps", "entity_id", WORKER_PARTITIONS, 1 * DAY_MS, "delete", "gps_ping",
               "GPS pings of drivers and riders."),
-    TopicSpec("driver-status", "rideshare.driver-status", "driver_id", 3, 7 * DAY_MS, "delete", "driver_status",
+    TopicSpec("driver-status", "rideshare.driver-status", "driver_id", WORKER_PARTITIONS, 7 * DAY_MS, "delete", "driver_status",
               "Driver availability changes."),
-    TopicSpec("surge", "rideshare.surge", "zone_id", 3, 7 * DAY_MS, "compact", "surge_update",
+    TopicSpec("surge", "rideshare.surge", "zone_id", WORKER_PARTITIONS, 7 * DAY_MS, "compact", "surge_update",
               "Latest surge multiplier per zone, produced by the surge topology, consumed by the simulation."),
-    TopicSpec("ratings", "rideshare.ratings", "trip_id", 3, 30 * DAY_MS, "delete", "rating",
+    TopicSpec("ratings", "rideshare.ratings", "trip_id", WORKER_PARTITIONS, 30 * DAY_MS, "delete", "rating",
               "Ratings given after completed trips."),
-    TopicSpec("payments", "rideshare.payments", "trip_id", 3, 30 * DAY_MS, "delete", "payment",
+    TopicSpec("payments", "rideshare.payments", "trip_id", WORKER_PARTITIONS, 30 * DAY_MS, "delete", "payment",
               "Payments of completed trips."),
-    TopicSpec("driver-profiles", "rideshare.driver-profiles", "driver_id", 3, 30 * DAY_MS, "delete", "driver_profile",
+    TopicSpec("driver-profiles", "rideshare.driver-profiles", "driver_id", WORKER_PARTITIONS, 30 * DAY_MS, "delete", "driver_profile",
               "Driver profile created/updated events (full state), source of SCD2 dim_driver."),
-    TopicSpec("rider-profiles", "rideshare.rider-profiles", "rider_id", 3, 30 * DAY_MS, "delete", "rider_profile",
+    TopicSpec("rider-profiles", "rideshare.rider-profiles", "rider_id", WORKER_PARTITIONS, 30 * DAY_MS, "delete", "rider_profile",
               "Rider profile created/updated events (full state), source of SCD2 dim_rider."),
     TopicSpec("sim-control", "rideshare.sim-control", "session_id", 1, 30 * DAY_MS, "delete", "simulation_control",
               "Simulation run-state changes (start, pause, speed, ...)."),

@@ -1,13 +1,20 @@
 """Step markers: in-band control records that close one step of simulated event time on a partition.
 
-In lockstep mode the simulation advances in surge steps. At each step boundary it sends a marker to
-every partition of the topics the surge topology reads (`MARKED_TOPICS`): every event of the session
-with `event_time < step_end_ms` on that partition precedes the marker. The surge topology closes the
+In lockstep mode the simulation advances in surge steps. It sends a marker at its first instant,
+before any event (so the surge topology knows the run is in lockstep before any of its signals), and
+then at each step boundary, to every partition of the topics the surge topology reads
+(`MARKED_TOPICS`): every event of the session with `event_time < step_end_ms` on that partition
+precedes the marker. The surge topology closes the
 step once it has seen the marker of every source partition, publishes the step's surge updates, then a
 marker on every partition of the surge topic; the simulation waits for those before it crosses the
 boundary. Markers are not events: their value is null (a tombstone on the compacted surge topic) and
 the header `MARKER_HEADER` says what they are. Every consumer skips them as data (bronze counts them;
 the real-time path uses them as the partition's clock).
+
+Runs: the same seed gives the same events, ids and event times, so two simulations of one session
+cannot be told apart by their values. Every record the event producer sends carries the header
+`RUN_HEADER` (a fresh id per producer run: producer metadata, not part of the event), and stream
+state that depends on event time (dedup memory, clocks, windows, surge) is kept per `run_key`.
 """
 
 from __future__ import annotations
@@ -15,9 +22,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-__all__ = ["MARKED_TOPICS", "MARKER_HEADER", "MARKER_KEY", "StepMarker", "parse_marker"]
+__all__ = ["MARKED_TOPICS", "MARKER_HEADER", "MARKER_KEY", "RUN_HEADER", "StepMarker", "parse_marker", "run_id_of", "run_key"]
 
 MARKER_HEADER = "rideshare.marker"
+RUN_HEADER = "run_id"
 _STEP = b"step"
 # Markers need a key on the compacted surge topic; one constant key keeps them from ever being data.
 MARKER_KEY = b"__step_marker__"
@@ -50,3 +58,16 @@ def parse_marker(headers: Iterable[tuple[str, bytes | None]] | None) -> StepMark
         return StepMarker(session.decode(), int(end))
     except (UnicodeDecodeError, ValueError):
         return None
+
+
+def run_id_of(headers: Iterable[tuple[str, bytes | None]] | None) -> str:
+    """The producer run id in these record headers ("" for records produced without one)."""
+    for name, value in headers or ():
+        if name == RUN_HEADER and value is not None:
+            return value.decode("utf-8", errors="replace")
+    return ""
+
+
+def run_key(session_id: str, run_id: str) -> str:
+    """The key of one run of one simulation session in stream state."""
+    return f"{session_id}/{run_id}" if run_id else session_id

@@ -10,21 +10,26 @@ below), so importing this module has no side effects and this library never impo
 from __future__ import annotations
 
 import logging
+from enum import StrEnum
 from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
 
 import faust
+from faust.types import TP
 from faust.web import Request, Response, View
 
 from core.exceptions import RideshareError
 from core.settings import Settings, load_settings
+from schemas.catalog import WORKER_PARTITIONS
 from streams.codecs import register_codecs
 from streams.context import StreamsContext, attach_context, context_of
 from streams.graph import TopologyRegistry
+from streams.health import install_health
 from streams.metrics import StreamMetrics
+from streams.monitor import LeanMonitor
 
-__all__ = ["StreamsContext", "app_id_for", "context_of", "create_app", "datadir_for"]
+__all__ = ["LEAN_TRANSPORT_SCHEME", "StreamsContext", "WorkerRole", "app_id_for", "broker_urls", "context_of", "create_app", "datadir_for"]
 
 log = logging.getLogger(__name__)
 
@@ -32,9 +37,30 @@ class AppEntryPointError(RideshareError):
     """No composition root is installed under the `rideshare.streams` entry point."""
 
 
-def app_id_for(settings: Settings) -> str:
-    """Faust app id (consumer group, changelog prefix): the namespace isolates parallel sessions."""
-    return f"{settings.topic_namespace}rideshare-streams"
+class WorkerRole(StrEnum):
+    """A kind of worker process: each role is its own Faust app, so its own consumer group.
+
+    Bronze reads every catalog topic in a group of its own, so no worker of another role can take its
+    partitions, and a lake outage stalls bronze alone: the real-time path keeps flowing."""
+
+    REALTIME = "realtime"
+    BRONZE = "bronze"
+
+
+_APP_NAMES = {WorkerRole.REALTIME: "rideshare-streams", WorkerRole.BRONZE: "rideshare-bronze"}
+
+
+def app_id_for(settings: Settings, role: WorkerRole = WorkerRole.REALTIME) -> str:
+    """Faust app id of a role (its consumer group and changelog prefix); the namespace isolates deployments."""
+    return f"{settings.topic_namespace}{_APP_NAMES[role]}"
+
+
+LEAN_TRANSPORT_SCHEME = "rideshare-kafka"
+
+
+def broker_urls(scheme: str, bootstrap_servers: str) -> str:
+    """Faust's broker URL list (`;`-separated) for Kafka's comma-separated bootstrap servers."""
+    return ";".join(f"{scheme}://{server.strip()}" for server in bootstrap_servers.split(",") if server.strip())
 
 
 def datadir_for(settings: Settings, app_id: str, web_port: int) -> Path:
@@ -42,27 +68,34 @@ def datadir_for(settings: Settings, app_id: str, web_port: int) -> Path:
     return settings.local_dir / "faust" / app_id / f"worker-{web_port}"
 
 
-def create_app(settings: Settings, *, app_id: str | None = None, web_port: int | None = None) -> faust.App:
-    """A configured Faust app with no agent yet (not started): topologies are built into it by the caller."""
+def create_app(settings: Settings, *, role: WorkerRole = WorkerRole.REALTIME, app_id: str | None = None,
+               web_port: int | None = None) -> faust.App:
+    """A configured Faust app of `role` with no agent yet (not started): topologies are built into it by the caller."""
     register_codecs()
-    app_id = app_id or app_id_for(settings)
+    app_id = app_id or app_id_for(settings, role)
     web_port = web_port or settings.worker_web_port
     datadir = datadir_for(settings, app_id, web_port)
     datadir.mkdir(parents=True, exist_ok=True)  # the Faust worker chdirs into it before anything else
     app = faust.App(
         app_id,
-        broker=f"kafka://{settings.bootstrap_servers}",
+        broker=broker_urls("kafka", settings.bootstrap_servers),
+        # The consumer takes the lean path for batch topics (streams/batches.py); its transport is
+        # registered under this scheme as a `faust.transports` entry point.
+        broker_consumer=broker_urls(LEAN_TRANSPORT_SCHEME, settings.bootstrap_servers),
+        Monitor=LeanMonitor,
         store="rocksdb://",
         datadir=str(datadir),
         web_enabled=True,
         web_tables_enabled=True,  # Faust's /table/<name>/<key>/ views, routed to the key's owner
         web_port=web_port,
-        web_host="127.0.0.1",
+        web_host=settings.worker_web_host,
+        web_bind=settings.worker_web_host,  # Faust binds 0.0.0.0 unless told (web_host only names the URL)
         web_in_thread=False,
         table_standby_replicas=0,  # one machine: standbys double RocksDB writes for no availability gain
         topic_replication_factor=1,
-        topic_partitions=6,
+        topic_partitions=WORKER_PARTITIONS,
         consumer_auto_offset_reset="earliest",
+        consumer_metadata_max_age_ms=30_000,  # notice a recreated topic (or new partitions) within 30 s, not 5 min
         broker_commit_every=2_000,
         broker_commit_interval=1.0,
         broker_max_poll_records=2_000,
@@ -78,6 +111,10 @@ def create_app(settings: Settings, *, app_id: str | None = None, web_port: int |
     attach_context(app, context)
     context.registry.lag_probe = _lag_probe(app)
     _add_views(app, context)
+    install_health(app, settings, context.metrics)
+    if settings.fault_unfetched_partition:
+        topic, _, partition = settings.fault_unfetched_partition.rpartition(":")
+        app.topics.fault_unfetched_partition = TP(topic, int(partition))  # type: ignore[attr-defined]  # a BatchConductor
     return app
 
 
@@ -127,12 +164,13 @@ def _add_views(app: faust.App, context: StreamsContext) -> None:
 
 
 def __getattr__(name: str) -> Any:
-    # `faust -A streams.app` looks up the module attribute `app`: build it on first access only.
-    if name == "app":
-        found = entry_points(group="rideshare.streams", name="app")
+    # `faust -A streams.app` looks up the module attribute `app` (the real-time worker), and
+    # `faust -A streams.app:bronze` the bronze worker: each is built on first access only.
+    if name in ("app", "bronze"):
+        found = entry_points(group="rideshare.streams", name=name)
         if not found:
-            raise AppEntryPointError("no `rideshare.streams` entry point `app`: install the project (`make setup`)")
+            raise AppEntryPointError(f"no `rideshare.streams` entry point {name!r}: install the project (`make setup`)")
         built = next(iter(found)).load()(load_settings())
-        globals()["app"] = built
+        globals()[name] = built
         return built
     raise AttributeError(name)

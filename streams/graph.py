@@ -1,14 +1,16 @@
 """Declarative topology graphs: sources → operators → sinks, with live counters.
 
-Each topology module's `build(app, settings, registry)` declares its graph here and wires its Faust
-agents to the same node objects, so `rideshare topology describe`, the `/topology/` web view and the
-runtime counters all come from one declaration. Node ids are global (`<topology>.<node>`) so a graph
-can point at another topology's node (GPS reads the dedup node's output).
+Each topology module's `build(app, settings, ...)` declares its graph here and wires its agents to the
+same node objects, so `rideshare topology describe`, the `/topology/` web view and the runtime
+counters all come from one declaration. Node ids are global (`<topology>.<node>`) so a graph can point
+at the node of a stream it was handed (GPS continues from the dedup node of the stream it consumes).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import time
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from itertools import pairwise
 from typing import Any, Literal
@@ -30,15 +32,26 @@ class Node:
     events_in: int = 0
     events_out: int = 0
     errors: int = 0
+    cpu_ns: int = 0  # CPU time of the event-loop thread spent in this node (per batch, not per event: cheap)
 
     def record(self, *, events_in: int = 0, events_out: int = 0, errors: int = 0) -> None:
         self.events_in += events_in
         self.events_out += events_out
         self.errors += errors
 
+    @contextmanager
+    def timed(self) -> Iterator[None]:
+        """Count the thread's CPU time inside the block as this node's (awaits inside count only their own CPU)."""
+        started = time.thread_time_ns()
+        try:
+            yield
+        finally:
+            self.cpu_ns += time.thread_time_ns() - started
+
     def as_dict(self) -> dict[str, Any]:
         return {"id": self.id, "kind": self.kind, "description": self.description, "target": self.target,
-                "events_in": self.events_in, "events_out": self.events_out, "errors": self.errors}
+                "events_in": self.events_in, "events_out": self.events_out, "errors": self.errors,
+                "cpu_us": self.cpu_ns // 1000}
 
 
 @dataclass
@@ -78,11 +91,10 @@ class Topology:
 
 
 class TopologyRegistry:
-    """The topologies built into one app, plus what they share (the dedup heads, a lag probe)."""
+    """The topology graphs built into one app, and a probe of its consumer lag for the views."""
 
     def __init__(self) -> None:
         self.topologies: dict[str, Topology] = {}
-        self.shared: dict[str, Any] = {}
         self.lag_probe: Callable[[str], dict[int, int]] | None = None
 
     def add(self, topology: Topology) -> Topology:

@@ -1,106 +1,330 @@
 """GPS windowed aggregation: per entity, tumbling event-time windows of latest position and motion.
 
-Pure part: `apply_ping` folds one ping into an entity's window state and `window_summary` turns a
-closed window into the live-state object of schemas/live_state.py. Windows close on the partition's
-watermark (highest event time seen on it), not on the wall clock: Faust's own windowed tables expire
-by `time.time()` (faust/tables/base.py `_del_old_keys`), which would break event time at 100x speed.
+Pure part: `EntityWindow.fold` folds one ping into an entity's window and `EntityWindow.summary`
+turns a closed window into the live-state object of schemas/live_state.py. `GpsWindows` keeps the
+entities of every partition and run with their window clocks (highest event time admitted, moved on
+by step markers too) and sweeps closed and idle windows into a `LiveStateBatch`. Windows close on
+event time, not on the wall clock: Faust's own windowed tables expire by `time.time()`
+(faust/tables/base.py `_del_old_keys`), which would break event time at 100x speed.
 
-Runtime part: one agent on the gps topic (deduplicated by the dedup head) taking events in batches.
-Entity state lives in memory per partition and is written to a RocksDB table keyed by entity id
-(the topic key, so state stays co-partitioned and `/positions/` routes to the owner) once per
-entity per batch: the table is what a restarted or rebalanced worker recovers from (changelog).
-Redis is written once per closed window boundary with one pipeline: GEO set, latest HASH, a batched
-pub/sub delta, and H3 res-8 density counts updated by cell moves (a Lua script, so several workers
-add into the same cells).
+Runtime part: a subscriber of the deduplicated GPS stream (topologies/dedup.py). Entity state lives in
+memory and reaches a RocksDB table keyed by entity id (the topic key, so state stays co-partitioned
+and `/positions/` routes to the owner) once per changed entity per checkpoint: the table is what a
+restarted or rebalanced worker recovers from (changelog). Redis is written once per closed window
+boundary with one pipeline: GEO set, latest HASH, a batched pub/sub delta, and H3 res-8 density counts
+updated by cell moves (a Lua script, so several workers add into the same cells).
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import faust
 import h3
+import msgspec
 import redis.asyncio as aioredis
 from faust.web import Request, Response, View
+from redis.exceptions import RedisError
 
 from core.settings import Settings
 from schemas.catalog import topic_spec
 from schemas.geo import haversine_m
 from schemas.live_state import LiveStateKeys
-from streams.batching import BATCH_MAX_EVENTS, BATCH_WITHIN_S, by_partition, on_partition_of, raise_if_cancelled
+from streams.batches import on_partition_of
 from streams.context import context_of
-from streams.graph import Node, Topology, TopologyRegistry
+from streams.graph import Node, Topology
+from streams.redis_commands import RedisCommands
 from streams.tables import state_table
-from streams.topics import catalog_topic
-from topologies.dedup import dedup_heads
+from topologies.dedup import AdmittedBatch, AdmittedStream
 
-__all__ = ["DENSITY_RESOLUTION", "GpsWindows", "apply_ping", "build", "window_summary"]
+__all__ = ["DENSITY_RESOLUTION", "ClosedWindow", "EntityWindow", "GpsWindows", "LiveStateBatch", "build"]
 
 log = logging.getLogger(__name__)
 
 DENSITY_RESOLUTION = 8
-_SUMMARY_FIELDS = ("entity_type", "entity_id", "lat", "lon", "heading_deg", "speed_kmh", "driver_status", "trip_id",
-                   "event_time", "window_end", "ping_count", "distance_m")
+_encode_json = msgspec.json.Encoder().encode
 
 
-def apply_ping(state: dict[str, Any] | None, ping: dict[str, Any], window_ms: int,
-               closed_until: int = 0) -> tuple[dict[str, Any] | None, bool]:
-    """Fold `ping` into the entity's state. Returns (new state, accepted); late pings are not accepted:
-    those of a window older than the entity's current one, or of a window ending at or before
-    `closed_until` (the partition's watermark: that window was already emitted).
+@dataclass(slots=True)
+class EntityWindow:
+    """One entity's open (or last) window: where it is and how it moved in [window_start, window_end)."""
 
-    A ping of a later window starts a new window (the previous one is emitted by the watermark sweep);
-    distance runs from the previous latest position, so it is continuous across windows.
-    """
-    event_time: int = ping["event_time"]
-    start = event_time - event_time % window_ms
-    if (state is not None and start < state["window_start"]) or start + window_ms <= closed_until:
-        return state, False
-    newest = state is None or event_time >= state["event_time"] or start > state["window_start"]
-    moved = haversine_m(state["lat"], state["lon"], ping["lat"], ping["lon"]) if state is not None and newest else 0.0
-    new = {
-        "entity_type": ping["entity_type"], "entity_id": ping["entity_id"],
-        "window_start": start, "window_end": start + window_ms,
-        "ping_count": 0, "distance_m": 0.0, "cell": state["cell"] if state else None,
-        "partition": state["partition"] if state else None,
-    } if state is None or start > state["window_start"] else dict(state)
-    new["ping_count"] += 1
-    new["distance_m"] = round(new["distance_m"] + moved, 2)
-    if newest:
-        new.update(lat=ping["lat"], lon=ping["lon"], heading_deg=ping["heading_deg"], speed_kmh=ping["speed_kmh"],
-                   driver_status=ping.get("driver_status"), trip_id=ping.get("trip_id"), event_time=event_time)
-    return new, True
+    entity_type: str
+    entity_id: str
+    run: str
+    partition: int
+    window_start: int
+    window_end: int
+    event_time: int
+    lat: float
+    lon: float
+    heading_deg: float
+    speed_kmh: float
+    driver_status: str | None
+    trip_id: str | None
+    ping_count: int = 1
+    distance_m: float = 0.0
+    cell: str | None = None
 
+    def fold(self, event_time: int, lat: float, lon: float, heading_deg: float, speed_kmh: float, driver_status: str | None,
+             trip_id: str | None, window_ms: int, closed_until: int) -> bool:
+        """Fold one ping in; False (state untouched) for a late ping: one of a window older than the
+        current one, or of a window that ended at or before `closed_until` (already emitted).
 
-def window_summary(state: dict[str, Any]) -> dict[str, Any]:
-    """The live-state object of a closed window (schemas/live_state.py positions_latest)."""
-    return {name: state[name] for name in _SUMMARY_FIELDS}
+        A ping of a later window starts that window (the previous one was emitted by the sweep);
+        distance runs from the previous latest position, so it is continuous across windows."""
+        start = event_time - event_time % window_ms
+        if start < self.window_start or start + window_ms <= closed_until:
+            return False
+        if start > self.window_start:
+            self.distance_m = round(haversine_m(self.lat, self.lon, lat, lon), 2)
+            self.window_start, self.window_end, self.ping_count = start, start + window_ms, 1
+        else:
+            self.ping_count += 1
+            if event_time < self.event_time:
+                return True  # out of order inside the window: counted, the position stays the latest
+            self.distance_m = round(self.distance_m + haversine_m(self.lat, self.lon, lat, lon), 2)
+        self.event_time, self.lat, self.lon, self.heading_deg, self.speed_kmh = event_time, lat, lon, heading_deg, speed_kmh
+        self.driver_status, self.trip_id = driver_status, trip_id
+        return True
 
+    @property
+    def member(self) -> str:
+        return f"{self.entity_type}:{self.entity_id}"
 
-def member_of(state: dict[str, Any]) -> str:
-    return f"{state['entity_type']}:{state['entity_id']}"
+    def summary(self) -> dict[str, Any]:
+        """The live-state object of a closed window (schemas/live_state.py positions_latest)."""
+        return {"entity_type": self.entity_type, "entity_id": self.entity_id, "lat": self.lat, "lon": self.lon,
+                "heading_deg": self.heading_deg, "speed_kmh": self.speed_kmh, "driver_status": self.driver_status,
+                "trip_id": self.trip_id, "event_time": self.event_time, "window_end": self.window_end,
+                "ping_count": self.ping_count, "distance_m": self.distance_m}
+
+    def stored(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in self.__slots__}  # type: ignore[attr-defined]  # slots=True
+
+    @classmethod
+    def from_stored(cls, state: dict[str, Any]) -> EntityWindow:
+        return cls(**state)
 
 
 @dataclass
-class PartitionClock:
-    """Watermark and open/idle window index of one partition (rebuilt from the table when lost)."""
+class WindowClock:
+    """Watermark and open/idle window index of one run on one partition (rebuilt from the table when lost)."""
 
     watermark: int = 0
     pending_density: list[tuple[str, str, int]] = field(default_factory=list)
     open_by_end: dict[int, set[str]] = field(default_factory=lambda: defaultdict(set))
     idle_by_end: dict[int, set[str]] = field(default_factory=lambda: defaultdict(set))
 
-    def due(self, index: dict[int, set[str]], cutoff: int) -> list[str]:
+    @staticmethod
+    def due(index: dict[int, set[str]], cutoff: int) -> list[str]:
         """Pop every key whose window end is <= cutoff."""
         keys: list[str] = []
         for end in sorted(end for end in index if end <= cutoff):
             keys.extend(index.pop(end))
         return keys
+
+
+class PositionSummary(msgspec.Struct):
+    """The live-state object of a closed window (schemas/live_state.py positions_latest), as JSON is written."""
+
+    entity_type: str
+    entity_id: str
+    lat: float
+    lon: float
+    heading_deg: float
+    speed_kmh: float
+    driver_status: str | None
+    trip_id: str | None
+    event_time: int
+    window_end: int
+    ping_count: int
+    distance_m: float
+
+
+class ClosedWindow(NamedTuple):
+    """A window as the sweep closed it (entities keep changing after): its GEO member, point and JSON summary."""
+
+    entity_id: str
+    member: str
+    lon: float
+    lat: float
+    window_end: int
+    summary_json: bytes
+
+
+@dataclass
+class LiveStateBatch:
+    """Redis changes of one sweep, written with a single pipeline."""
+
+    window_end: int
+    positions: list[ClosedWindow] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    density: list[tuple[str, str, int]] = field(default_factory=list)  # (cell, "drivers"|"riders", delta)
+
+    def __bool__(self) -> bool:
+        return bool(self.positions or self.removed or self.density)
+
+
+class GpsWindows:
+    """Entities of every partition and run in memory, their window clocks, and what changed since the
+    last checkpoint (written to `table` once per entity by `checkpoint`)."""
+
+    def __init__(self, table: Any, window_ms: int, idle_expiry_ms: int, allowed_lateness_ms: int = 0) -> None:
+        self.table = table
+        self.window_ms = window_ms
+        self.idle_expiry_ms = idle_expiry_ms
+        self.allowed_lateness_ms = allowed_lateness_ms
+        self.clocks: dict[tuple[int, str], WindowClock] = {}
+        self.states: dict[str, EntityWindow] = {}
+        self._rebuilt = False
+        self._changed: dict[int, set[str]] = defaultdict(set)
+        self._expired: dict[int, set[str]] = defaultdict(set)
+
+    def forget(self) -> None:
+        """Drop the in-memory state (partitions were revoked): rebuilt from the table on next use."""
+        self.clocks.clear()
+        self.states.clear()
+        self._changed.clear()
+        self._expired.clear()
+        self._rebuilt = False
+
+    def _ensure_rebuilt(self) -> None:
+        if self._rebuilt:
+            return
+        self._rebuilt = True  # one pass over the local table (every assigned partition)
+        for key, stored in self.table.items():
+            if stored:
+                self.states[key.decode() if isinstance(key, bytes) else key] = EntityWindow.from_stored(stored)
+        for state in self.states.values():
+            clock = self.clocks.setdefault((state.partition, state.run), WindowClock())
+            clock.watermark = max(clock.watermark, state.event_time)
+        for entity, state in self.states.items():
+            clock = self.clocks[(state.partition, state.run)]
+            by_end = clock.open_by_end if state.window_end > clock.watermark else clock.idle_by_end
+            by_end[state.window_end].add(entity)
+
+    def clock(self, partition: int, run: str) -> WindowClock:
+        self._ensure_rebuilt()
+        clock = self.clocks.get((partition, run))
+        if clock is None:
+            clock = self.clocks[(partition, run)] = WindowClock()
+        return clock
+
+    def fold(self, batch: AdmittedBatch) -> tuple[list[LiveStateBatch], int]:
+        """Fold a partition's admitted pings in; returns (the sweeps to write to Redis, late pings)."""
+        partition, window_ms = batch.partition, self.window_ms
+        sweeps: list[LiveStateBatch] = []
+        late = 0
+        markers = iter(batch.markers)
+        next_marker = next(markers, None)
+        states, changed, expired = self.states, self._changed[partition], self._expired[partition]
+        columns = zip(batch.runs, batch.column("event_time"), batch.column("entity_type"), batch.column("entity_id"),
+                      batch.column("lat"), batch.column("lon"), batch.column("heading_deg"), batch.column("speed_kmh"),
+                      batch.column("driver_status"), batch.column("trip_id"), strict=True)
+        clock_run, clock = "", None
+        for row, (run, event_time, entity_type, entity_id, lat, lon, heading, speed, status, trip_id) in enumerate(columns):
+            while next_marker is not None and next_marker[0] <= row:
+                sweeps.extend(self._advance(partition, next_marker[2], next_marker[1].step_end_ms))
+                next_marker = next(markers, None)
+            if clock is None or run != clock_run:
+                clock_run, clock = run, self.clock(partition, run)
+            if event_time > clock.watermark:
+                # Sweep before folding: a ping that opens the entity's next window must not overwrite the one it closes.
+                crossed = event_time // window_ms != clock.watermark // window_ms
+                clock.watermark = event_time
+                if crossed:
+                    sweeps.append(self._sweep(clock, partition))
+            state = states.get(entity_id)
+            if state is None or state.run != run:
+                start = event_time - event_time % window_ms
+                if start + window_ms <= clock.watermark - self.allowed_lateness_ms:
+                    late += 1
+                    continue
+                if state is not None:  # the entity's window of an earlier run: this run starts afresh
+                    self._drop_cell(state)
+                state = states[entity_id] = EntityWindow(entity_type, entity_id, run, partition, start, start + window_ms,
+                                                         event_time, lat, lon, heading, speed, status, trip_id)
+            elif not state.fold(event_time, lat, lon, heading, speed, status, trip_id, window_ms,
+                                clock.watermark - self.allowed_lateness_ms):
+                late += 1
+                continue
+            cell = h3.latlng_to_cell(state.lat, state.lon, DENSITY_RESOLUTION)
+            if cell != state.cell:  # density follows cell moves; sent with the next sweep
+                kind = f"{entity_type}s"
+                if state.cell:
+                    clock.pending_density.append((state.cell, kind, -1))
+                clock.pending_density.append((cell, kind, 1))
+                state.cell = cell
+            changed.add(entity_id)
+            expired.discard(entity_id)
+            clock.open_by_end[state.window_end].add(entity_id)
+        while next_marker is not None:
+            sweeps.extend(self._advance(partition, next_marker[2], next_marker[1].step_end_ms))
+            next_marker = next(markers, None)
+        return [sweep for sweep in sweeps if sweep], late
+
+    def _drop_cell(self, state: EntityWindow) -> None:
+        if state.cell:
+            clock = self.clock(state.partition, state.run)
+            clock.pending_density.append((state.cell, f"{state.entity_type}s", -1))
+
+    def _advance(self, partition: int, run: str, event_time: int) -> list[LiveStateBatch]:
+        """A step marker: no later event of the run on this partition is earlier than `event_time`."""
+        clock = self.clock(partition, run)
+        if event_time <= clock.watermark:
+            return []
+        crossed = event_time // self.window_ms != clock.watermark // self.window_ms
+        clock.watermark = event_time
+        return [self._sweep(clock, partition)] if crossed else []
+
+    def _sweep(self, clock: WindowClock, partition: int) -> LiveStateBatch:
+        """Emit windows ended by the watermark and expire idle entities of the clock's partition and run.
+
+        A window is closed when its end is at or before the watermark, so closing changes no state;
+        only idle expiry deletes entities."""
+        cutoff = clock.watermark - self.allowed_lateness_ms
+        batch = LiveStateBatch(window_end=cutoff - cutoff % self.window_ms, density=clock.pending_density)
+        clock.pending_density = []
+        for key in clock.due(clock.open_by_end, cutoff):
+            state = self.states.get(key)
+            if state is None or state.window_end > cutoff:
+                continue  # gone, or re-opened in a later window (indexed there)
+            summary = _encode_json(PositionSummary(
+                state.entity_type, state.entity_id, state.lat, state.lon, state.heading_deg, state.speed_kmh, state.driver_status,
+                state.trip_id, state.event_time, state.window_end, state.ping_count, state.distance_m))
+            batch.positions.append(ClosedWindow(state.entity_id, f"{state.entity_type}:{state.entity_id}", state.lon, state.lat,
+                                                state.window_end, summary))
+            clock.idle_by_end[state.window_end].add(key)
+        idle_cutoff = clock.watermark - self.idle_expiry_ms
+        for key in clock.due(clock.idle_by_end, idle_cutoff):
+            state = self.states.get(key)
+            if state is None or state.window_end > idle_cutoff:
+                continue
+            del self.states[key]
+            self._changed[partition].discard(key)
+            self._expired[partition].add(key)
+            batch.removed.append(state.member)
+            if state.cell:
+                batch.density.append((state.cell, f"{state.entity_type}s", -1))
+        return batch
+
+    def checkpoint(self, partition: int) -> None:
+        """Write the partition's changed entities and delete its expired ones.
+
+        Must run where table writes go to `partition` (`streams.batches.on_partition_of` a message of it)."""
+        for key in self._expired.pop(partition, ()):
+            self.table.pop(key, None)
+        for key in self._changed.pop(partition, ()):
+            self.table[key] = self.states[key].stored()
+
+    def changed_partitions(self) -> list[int]:
+        return sorted(set(self._changed) | set(self._expired))
 
 
 _DENSITY_SCRIPT = """
@@ -119,153 +343,98 @@ for i = 2, #ARGV, 3 do
 end
 return 1
 """
+_DENSITY_SCRIPT_BYTES = _DENSITY_SCRIPT.encode()
 
 
-@dataclass
-class LiveStateBatch:
-    """Redis changes of one sweep, written with a single pipeline."""
-
-    window_end: int
-    positions: list[dict[str, Any]] = field(default_factory=list)
-    removed: list[str] = field(default_factory=list)
-    density: list[tuple[str, str, int]] = field(default_factory=list)  # (cell, "drivers"|"riders", delta)
-
-    def __bool__(self) -> bool:
-        return bool(self.positions or self.removed or self.density)
-
-
-class GpsWindows:
-    """The GPS agent's logic: fold pings into in-memory entity state, sweep closed/idle windows into a
-    batch, and `flush` a partition's changed entities to the table (once per entity per flush)."""
-
-    def __init__(self, table: Any, window_ms: int, idle_expiry_ms: int, allowed_lateness_ms: int = 0) -> None:
-        self.table = table
-        self.window_ms = window_ms
-        self.idle_expiry_ms = idle_expiry_ms
-        self.allowed_lateness_ms = allowed_lateness_ms
-        self.clocks: dict[int, PartitionClock] = {}
-        self.states: dict[str, dict[str, Any]] = {}
-        self._changed: dict[int, set[str]] = defaultdict(set)
-        self._expired: dict[int, set[str]] = defaultdict(set)
-
-    def forget(self) -> None:
-        """Drop the in-memory state (partitions were revoked): rebuilt from the table on next use."""
-        self.clocks.clear()
-        self.states.clear()
-        self._changed.clear()
-        self._expired.clear()
-
-    def clock(self, partition: int) -> PartitionClock:
-        if not self.clocks:  # first use, or partitions were revoked: one pass over the local table
-            self.clocks, self.states = self._rebuild()
-        clock = self.clocks.get(partition)
-        if clock is None:
-            clock = self.clocks[partition] = PartitionClock()
-        return clock
-
-    def _rebuild(self) -> tuple[dict[int, PartitionClock], dict[str, dict[str, Any]]]:
-        states = {(key.decode() if isinstance(key, bytes) else key): state for key, state in self.table.items() if state}
-        clocks: dict[int, PartitionClock] = {}
-        for state in states.values():
-            clock = clocks.setdefault(state["partition"], PartitionClock())
-            clock.watermark = max(clock.watermark, state["event_time"])
-        for entity, state in states.items():
-            clock = clocks[state["partition"]]
-            by_end = clock.open_by_end if state["window_end"] > clock.watermark else clock.idle_by_end
-            by_end[state["window_end"]].add(entity)
-        return clocks, states
-
-    def flush(self, partition: int) -> None:
-        """Write the partition's changed entities and delete its expired ones.
-
-        Must run where table writes go to `partition` (inside its stream iteration, or
-        `streams.batching.on_partition_of` an event of it)."""
-        for key in self._expired.pop(partition, ()):
-            self.table.pop(key, None)
-        for key in self._changed.pop(partition, ()):
-            self.table[key] = self.states[key]
-
-    def add(self, ping: dict[str, Any], partition: int) -> tuple[bool, LiveStateBatch | None]:
-        """Apply one ping; returns (accepted, the batch to write if the watermark closed windows)."""
-        clock = self.clock(partition)
-        previous = clock.watermark
-        clock.watermark = max(previous, ping["event_time"])
-        # Sweep before folding: a ping that opens the entity's next window must not overwrite the one it closes.
-        crossed = clock.watermark // self.window_ms != previous // self.window_ms
-        batch = self.sweep(clock, partition) if crossed else None
-        key = ping["entity_id"]
-        new, accepted = apply_ping(self.states.get(key), ping, self.window_ms, clock.watermark - self.allowed_lateness_ms)
-        if accepted and new is not None:
-            new["partition"] = partition
-            cell = h3.latlng_to_cell(new["lat"], new["lon"], DENSITY_RESOLUTION)
-            if cell != new["cell"]:  # density follows cell moves; sent with the next sweep
-                kind = f"{new['entity_type']}s"
-                if new["cell"]:
-                    clock.pending_density.append((new["cell"], kind, -1))
-                clock.pending_density.append((cell, kind, 1))
-                new["cell"] = cell
-            self.states[key] = new
-            self._changed[partition].add(key)
-            self._expired[partition].discard(key)
-            clock.open_by_end[new["window_end"]].add(key)
-        return accepted, batch
-
-    def sweep(self, clock: PartitionClock, partition: int) -> LiveStateBatch:
-        """Emit windows ended by the watermark and expire idle entities of `partition`.
-
-        A window is closed when its end is at or before the watermark, so closing changes no state;
-        only idle expiry deletes entities.
-        """
-        cutoff = clock.watermark - self.allowed_lateness_ms
-        batch = LiveStateBatch(window_end=cutoff - cutoff % self.window_ms, density=clock.pending_density)
-        clock.pending_density = []
-        for key in clock.due(clock.open_by_end, cutoff):
-            state = self.states.get(key)
-            if state is None or state["window_end"] > cutoff:
-                continue  # gone, or re-opened in a later window (indexed there)
-            batch.positions.append(window_summary(state))
-            clock.idle_by_end[state["window_end"]].add(key)
-        idle_cutoff = clock.watermark - self.idle_expiry_ms
-        for key in clock.due(clock.idle_by_end, idle_cutoff):
-            state = self.states.get(key)
-            if state is None or state["window_end"] > idle_cutoff:
-                continue
-            del self.states[key]
-            self._changed[partition].discard(key)
-            self._expired[partition].add(key)
-            batch.removed.append(member_of(state))
-            if state["cell"]:
-                batch.density.append((state["cell"], f"{state['entity_type']}s", -1))
-        return batch
-
-
-async def write_live_state(redis: Any, keys: LiveStateKeys, batch: LiveStateBatch) -> None:
-    pipe = redis.pipeline(transaction=False)
+def live_state_commands(keys: LiveStateKeys, batch: LiveStateBatch) -> RedisCommands:
+    """The Redis writes of one sweep: GEO set, latest HASH, one pub/sub delta, density moves."""
+    commands = RedisCommands()
+    number = RedisCommands.number
     if batch.positions:
-        geo: list[Any] = []
-        for position in batch.positions:
-            geo.extend((position["lon"], position["lat"], member_of(position)))
-        pipe.geoadd(keys.positions_geo, geo)
-        pipe.hset(keys.positions_latest, mapping={member_of(p): json.dumps(p) for p in batch.positions})
-        pipe.publish(keys.positions_channel, json.dumps({"window_end": batch.window_end, "positions": batch.positions}))
+        geo: list[bytes] = []
+        latest: list[bytes] = []
+        for closed in batch.positions:  # one formatting per argument pair: this runs for every closed window
+            member, lon, lat, summary = closed.member.encode(), number(closed.lon), number(closed.lat), closed.summary_json
+            geo.append(b"$%d\r\n%b\r\n$%d\r\n%b\r\n$%d\r\n%b\r\n" % (len(lon), lon, len(lat), lat, len(member), member))
+            latest.append(b"$%d\r\n%b\r\n$%d\r\n%b\r\n" % (len(member), member, len(summary), summary))
+        count = len(batch.positions)
+        commands.add_packed([b"GEOADD", keys.positions_geo.encode()], b"".join(geo), 3 * count)
+        commands.add_packed([b"HSET", keys.positions_latest.encode()], b"".join(latest), 2 * count)
+        commands.add(b"PUBLISH", keys.positions_channel.encode(),
+                     b'{"window_end":%d,"positions":[%s]}' % (batch.window_end, b",".join(c.summary_json for c in batch.positions)))
     if batch.removed:
-        pipe.zrem(keys.positions_geo, *batch.removed)
-        pipe.hdel(keys.positions_latest, *batch.removed)
+        removed = [member.encode() for member in batch.removed]
+        commands.add(b"ZREM", keys.positions_geo.encode(), *removed)
+        commands.add(b"HDEL", keys.positions_latest.encode(), *removed)
     if batch.density:
-        args: list[Any] = [batch.window_end]
+        args = [b"EVAL", _DENSITY_SCRIPT_BYTES, b"1", keys.density_h3.encode(), b"%d" % batch.window_end]
         for cell, kind, delta in batch.density:
-            args.extend((cell, kind, delta))
-        pipe.eval(_DENSITY_SCRIPT, 1, keys.density_h3, *args)  # one small script per sweep: no EVALSHA cache to manage
-    await pipe.execute()
+            args += (cell.encode(), kind.encode(), b"%d" % delta)
+        commands.add(*args)  # one small script per sweep: no EVALSHA cache to manage
+    return commands
 
 
-def build(app: faust.App, settings: Settings, registry: TopologyRegistry) -> Topology:
+class GpsWindowsTopology:
+    """The subscriber of the deduplicated GPS stream: folds batches, writes sweeps to Redis."""
 
+    def __init__(self, app: faust.App, settings: Settings, windows: GpsWindows, window_node: Node, sinks: list[Node]) -> None:
+        self.windows = windows
+        self.window_node = window_node
+        self.sinks = sinks
+        self.keys = LiveStateKeys(settings.topic_namespace)
+        self.redis_url = settings.redis_url
+        self.metrics = context_of(app).metrics
+        self._redis: aioredis.Redis | None = None
+        self._messages: dict[int, Any] = {}
+
+    async def on_batches(self, batches: Sequence[AdmittedBatch]) -> None:
+        if self._redis is None:
+            self._redis = aioredis.Redis.from_url(self.redis_url)
+        metrics, processed = self.metrics, 0
+        sweeps: list[LiveStateBatch] = []
+        for batch in batches:
+            self._messages[batch.partition] = batch.message
+            with self.window_node.timed():
+                batch_sweeps, late = self.windows.fold(batch)
+            sweeps.extend(batch_sweeps)
+            self.window_node.record(events_in=len(batch), events_out=len(batch) - late)
+            processed += len(batch)
+            if late:
+                metrics.late_events.labels("gps").inc(late)
+        metrics.events_processed.labels("gps").inc(processed)
+        for sweep in sweeps:
+            started = time.perf_counter()
+            with self.sinks[0].timed():  # the four Redis sinks are one write: its packing is counted on the first
+                commands = live_state_commands(self.keys, sweep)
+            try:
+                await commands.execute(self._redis)
+            except (RedisError, OSError) as exc:  # the live map misses this sweep; state and Kafka processing go on
+                metrics.redis_errors.labels("gps").inc()
+                log.error("gps: could not write %d closed windows to Redis (%s); later sweeps write the latest state",
+                          len(sweep.positions), exc)
+                continue
+            metrics.redis_publish_seconds.labels("gps").observe(time.perf_counter() - started)
+            metrics.window_closes.labels("gps").inc(len(sweep.positions))
+            for sink in self.sinks:
+                sink.record(events_in=len(sweep.positions), events_out=len(sweep.positions))
+
+    def checkpoint(self) -> None:
+        with self.window_node.timed():
+            for partition in self.windows.changed_partitions():
+                message = self._messages.get(partition)
+                if message is not None:
+                    with on_partition_of(message):
+                        self.windows.checkpoint(partition)
+
+    def on_revoked(self) -> None:
+        self.windows.forget()
+        self._messages.clear()
+
+
+def build(app: faust.App, settings: Settings, *, pings: AdmittedStream) -> Topology:
+    """GPS windows fed by the deduplicated GPS stream `pings` (from the dedup topology)."""
     window_ms = settings.gps_window_ms
     keys = LiveStateKeys(settings.topic_namespace)
-    metrics = context_of(app).metrics
-    dedup = dedup_heads(registry)["gps"]
-    spec = topic_spec("gps")
     table_name = f"gps-window-{window_ms}ms"
     topology = Topology("gps", f"per-entity tumbling {window_ms} ms event-time windows -> Redis live state")
     window_node = topology.operator("window", f"latest position, heading, speed, ping count, distance per {window_ms} ms",
@@ -276,68 +445,25 @@ def build(app: faust.App, settings: Settings, registry: TopologyRegistry) -> Top
         topology.sink("deltas", "pub/sub: one message per closed window", target=keys.positions_channel),
         topology.sink("density", f"H3 res-{DENSITY_RESOLUTION} counts per cell", target=keys.density_h3),
     ]
-    # The gps source, decoding and dedup are declared by the dedup topology; this graph continues from them.
-    topology.connect(dedup.node.id, window_node)
+    topology.connect(pings.node.id, window_node)  # the gps source, decoding and dedup are the dedup topology's
     for sink in sinks:
         topology.connect(window_node, sink)
 
-    table = state_table(app, table_name, partitions=spec.partitions, help=f"open/last {window_ms} ms GPS window per entity")
+    table = state_table(app, table_name, partitions=topic_spec("gps").partitions, help=f"open/last {window_ms} ms GPS window per entity")
     windows = GpsWindows(table, window_ms, settings.gps_idle_expiry_ms)
-    processed = metrics.events_processed.labels("gps")
-    ping_observers: list[Any] = registry.shared.setdefault("gps_ping_observers", [])
-    source = catalog_topic(app, settings, "gps")
-
-    @app.on_partitions_revoked.connect
-    async def forget_clocks(sender: Any, revoked: Any, **kwargs: Any) -> None:
-        windows.forget()
-
-    @app.agent(source, name=f"{settings.topic_namespace}gps-windows", concurrency=1)
-    async def gps_windows(stream: faust.StreamT) -> None:
-        client = aioredis.Redis.from_url(settings.redis_url)
-        # Batches are acked after they are processed; each partition's group is folded in memory, then
-        # its table writes (dedup chunks, changed entities) are made once, before any await, so a
-        # rebalance (which runs at an await) never sees half a group.
-        async for events in stream.take_events(BATCH_MAX_EVENTS, within=BATCH_WITHIN_S):
-            for partition, group in by_partition(events).items():
-                admitted: list[dict[str, Any]] = []
-                batches: list[LiveStateBatch] = []
-                late = 0
-                with on_partition_of(group[-1]):
-                    for event in group:
-                        ping = dedup.admit(event.value, partition)
-                        if ping is None:
-                            continue
-                        admitted.append(ping)
-                        accepted, batch = windows.add(ping, partition)
-                        late += not accepted
-                        if batch:
-                            batches.append(batch)
-                    dedup.flush(partition, str(group[-1].message.offset))
-                    windows.flush(partition)
-                window_node.record(events_in=len(admitted), events_out=len(admitted) - late)
-                processed.inc(len(admitted))
-                if late:
-                    metrics.late_events.labels("gps").inc(late)
-                for ping in admitted if ping_observers else ():
-                    for observer in ping_observers:
-                        await observer(ping)
-                for batch in batches:
-                    started = time.perf_counter()
-                    await write_live_state(client, keys, batch)
-                    metrics.redis_publish_seconds.labels("gps").observe(time.perf_counter() - started)
-                    metrics.window_closes.labels("gps").inc(len(batch.positions))
-                    for sink in sinks:
-                        sink.record(events_in=len(batch.positions), events_out=len(batch.positions))
-                    raise_if_cancelled()
+    pings.subscribe(GpsWindowsTopology(app, settings, windows, window_node, sinks))
 
     @app.page("/positions/{entity_id}/")
     class PositionView(View):
         @app.table_route(table=table, match_info="entity_id")
         async def get(self, request: Request, entity_id: str) -> Response:
-            state = table.get(entity_id)
+            state = windows.states.get(entity_id)
+            if state is None:
+                stored = table.get(entity_id)
+                state = EntityWindow.from_stored(stored) if stored else None
             if state is None:
                 return self.json({"entity_id": entity_id, "error": "unknown entity on this worker"}, status=404)
-            clock = windows.clocks.get(state["partition"])
-            return self.json({**window_summary(state), "window_closed": clock is not None and state["window_end"] <= clock.watermark})
+            clock = windows.clocks.get((state.partition, state.run))
+            return self.json({**state.summary(), "window_closed": clock is not None and state.window_end <= clock.watermark})
 
     return topology

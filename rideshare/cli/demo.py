@@ -28,6 +28,7 @@ from rich.table import Table
 from core.exceptions import RideshareError
 from core.settings import PROJECT_ROOT, Settings
 from rideshare.cli.common import console, settings, user_errors
+from rideshare.cli.worker import default_processes
 from rideshare.infra import KafkaService, RedisService
 from rideshare.infra.process import port_open
 from rideshare.supervisor import ChildProcess, rideshare_command
@@ -89,13 +90,16 @@ class Demo:
             self._set("worker", "missing", "`rideshare worker` is not installed: positions come from the simulation, no live surge")
             return []
         urls = []
-        for index in range(self.options.workers):
+        # The real-time workers split the partitions of their group; bronze reads every topic in a group of its own.
+        roles = ["realtime"] * self.options.workers + (["bronze"] if self.options.workers else [])
+        for index, role in enumerate(roles):
             port = self.options.worker_port + index
-            name = f"worker-{index + 1}"
+            name = f"worker-{index + 1}" if role == "realtime" else "worker-bronze"
             if port_open("127.0.0.1", port):
                 self._set(name, "failed", f"port {port} is taken; pass --worker-port")
                 continue
-            child = ChildProcess(name, rideshare_command("worker", "--web-port", str(port)), self.log_dir / f"{name}.log").start()
+            command = rideshare_command("worker", "--role", role, "--web-port", str(port))
+            child = ChildProcess(name, command, self.log_dir / f"{name}.log").start()
             self.components[name] = Component(name, "starting", f"web http://127.0.0.1:{port}/", child)
             try:
                 with console.status(f"starting Faust {name} (web port {port}) ..."):
@@ -254,7 +258,9 @@ def demo(
     seed: int = typer.Option(42, help="Simulation seed."),
     start: str = typer.Option("2026-03-02T07:30:00-03:00", help="Simulated start (ISO-8601): the default is just before the "
                               "morning peak, so the map is busy from the first minute."),
-    workers: int = typer.Option(1, min=0, max=4, help="Faust workers (they share the topics' partitions)."),
+    workers: int = typer.Option(default_processes(), min=0, max=12,
+                                help="Real-time Faust workers (they share the topics' partitions; one per two cores by default). "
+                                     "A bronze worker runs beside them; 0 runs none."),
     worker_port: int | None = typer.Option(None, help="Web port of the first worker (default: RIDESHARE_WORKER_WEB_PORT); next ones +1."),
     api_port: int | None = typer.Option(None, help="API/UI port (default: RIDESHARE_API_PORT)."),
     lakehouse_every: float = typer.Option(300.0, min=30, help="Seconds between lakehouse builds (bronze -> silver -> gold)."),

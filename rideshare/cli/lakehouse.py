@@ -146,3 +146,37 @@ def query(
         console.print(table)
         if len(rows) > limit:
             console.print(f"({len(rows) - limit} more rows; use --limit)")
+
+
+@app.command()
+def rebase(
+    topic: Annotated[str, typer.Argument(help="Catalog topic whose bronze ingestion stopped, e.g. gps or trips.")],
+    new_generation: Annotated[bool, typer.Option("--new-generation", help="Ingest every record of the topic again under new "
+                                                 "ids (silver de-duplicates events by id).")] = False,
+    from_: Annotated[str | None, typer.Option("--from", help="latest: treat what the topic holds now as ingested, and "
+                                              "ingest only what arrives from now on.")] = None,
+) -> None:
+    """Let bronze continue a topic whose offsets no longer continue what it committed.
+
+    Bronze stops a partition (and reports it at the worker's /healthz and in its log) when the topic
+    was recreated or its offsets reset: ingesting on would skip records or mix two topics under the same
+    offsets. Choose how to continue; a running bronze worker picks the change up within seconds.
+
+    Examples:
+      rideshare lakehouse rebase gps --new-generation
+      rideshare lakehouse rebase trips --from latest
+    """
+    from core.kafka_admin import topic_state
+    from lakehouse.bronze.writer import BronzeWriter
+    from schemas.catalog import topic_spec
+
+    if new_generation == (from_ is not None) or from_ not in (None, "latest"):
+        raise typer.BadParameter("choose one: --new-generation or --from latest")
+    with user_errors():
+        config = settings()
+        name = topic_spec(topic).qualified(config.topic_namespace)
+        state = topic_state(config.bootstrap_servers, name)
+        generation = BronzeWriter(config, topic).rebase(name, state.topic_id, new_generation=new_generation,
+                                                        next_offsets=state.high_watermarks)
+        how = "every record again" if new_generation else "from the latest offsets"
+        console.print(f"[green]✓[/] bronze ingests {name} {how} (generation {generation}, Kafka topic id {state.topic_id})")

@@ -112,7 +112,9 @@ class KafkaService:
             "share.coordinator.state.topic.replication.factor": "1",
             "share.coordinator.state.topic.min.isr": "1",
             "group.initial.rebalance.delay.ms": "0",
-            "auto.create.topics.enable": "true",
+            # Topics are created from the catalog (and by Faust for its own): a typo or a recreated topic must
+            # not spring back into existence with the defaults because a client asked for its metadata.
+            "auto.create.topics.enable": "false",
             # Small machine: few threads, modest segment size so retention can act in long runs.
             "num.network.threads": "2",
             "num.io.threads": "4",

@@ -2,11 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import signal
-import socket
-import subprocess
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -20,82 +15,36 @@ from deltalake.exceptions import TableNotFoundError
 from core.settings import Settings, load_settings
 from lakehouse.bronze.specs import bronze_table_uri
 from rideshare.topics import create_topics
+from rideshare.worker_process import WorkerProcess
 from schemas.catalog import topic_spec
-
-RIDESHARE = Path(sys.executable).with_name("rideshare")
 
 
 def isolated_settings(base: Settings, name: str, tmp_path: Path, **overrides: Any) -> Settings:
     """This test's own topics (namespace), consumer group, lake and worker folders; topics created."""
-    settings = load_settings(
-        topic_namespace=f"{base.topic_namespace}{name}.",
-        lake_uri=str(tmp_path / "lake"),
-        local_dir=tmp_path / "local",
-        kafka_bootstrap=base.bootstrap_servers,
-        **overrides,
-    )
+    settings = load_settings(**{"topic_namespace": f"{base.topic_namespace}{name}.", "lake_uri": str(tmp_path / "lake"),
+                                "local_dir": tmp_path / "local", "kafka_bootstrap": base.bootstrap_servers, **overrides})
     create_topics(settings)
     return settings
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-class BronzeWorkerProcess:
-    """`rideshare worker --topologies bronze` as a real subprocess, configured through the environment."""
+class BronzeWorkerProcess(WorkerProcess):
+    """`rideshare worker --role bronze` as a real subprocess, configured through the environment."""
 
     def __init__(self, settings: Settings, log_path: Path) -> None:
-        self.settings = settings
-        self.log_path = log_path
-        self.port = _free_port()
-        self.process: subprocess.Popen[bytes] | None = None
+        super().__init__(settings, log_path=log_path, role="bronze", loglevel="info")
 
-    def _environment(self) -> dict[str, str]:
-        env = {key: value for key, value in os.environ.items() if not key.startswith("RIDESHARE_")}
-        s = self.settings
-        env.update({
-            "RIDESHARE_TOPIC_NAMESPACE": s.topic_namespace,
-            "RIDESHARE_LAKE_URI": s.lake_uri,
-            "RIDESHARE_LOCAL_DIR": str(s.local_dir),
-            "RIDESHARE_KAFKA_BOOTSTRAP": s.bootstrap_servers,
-            "RIDESHARE_BRONZE_BATCH_MAX_RECORDS": str(s.bronze_batch_max_records),
-            "RIDESHARE_BRONZE_BATCH_MAX_SECONDS": str(s.bronze_batch_max_seconds),
-        })
-        return env
-
-    def start(self) -> BronzeWorkerProcess:
-        log = self.log_path.open("ab")
-        self.process = subprocess.Popen(
-            [str(RIDESHARE), "worker", "--topologies", "bronze", "--web-port", str(self.port), "--loglevel", "info"],
-            env=self._environment(), stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-        )
-        log.close()
-        return self
+    @property
+    def port(self) -> int:
+        return self.web_port
 
     def kill9(self) -> None:
-        assert self.process is not None
-        self.process.send_signal(signal.SIGKILL)
-        self.process.wait(10)
-
-    def stop(self) -> int | None:
-        """SIGTERM (clean leave of the group), SIGKILL if it does not exit; returns the exit code."""
-        if self.process is None or self.process.poll() is not None:
-            return None if self.process is None else self.process.returncode
-        self.process.send_signal(signal.SIGTERM)
-        try:
-            return self.process.wait(30)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            return self.process.wait(10)
+        self.kill()
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
 
     def assert_alive(self) -> None:
-        assert self.process is not None and self.process.poll() is None, f"worker exited:\n{self.log()[-4000:]}"
+        assert self.running(), f"worker exited:\n{self.log()[-4000:]}"
 
 
 def bronze_rows(settings: Settings, topic_key: str, columns: list[str] | None = None) -> pd.DataFrame:

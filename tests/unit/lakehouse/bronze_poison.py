@@ -65,7 +65,9 @@ def _unknown_enum_index(now_ms: int) -> bytes:
 
 
 def poison_cases(now_ms: int, *, seed: int = 7) -> list[PoisonCase]:
-    """Twenty-four distinct kinds of poison records spread over several topics."""
+    """Thirty-one distinct kinds of poison records spread over several topics: bytes that are not a
+    record, records that do not belong, and values no real event can have (the real-time path sees
+    these too: the shared classification rejects them everywhere)."""
     rng = random.Random(seed)
     trip_key, trip_value = _with("trip_event", now_ms)
     gps_key, gps_value = _with("gps_ping", now_ms)
@@ -98,6 +100,13 @@ def poison_cases(now_ms: int, *, seed: int = 7) -> list[PoisonCase]:
         PoisonCase("stars_out_of_range", *_poisoned("rating", now_ms, stars=9), "invalid_value"),
         PoisonCase("surge_below_one", *_poisoned("surge_update", now_ms, surge_multiplier=0.2), "invalid_value"),
         PoisonCase("negative_speed", *_poisoned("gps_ping", now_ms, speed_kmh=-40.0), "invalid_value"),
+        PoisonCase("speed_above_the_maximum", *_poisoned("gps_ping", now_ms, speed_kmh=300.0), "invalid_value"),
+        PoisonCase("nan_speed", *_poisoned("gps_ping", now_ms, speed_kmh=math.nan), "invalid_value"),
+        PoisonCase("heading_out_of_range", *_poisoned("gps_ping", now_ms, heading_deg=400.0), "invalid_value"),
+        PoisonCase("negative_accuracy", *_poisoned("gps_ping", now_ms, accuracy_m=-5.0), "invalid_value"),
+        PoisonCase("surge_above_the_cap", *_poisoned("surge_update", now_ms, surge_multiplier=7.5), "invalid_value"),
+        PoisonCase("negative_eta", *_poisoned("trip_event", now_ms, eta_seconds=-30.0), "invalid_value"),
+        PoisonCase("nan_route_distance", *_poisoned("trip_event", now_ms, route_distance_km=math.nan), "invalid_value"),
     ]
 
 

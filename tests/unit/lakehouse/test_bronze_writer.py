@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import time
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -10,9 +9,10 @@ from pathlib import Path
 import pandas as pd
 import pyarrow as pa
 import pytest
-from deltalake import DeltaTable
+from deltalake import DeltaTable, write_deltalake
 
 from core.settings import Settings, load_settings
+from lakehouse.bronze.exceptions import BronzeTransientError, OffsetDiscontinuityError
 from lakehouse.bronze.specs import EVENT_TABLES, arrow_schema, bronze_table_uri
 from lakehouse.bronze.validation import KafkaRecord
 from lakehouse.bronze.writer import BronzeWriter
@@ -114,19 +114,109 @@ def test_poison_goes_to_the_dlq_table_with_its_reason_while_valid_records_land(l
     assert set(dlq["kafka_topic"]) == {"rideshare.trips"}
     assert (dlq["ingestion_date"] == date.today()).all() or dlq["ingestion_date"].nunique() == 1
     assert list(rows(lake, "trips")["event_id"]) == [good["event_id"]]
-    assert DeltaTable(bronze_table_uri(lake, "dlq")).transaction_version("dlq:rideshare.trips:1") == len(cases) - 1
+    # both tables record the batch's last offset: a re-delivery skips every record of it, whatever its table
+    assert DeltaTable(bronze_table_uri(lake, "dlq")).transaction_version("dlq:rideshare.trips:1") == len(cases)
+    assert DeltaTable(bronze_table_uri(lake, "trips")).transaction_version("trips:rideshare.trips:1") == len(cases)
 
 
-def test_a_crash_between_the_event_commit_and_the_dlq_commit_is_repaired_by_redelivery(lake: Settings) -> None:
+class FailingEventCommit:
+    """The worker dies between the DLQ commit and the event commit of a batch (the DLQ goes first)."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch, writer: BronzeWriter) -> None:
+        self.calls = 0
+        real = writer._events_log.append
+
+        def append(*args, **kwargs):  # type: ignore[no-untyped-def]
+            self.calls += 1
+            raise OSError("killed")
+
+        monkeypatch.setattr(writer._events_log, "append", append)
+        self.real = real
+
+
+def test_a_crash_between_the_dlq_commit_and_the_event_commit_is_repaired_by_redelivery(lake: Settings,
+                                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
     poison = next(case for case in poison_cases(NOW_MS) if case.name == "random_bytes")
     records = gps_records(range(10))
     records.insert(5, KafkaRecord(TOPIC, 0, 10, NOW_MS, b"D00001", poison.value))
-    BronzeWriter(lake, "gps").write(records)
-    shutil.rmtree(bronze_table_uri(lake, "dlq"))  # as if the worker died before the DLQ commit
+    dying = BronzeWriter(lake, "gps")
+    FailingEventCommit(monkeypatch, dying)
+    with pytest.raises(BronzeTransientError):
+        dying.write(records)
+    assert list(rows(lake, "dlq")["kafka_offset"]) == [10]  # the dead letter landed, the events did not
     result = BronzeWriter(lake, "gps").write(records)
-    assert (result.written, result.dead_lettered, result.skipped) == (0, 1, 10)
-    assert len(rows(lake, "gps")) == 10
+    assert (result.written, result.dead_lettered, result.skipped) == (10, 0, 1)
+    assert sorted(rows(lake, "gps")["kafka_offset"]) == list(range(10))
     assert list(rows(lake, "dlq")["kafka_offset"]) == [10]
+
+
+def test_an_event_far_ahead_of_its_partition_clock_is_dead_lettered_and_does_not_move_it(lake: Settings) -> None:
+    records = gps_records(range(20))
+    future = valid_event("gps_ping", 99, NOW_MS + 20 * 86_400_000)  # inside the 30-day broker bound: only the clock catches it
+    records.insert(10, KafkaRecord(TOPIC, 0, 20, NOW_MS, kafka_key("gps_ping", future), encode("gps_ping", future)))
+    result = BronzeWriter(lake, "gps").write(records)
+    assert (result.written, result.error_types) == (20, {"event_time_outlier": 1})
+    dlq = rows(lake, "dlq")
+    assert list(dlq["kafka_offset"]) == [20] and "h ahead of partition 0's clock" in dlq["error_message"][0]
+    later = valid_event("gps_ping", 100, NOW_MS + 1)
+    record = KafkaRecord(TOPIC, 0, 21, NOW_MS, kafka_key("gps_ping", later), encode("gps_ping", later))
+    assert BronzeWriter(lake, "gps").write([record]).written == 1  # the clock stayed where the data is
+
+
+def test_routing_after_a_crash_uses_the_clock_committed_with_the_dead_letters(lake: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    # the first batch of a run: its clock starts from the batch's median; a re-delivery with more records
+    # behind it must route the same records the same way (the dead letters recorded the starting clock)
+    records = gps_records(range(5))
+    future = valid_event("gps_ping", 99, NOW_MS + 2 * 86_400_000)  # 2 days ahead: an outlier for bronze's 1-day skew
+    records.append(KafkaRecord(TOPIC, 0, 5, NOW_MS, kafka_key("gps_ping", future), encode("gps_ping", future)))
+    dying = BronzeWriter(lake, "gps")
+    FailingEventCommit(monkeypatch, dying)
+    with pytest.raises(BronzeTransientError):
+        dying.write(records)
+    longer = records + [KafkaRecord(TOPIC, 0, 6 + n, NOW_MS, kafka_key("gps_ping", e), encode("gps_ping", e))
+                        for n, e in enumerate(valid_event("gps_ping", 200 + n, NOW_MS + 2 * 86_400_000 + n) for n in range(9))]
+    result = BronzeWriter(lake, "gps").write(longer)  # this batch's median alone would have been 2 days later
+    # routed as the first time, from the starting clock the dead letters recorded: offset 5 and the 9 later
+    # records, 2 days ahead of it, are outliers; the median of this longer batch would have accepted them
+    assert sorted(rows(lake, "dlq")["kafka_offset"]) == [5, *range(6, 15)]
+    assert (result.written, result.dead_lettered) == (5, 9) and sorted(rows(lake, "gps")["kafka_offset"]) == list(range(5))
+
+
+def test_events_that_no_longer_fit_the_table_are_dead_lettered_and_new_columns_are_merged(lake: Settings) -> None:
+    writer = BronzeWriter(lake, "gps")
+    writer.write(gps_records(range(3)))
+    uri = bronze_table_uri(lake, "gps")
+    narrowed = DeltaTable(uri).to_pyarrow_dataset().to_table(use_threads=False).drop(["accuracy_m"])
+    write_deltalake(uri, narrowed, mode="overwrite", schema_mode="overwrite", partition_by=["event_date"])
+    result = BronzeWriter(lake, "gps").write(gps_records(range(3, 6)))  # a column the table lacks: merged, nullable
+    assert result.written == 3 and "accuracy_m" in DeltaTable(uri).schema().to_arrow().names
+    widened = DeltaTable(uri).to_pyarrow_dataset().to_table(use_threads=False)
+    widened = widened.append_column("legacy_note", pa.array(["x"] * widened.num_rows))
+    write_deltalake(uri, widened, mode="overwrite", schema_mode="overwrite", partition_by=["event_date"])
+    result = BronzeWriter(lake, "gps").write(gps_records(range(6, 8)))  # the rows lack a table column: permanent
+    assert (result.written, result.error_types) == (0, {"delta_schema_mismatch": 2})
+    assert list(rows(lake, "dlq")["error_type"]) == ["delta_schema_mismatch"] * 2
+
+
+def test_a_recreated_topic_stops_bronze_until_it_is_rebased(lake: Settings) -> None:
+    writer = BronzeWriter(lake, "gps")
+    writer.write(gps_records(range(10)))
+    writer.check_continuity(TOPIC, "topic-A", {0: 10})  # binds the table to the topic it ingests
+    with pytest.raises(OffsetDiscontinuityError, match="recreated"):
+        writer.check_continuity(TOPIC, "topic-B", {0: 3})
+    with pytest.raises(OffsetDiscontinuityError, match="ends at offset 3"):
+        writer.check_continuity(TOPIC, "topic-A", {0: 3})
+    assert writer.rebase(TOPIC, "topic-B", new_generation=True, next_offsets={}) == 1
+    writer.check_continuity(TOPIC, "topic-B", {0: 3})
+    result = BronzeWriter(lake, "gps").write(gps_records(range(3)))  # offsets 0..2 of the new topic are new data
+    assert result.written == 3 and len(rows(lake, "gps")) == 13
+
+
+def test_rebasing_from_the_latest_offsets_skips_what_the_new_topic_already_holds(lake: Settings) -> None:
+    writer = BronzeWriter(lake, "gps")
+    writer.write(gps_records(range(10)))
+    writer.rebase(TOPIC, "topic-B", new_generation=False, next_offsets={0: 20})
+    assert BronzeWriter(lake, "gps").write(gps_records(range(15, 25))).written == 5
 
 
 @pytest.mark.parametrize("table_exists", [False, True], ids=["first commit", "later commit"])

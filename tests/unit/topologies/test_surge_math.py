@@ -64,10 +64,11 @@ def test_window_counts_sum_demand_and_count_distinct_drivers_across_panes() -> N
     assert window_counts(state, 420_000, CONFIG) == (1, 0)  # [120 s, 420 s): only the 400 s request
 
 
-def test_apply_signal_does_not_mutate_its_input() -> None:
+def test_apply_signal_does_not_mutate_its_input_and_a_replayed_signal_changes_nothing() -> None:
     state = apply_signal(None, demand(0), CONFIG)
     apply_signal(state, demand(1), CONFIG)
-    assert state["panes"]["0"]["demand"] == 1
+    assert state["panes"]["0"]["demand"] == ["e0"]
+    assert apply_signal(state, demand(0), CONFIG) == state
 
 
 def test_evaluate_zone_publishes_changes_only_and_prunes_expired_panes() -> None:

@@ -1,0 +1,408 @@
+"""The lean consumption path: Kafka messages of batch topics reach their agent in batches.
+
+Faust delivers each message through a chain built for one event at a time: the consumer's drain
+loop wraps every callback in `wait_first` (two tasks per message), the conductor decodes it into an
+`Event` and puts it on the channel's queue, the stream takes it off, runs sensors and processors,
+and acks it with more sensors. That chain costs tens of µs per message on our machines, several
+times the work our topologies do per event. This module keeps Faust as the runtime (worker,
+group membership, assignment and rebalances, offset commits, tables and their changelogs, web
+views) and replaces only that chain for the topics that opt in:
+
+- `LeanConsumer` (through the `rideshare-kafka` transport) hands each fetched message of a batch
+  topic to that topic's `MessageBuffer` without an await; every other topic (table changelogs,
+  internal topics) takes Faust's own path unchanged.
+- `MessageBuffer` holds the messages per partition, bounded: a partition whose buffer is full stops
+  being fetched (Faust's own `on_buffer_full`) until it drains. Rebalances clear it through
+  Faust's flow control, like Faust's channel queues.
+- `BatchAgent` takes up to `max_events` messages (or what arrived within `within_s`) and awaits its
+  `BatchProcessor.process` on the list (state in memory, side effects such as Redis or Delta). Every
+  `checkpoint_s` it calls `checkpoint()` (the processor writes its changed state to its Faust tables,
+  whose changelogs make it recoverable) and only then acks the messages processed since the last
+  checkpoint: an offset is committed only once the state that includes it is durable, and table
+  writes are made once per key per checkpoint instead of once per event.
+- Before Faust revokes partitions (which drops the acked offsets of revoked partitions before it
+  commits), the consumer lets each batch agent finish its batch in flight, checkpoint, ack and
+  commit; then Faust's own revocation runs. Agents resume taking batches once partitions are assigned.
+
+Faust internals used (pinned faust-streaming 0.15.3, covered by tests/unit/streams/test_batches.py):
+`Consumer._drain_messages`, `on_partitions_revoked/assigned`, `_read_offset`, `_add_gap`,
+`_unacked_messages`, `on_buffer_full/drop`, `Conductor`, `FlowControlEvent.manage_queue`, and the
+current-event context variable that routes table writes to a partition (`on_partition_of`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import weakref
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any, Protocol, cast
+
+import aiokafka
+import faust
+from faust.streams import _current_event  # Faust keeps no public setter: its streams use this one
+from faust.transport.conductor import Conductor
+from faust.transport.consumer import CONSUMER_FETCHING
+from faust.transport.drivers import aiokafka as faust_aiokafka
+from faust.types import TP
+from mode import Service
+
+__all__ = ["BatchAgent", "BatchConductor", "BatchProcessor", "LeanConsumer", "MessageBuffer", "Transport", "batch_agent",
+           "on_partition_of"]
+
+log = logging.getLogger(__name__)
+
+
+class BatchProcessor(Protocol):
+    """What a batch agent runs: `process` each batch, `checkpoint` the state before offsets are acked."""
+
+    async def process(self, messages: Sequence[Any]) -> Sequence[Any] | None:
+        """Apply a batch of messages (each has topic, partition, offset, timestamp, key, value, headers).
+
+        Returns the messages it holds back (never acked, so their offsets are never committed: a
+        stopped partition), or None."""
+
+    def checkpoint(self) -> None:
+        """Write the state changed since the last checkpoint to the tables (synchronously: no await)."""
+
+
+class _PartitionEvent:
+    """The smallest stand-in for a Faust event: table writes read `.message.topic/.partition` from it."""
+
+    __slots__ = ("__weakref__", "message")
+
+    def __init__(self, message: Any) -> None:
+        self.message = message
+
+
+@contextmanager
+def on_partition_of(message: Any) -> Iterator[None]:
+    """Table writes inside go to the partition (RocksDB store and changelog) of `message`.
+
+    Faust picks the partition of a table write from the current event, a context variable its
+    streams set for each event; batch processing has no current event, so this sets one."""
+    event = _PartitionEvent(message)
+    token = _current_event.set(weakref.ref(event))
+    try:
+        yield
+    finally:
+        _current_event.reset(token)
+
+
+class MessageBuffer:
+    """Fetched messages of one batch topic, per partition, waiting for the topic's agent.
+
+    `put` never blocks: past `max_buffered` messages the partition is taken out of the fetcher's
+    active set (the messages already fetched are kept), and put back once the buffer is below half.
+    """
+
+    def __init__(self, consumer_of: Callable[[], Any], *, max_buffered: int) -> None:
+        self._consumer_of = consumer_of
+        self.max_buffered = max_buffered
+        self._partitions: dict[TP, deque[Any]] = {}
+        self._paused: set[TP] = set()
+        self._size = 0
+        self._arrived = asyncio.Event()
+
+    def __len__(self) -> int:
+        return self._size
+
+    def buffered(self, tp: TP) -> int:
+        """Messages of partition `tp` waiting for the agent."""
+        queue = self._partitions.get(tp)
+        return len(queue) if queue is not None else 0
+
+    def put(self, tp: TP, message: Any) -> None:
+        queue = self._partitions.get(tp)
+        if queue is None:
+            queue = self._partitions[tp] = deque()
+        queue.append(message)
+        self._size += 1
+        if self._size >= self.max_buffered and tp not in self._paused:
+            self._paused.add(tp)
+            self._consumer_of().on_buffer_full(tp)
+        if not self._arrived.is_set():
+            self._arrived.set()
+
+    async def take(self, max_events: int, within_s: float) -> list[Any]:
+        """Wait for messages, then up to `within_s` more for `max_events` of them; per-partition order."""
+        if not self._size:
+            await self._arrived.wait()
+        if self._size < max_events:
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + within_s
+            while self._size < max_events and (left := deadline - loop.time()) > 0:
+                self._arrived.clear()
+                try:
+                    await asyncio.wait_for(self._arrived.wait(), left)
+                except TimeoutError:
+                    break
+        return self._pop(max_events)
+
+    def _pop(self, max_events: int) -> list[Any]:
+        # Equal shares per partition, repeated until the batch is full, so a deep partition cannot
+        # starve the others; within a partition the order is kept.
+        taken: list[Any] = []
+        queues = [queue for queue in self._partitions.values() if queue]
+        while queues and len(taken) < max_events:
+            share = max(1, (max_events - len(taken)) // len(queues))
+            for queue in queues:
+                for _ in range(min(share, len(queue), max_events - len(taken))):
+                    taken.append(queue.popleft())
+            queues = [queue for queue in queues if queue]
+        self._size -= len(taken)
+        if not self._size:
+            self._arrived.clear()
+        if self._paused and self._size < self.max_buffered // 2:
+            self._resume_paused()
+        return taken
+
+    def interrupt(self) -> None:
+        """Make a waiting `take` return now (empty if nothing arrived)."""
+        self._arrived.set()
+
+    def clear(self) -> None:
+        """Drop every buffered message (a rebalance: the new owner of a partition reads them again)."""
+        if self._size:
+            unacked = self._consumer_of()._unacked_messages  # dropped messages must not hold up Faust's wait for acks
+            for queue in self._partitions.values():
+                for message in queue:
+                    unacked.discard(message)
+        self._partitions.clear()
+        self._size = 0
+        self._arrived.clear()
+        self._resume_paused()
+
+    def _resume_paused(self) -> None:
+        consumer = self._consumer_of()
+        for tp in self._paused:
+            consumer.on_buffer_drop(tp)
+        self._paused.clear()
+
+
+class BatchConductor(Conductor):
+    """Faust's topic conductor plus the buffers of the batch topics (by Kafka topic name)."""
+
+    def __init__(self, app: faust.App, **kwargs: Any) -> None:
+        super().__init__(app, **kwargs)
+        self.batch_buffers: dict[str, MessageBuffer] = {}
+        self.batch_agents: list[BatchAgent] = []
+        # Fault injection (tests): a partition the consumer stops fetching once it is assigned.
+        self.fault_unfetched_partition: TP | None = None
+
+
+class LeanConsumer(faust_aiokafka.Consumer):
+    """Faust's aiokafka consumer whose drain loop hands batch-topic messages to their buffer."""
+
+    @property
+    def _conductor(self) -> BatchConductor:
+        return cast(BatchConductor, self.app.topics)
+
+    async def on_partitions_revoked(self, revoked: set[TP]) -> None:
+        for agent in self._conductor.batch_agents:
+            await agent.before_revoke()
+        await self.commit()  # the offsets acked just now, before Faust forgets those of revoked partitions
+        await super().on_partitions_revoked(revoked)
+
+    async def wait_empty(self) -> None:
+        """Faust waits for every tracked message to be acked before it stops or rebalances: let batch agents
+        finish their batch in flight and checkpoint, and drop what is only buffered (re-read later)."""
+        for agent in self._conductor.batch_agents:
+            await agent.before_revoke()
+            agent.buffer.clear()
+        await super().wait_empty()
+
+    async def on_partitions_assigned(self, assigned: set[TP], generation_id: int = 0) -> None:
+        await super().on_partitions_assigned(assigned, generation_id)
+        for agent in self._conductor.batch_agents:
+            agent.resume()
+        unfetched = self._conductor.fault_unfetched_partition
+        if unfetched is not None and unfetched in assigned:
+            await self._stop_fetching(unfetched)
+
+    async def _stop_fetching(self, tp: TP) -> None:
+        """Fault injection: stop fetching `tp` behind Faust's back (as faust-streaming#629 does)."""
+        kafka_consumer = self._thread._ensure_consumer()
+
+        async def pause() -> None:
+            kafka_consumer.pause(aiokafka.TopicPartition(tp.topic, tp.partition))
+
+        log.warning("fault injection: partition %s:%d is assigned but will not be fetched", tp.topic, tp.partition)
+        await self._thread.call_thread(pause)
+
+    async def _drain_messages(self, fetcher: Service) -> None:  # the loop of faust's Consumer, one branch added
+        callback = self.callback
+        getmany = self.getmany
+        consumer_should_stop = self._stopped.is_set
+        fetcher_should_stop = fetcher._stopped.is_set
+        get_read_offset = self._read_offset.__getitem__
+        set_read_offset = self._read_offset.__setitem__
+        set_flag = self.diag.set_flag
+        unset_flag = self.diag.unset_flag
+        commit_every = self._commit_every
+        acks_enabled_for = self.app.topics.acks_enabled_for
+        buffers = self._conductor.batch_buffers
+        track = self._unacked_messages.add
+        flow = self.app.flow_control
+        faust_tps: dict[Any, TP] = {}  # the fetcher's partition keys are aiokafka's; Faust's own bookkeeping wants its TP
+        yield_every, since_yield = 100, 0
+        try:
+            while not (consumer_should_stop() or fetcher_should_stop()):
+                set_flag(CONSUMER_FETCHING)
+                messages = getmany(timeout=1.0)
+                await self.sleep(0)
+                if not self.should_stop:
+                    async for tp, message in messages:
+                        offset = message.offset
+                        read_offset = get_read_offset(tp)
+                        if read_offset is not None and offset < read_offset:
+                            continue  # already delivered (Faust drops these too)
+                        if offset - (read_offset or 0) > 1 and read_offset and acks_enabled_for(message.topic):
+                            await self._add_gap(tp, read_offset + 1, offset)
+                        if commit_every is not None and self._n_acked >= commit_every:
+                            self._n_acked = 0
+                            await self.commit()
+                        buffer = buffers.get(tp.topic)
+                        if buffer is not None:
+                            if not flow.is_active():  # a rebalance: deliver nothing until flow resumes (Faust clears buffers then)
+                                await self.wait_first(flow.acquire(), self.suspend_flow.wait())
+                                if not flow.is_active():
+                                    set_read_offset(tp, offset)
+                                    continue
+                            faust_tp = faust_tps.get(tp)
+                            if faust_tp is None:
+                                faust_tp = faust_tps[tp] = TP(tp.topic, tp.partition)
+                            track(message)
+                            buffer.put(faust_tp, message)
+                        else:
+                            since_yield += 1
+                            if since_yield > yield_every:
+                                await asyncio.sleep(0)
+                                since_yield = 0
+                            await self.wait_first(callback(message), self.suspend_flow.wait())
+                        set_read_offset(tp, offset)
+                    unset_flag(CONSUMER_FETCHING)
+        except self.consumer_stopped_errors:
+            if self.transport.app.should_stop:
+                return
+            raise
+        except asyncio.CancelledError:
+            if self.transport.app.should_stop:
+                return
+            raise
+        finally:
+            unset_flag(CONSUMER_FETCHING)
+
+
+class Transport(faust_aiokafka.Transport):
+    """The aiokafka transport with the lean consumer and the batch conductor (URL scheme `rideshare-kafka://`)."""
+
+    Consumer = LeanConsumer
+    Conductor = BatchConductor
+
+
+class BatchAgent(Service):
+    """The loop of one batch topic: take a batch, process it, checkpoint and ack every `checkpoint_s`."""
+
+    def __init__(self, app: faust.App, buffer: MessageBuffer, processor: BatchProcessor, *, name: str,
+                 max_events: int, within_s: float, checkpoint_s: float, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.app = app
+        self.buffer = buffer
+        self.processor = processor
+        self.name = name
+        self.max_events = max_events
+        self.within_s = within_s
+        self.checkpoint_s = checkpoint_s
+        self.batches = 0
+        self.events = 0
+        self._pending: list[Any] = []
+        self._next_checkpoint = 0.0
+        self._taking = asyncio.Event()
+        self._taking.set()
+        self._idle = asyncio.Event()
+        self._idle.set()
+
+    @Service.task
+    async def _run(self) -> None:
+        flow = self.app.flow_control
+        while not self.should_stop:
+            await self._taking.wait()  # held back while partitions are being revoked
+            await flow.acquire()
+            batch = await self.buffer.take(self.max_events, self.within_s)
+            if batch and self._taking.is_set():
+                self._idle.clear()
+                try:
+                    held = await self.processor.process(batch)
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:
+                    log.exception("batch agent %s crashed on a batch of %d messages", self.name, len(batch))
+                    await self.app.crash(exc)
+                    raise
+                finally:
+                    self._idle.set()
+                if held:
+                    self._hold(held)
+                    held_ids = {id(message) for message in held}
+                    batch = [message for message in batch if id(message) not in held_ids]
+                self._pending.extend(batch)
+                self.batches += 1
+                self.events += len(batch)
+            if self._pending and time.monotonic() >= self._next_checkpoint:
+                self.checkpoint()
+
+    def _hold(self, messages: Sequence[Any]) -> None:
+        """Never ack these: stop tracking them (a rebalance must not wait for them) and stop fetching their partitions."""
+        consumer = self.app.consumer
+        for message in messages:
+            consumer._unacked_messages.discard(message)
+        consumer.pause_partitions({message.tp for message in messages})
+
+    def checkpoint(self) -> None:
+        """Persist the processor's state, then ack what it includes (Faust commits acked offsets)."""
+        self.processor.checkpoint()
+        consumer = self.app.consumer
+        for message in self._pending:
+            consumer.ack(message)
+        self._pending.clear()
+        self._next_checkpoint = time.monotonic() + self.checkpoint_s
+
+    async def before_revoke(self) -> None:
+        """Stop taking batches, let the one in flight finish, checkpoint and ack."""
+        self._taking.clear()
+        self.buffer.interrupt()
+        await self._idle.wait()
+        if self._pending:
+            self.checkpoint()
+
+    def resume(self) -> None:
+        self._taking.set()
+
+
+
+def batch_agent(app: faust.App, topic: faust.TopicT, processor: BatchProcessor, *, name: str, max_events: int,
+                within_s: float, checkpoint_s: float = 1.0, max_buffered: int | None = None) -> BatchAgent:
+    """Run `processor` on batches of `topic`'s messages (raw key/value bytes) in this app's workers.
+
+    The topic is subscribed through Faust's conductor (so the group assigns its partitions); its
+    messages bypass Faust's per-event streams. Offsets are acked after the checkpoint that follows
+    their batch.
+    """
+    conductor = app.topics
+    if not isinstance(conductor, BatchConductor):
+        raise TypeError("batch agents need streams.app.create_app's conductor (BatchConductor)")
+    buffer = MessageBuffer(lambda: app.consumer, max_buffered=max_buffered or 4 * max_events)
+    app.flow_control.manage_queue(buffer)  # type: ignore[arg-type]  # cleared on rebalance like Faust's queues
+    for topic_name in topic.topics:
+        if topic_name in conductor.batch_buffers:
+            raise ValueError(f"topic {topic_name} already has a batch agent")
+        conductor.batch_buffers[topic_name] = buffer
+    conductor.add(topic)
+    agent = BatchAgent(app, buffer, processor, name=name, max_events=max_events, within_s=within_s, checkpoint_s=checkpoint_s)
+    conductor.batch_agents.append(agent)
+    app._extra_services.append(agent)  # started with the app's services, after table recovery
+    return agent
