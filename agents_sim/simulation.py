@@ -119,6 +119,7 @@ class Simulation:
 
     def populate(self) -> None:
         """Create the configured population, emit their profiles and start every process."""
+        self.surge.begin(self.session_id, self.now)  # before the session's first event
         self.spawn_drivers(self.config.drivers)
         self.spawn_riders(self.config.riders)
         self.start_world_processes()

@@ -5,13 +5,16 @@
 - `KafkaSurge(settings)` (`live`): consumes the catalog's `surge` topic; `poll()`, called by the
   simulation every few simulated seconds, applies every update received since, latest per zone. What
   a run sees depends on how fast the workers are: the demo's mode, not replayable.
-- `LockstepSurge(settings, producer)` (`lockstep`): the closed loop that replays byte for byte. The
-  simulation advances in surge steps of `step_ms` of event time; at each boundary B the runtime calls
+- `LockstepSurge(settings, producer)` (`lockstep`): the closed loop that replays byte for byte. A
+  session starts (`begin`, before its first event) with a step marker at its first instant, so the
+  surge topology treats the run as lockstep from its first signal. The simulation then advances in
+  surge steps of `step_ms` of event time; at each boundary B the runtime calls
   `complete_step(session, B)`, which sends the step marker (schemas/markers.py) to every partition of
   the marked topics, waits until every event and marker is acknowledged, then reads the surge topic
   until it has the surge topology's marker of (session, B) on every surge partition, applying the
-  session's surge updates that came before them. The multipliers applied in step k+1 are exactly those
-  computed from the events of steps up to k, whatever the workers' speed.
+  surge updates of this run (the producer's run id, `schemas.markers.RUN_HEADER`) that came before
+  them. The multipliers applied in step k+1 are exactly those computed from the events of steps up to
+  k, whatever the workers' speed.
 
 A source with `step_ms` (not None) is lockstep: the runtime caps each slice of simulated time at the
 next boundary and calls `complete_step` there (outside its lock), which returns the seconds it waited.
@@ -32,7 +35,7 @@ from core.producer import EventProducer
 from core.settings import Settings
 from schemas.catalog import topic_spec
 from schemas.codec import DecodeError, decode
-from schemas.markers import StepMarker, parse_marker
+from schemas.markers import StepMarker, parse_marker, run_id_of
 
 __all__ = ["KafkaSurge", "LockstepSurge", "StaticSurge", "SurgeSource"]
 
@@ -46,6 +49,10 @@ class SurgeSource(Protocol):
     step_ms: int | None  # surge step of a lockstep source (event time), None otherwise
 
     def multiplier(self, zone_id: str) -> float: ...
+
+    def begin(self, session_id: str, start_ms: int) -> None:
+        """A session starts at `start_ms`; called before it emits its first event."""
+        ...
 
     def poll(self) -> int:
         """Apply updates received since the last call (live sources); return how many were applied."""
@@ -73,6 +80,9 @@ class StaticSurge:
     def set(self, zone_id: str, value: float) -> None:
         self._multipliers[zone_id] = value
         self.mode = "static"
+
+    def begin(self, session_id: str, start_ms: int) -> None:
+        return None
 
     def poll(self) -> int:
         return 0
@@ -120,6 +130,9 @@ class KafkaSurge:
     def multiplier(self, zone_id: str) -> float:
         return self._multipliers.get(zone_id, 1.0)
 
+    def begin(self, session_id: str, start_ms: int) -> None:
+        return None
+
     def poll(self, timeout_s: float = 0.0, max_messages: int = 1000) -> int:
         applied = 0
         for message in self._consumer.consume(max_messages, timeout=timeout_s):
@@ -152,8 +165,8 @@ class LockstepSurge:
     """Lockstep mode: see the module docstring. `producer` is the run's event producer (the Kafka sink's),
     so the markers follow the events on each partition.
 
-    The surge partitions are read from their end offsets at construction: records of earlier runs are
-    never applied, and records of other sessions on the same topics are skipped by their session id."""
+    The surge partitions are read from their end offsets at construction, and only records carrying this
+    run's id are taken: records of earlier runs, and of other simulations on the same topics, are skipped."""
 
     mode = "lockstep"
 
@@ -163,6 +176,8 @@ class LockstepSurge:
         self.timeout_s = timeout_s
         self.topic = topic_spec("surge").qualified(settings.topic_namespace)
         self._producer = producer
+        self._run_id = producer.run_id
+        self._sessions: set[str] = set()
         self._multipliers: dict[str, float] = {}
         self._held: dict[int, list[Any]] = {}  # records read past this step's marker, kept for the next step
         self.applied = 0
@@ -195,10 +210,19 @@ class LockstepSurge:
     def multiplier(self, zone_id: str) -> float:
         return self._multipliers.get(zone_id, 1.0)
 
+    def begin(self, session_id: str, start_ms: int) -> None:
+        """The session's first marker, before any of its events: the surge topology runs it in lockstep."""
+        self._producer.send_markers(StepMarker(session_id, start_ms))
+        self._producer.flush()
+        self._sessions.add(session_id)
+
     def poll(self) -> int:
         return 0  # multipliers change only at step boundaries
 
     def complete_step(self, session_id: str, step_end_ms: int) -> float:
+        if session_id not in self._sessions:
+            raise SurgeLoopError(f"lockstep session {session_id} was not begun before its first event (a reset or a "
+                                 "restored world in lockstep is not supported: use --surge live for the control API)")
         started = time.monotonic()
         marker = StepMarker(session_id, step_end_ms)
         self._producer.send_markers(marker)
@@ -225,6 +249,8 @@ class LockstepSurge:
                 if message.error().code() != KafkaError._PARTITION_EOF:
                     raise SurgeLoopError(f"reading the surge topic failed: {message.error().str()}")
                 continue
+            if run_id_of(message.headers()) != self._run_id:
+                continue  # another run's marker or update
             partition = message.partition()
             if partition in closed:
                 self._held.setdefault(partition, []).append(message)
@@ -235,7 +261,7 @@ class LockstepSurge:
                     closed.add(partition)
                 elif seen.session_id == marker.session_id and seen.step_end_ms > marker.step_end_ms:
                     raise SurgeLoopError(f"the surge topology published step {seen.step_end_ms} before step {marker.step_end_ms} "
-                                         f"of session {marker.session_id}: two simulations with one session id on this namespace?")
+                                         f"of session {marker.session_id}")
                 continue
             if message.value() is None:
                 continue  # a compaction tombstone

@@ -85,6 +85,9 @@ class InProcessSurge:
         if signal is not None:
             self.engine.add(signal)
 
+    def begin(self, session_id: str, start_ms: int) -> None:
+        return None  # one process: the engine sees every event of the run in order
+
     def complete_step(self, session_id: str, step_end_ms: int) -> float:
         updates, _ = self.engine.close(step_end_ms, session_id)
         for update in updates:

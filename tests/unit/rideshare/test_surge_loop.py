@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from agents_sim.agents.state import Rider, Trip
+from agents_sim.agents.state import Trip
 from agents_sim.params import SimConfig
 from agents_sim.pricing import fare_brl
 from agents_sim.runtime import SimulationRuntime
@@ -19,6 +19,7 @@ from agents_sim.simulation import Simulation
 from agents_sim.sinks import JsonlSink, ListSink, Sink
 from agents_sim.surge import StaticSurge
 from rideshare.surge_loop import InProcessSurge
+from tests.sim_requests import ask_in_zone
 from topologies.surge import SurgeConfig
 
 STEP_MS = 60_000
@@ -105,16 +106,6 @@ def test_the_same_seed_in_a_closed_loop_gives_byte_identical_events(tmp_path: Pa
     assert '"schema":"surge_update"' in (tmp_path / "a.jsonl").read_text(encoding="utf-8")
 
 
-def _ask(sim: Simulation, riders: list[Rider], zone_id: str) -> list[Trip | None]:
-    """These riders open the app at the centre of one zone, now."""
-    centre = sim.city.zones.by_id[zone_id]
-    trips = []
-    for rider in riders:
-        rider.lat, rider.lon, rider.zone_id = centre.centroid_lat, centre.centroid_lon, zone_id
-        trips.append(sim.trip_flow.request_trip(rider, None))
-    return trips
-
-
 def _unsurged_fare(sim: Simulation, trip: Trip) -> float:
     route = sim.city.router.route(trip.pickup[0], trip.pickup[1], trip.dropoff[0], trip.dropoff[1], depart_ms=trip.requested_ms)
     return fare_brl(sim.config.pricing, route.distance_m / 1000, route.duration_s / 60, 1.0)
@@ -135,7 +126,7 @@ def test_a_demand_burst_in_one_zone_raises_its_fares_in_the_next_step_and_not_be
     idle = [r for r in sim.riders.values() if r.status == "idle"]
 
     sim.run_until(start + 20 * STEP_MS + 10_000)
-    burst = _ask(sim, idle[:40], zone)  # forty requests in one quiet zone within the same second
+    burst = ask_in_zone(sim, idle[:40], zone)  # forty requests in one quiet zone within the same second
     assert all(t is not None and t.surge_multiplier == 1.0 for t in burst), "the burst's own step is not surged"
     next_step = start + 21 * STEP_MS
     sim.run_until(next_step)
@@ -149,7 +140,7 @@ def test_a_demand_burst_in_one_zone_raises_its_fares_in_the_next_step_and_not_be
 
     sim.run_until(next_step + 1_000)
     refusals = sim.stats.surge_refusals
-    after = _ask(sim, idle[40:60], zone)
+    after = ask_in_zone(sim, idle[40:60], zone)
     taken = [t for t in after if t is not None]
     assert taken and sim.stats.surge_refusals - refusals == len(after) - len(taken)
     for trip in taken:
