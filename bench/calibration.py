@@ -102,9 +102,9 @@ def main() -> None:
              else sorted({secrets.randbelow(2**31 - 1) + 1 for _ in range(args.seeds * 2)} - set(TUNING_SEEDS))[:args.seeds])
     worlds = {args.only: WORLDS[args.only]} if args.only else WORLDS
     surge = surge_config(load_settings())
-    jobs = [(world, "fresh", seed) for world in worlds for seed in fresh]
-    if not args.no_baseline:
-        jobs += [(world, "tuned", seed) for world in worlds for seed in TUNING_SEEDS]
+    kinds = {"fresh": fresh} if args.no_baseline else {"fresh": fresh, "tuned": list(TUNING_SEEDS)}
+    # one world after the other (small first), so a long run has a whole world to show early
+    jobs = [(world, kind, seed) for world in worlds for kind, seeds in kinds.items() for seed in seeds]
     console.print(f"fresh seeds: {', '.join(map(str, fresh))}; tuned-on seeds (baseline): {', '.join(map(str, TUNING_SEEDS))}")
     console.print("surge: in-process closed loop of the surge topology's engine (topologies.surge.SurgeEngine), "
                   f"{surge.window_ms // 1000} s windows every {surge.step_ms // 1000} s")
@@ -119,20 +119,24 @@ def main() -> None:
             run = {**future.result(), "world": world, "kind": kind}
             _check_workload(run)
             runs.append(run)
+            _write(runs, worlds, fresh, args.jobs, time.perf_counter() - started, complete=len(runs) == len(jobs))
             progress.advance(task)
             progress.update(task, description=f"simulated weekdays (last: seed {run['seed']} {world}: {run['in_band']}/16)")
     wall = time.perf_counter() - started
+    _print(runs, _summarise(runs, worlds), worlds)
+    console.print(f"wrote {RESULTS} ({wall / 60:.1f} min wall, {args.jobs} processes, load {os.getloadavg()[0]:.1f})")
 
-    summary = _summarise(runs, worlds)
-    _print(runs, summary, worlds)
+
+def _write(runs: list[dict[str, Any]], worlds: dict[str, tuple[int, int]], fresh: list[int], jobs: int, wall: float,
+           *, complete: bool) -> None:
+    """The JSON of the runs so far, rewritten after each one: a long benchmark stopped early keeps what it measured."""
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps({
         "generated_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "load_average_1m": os.getloadavg()[0],
-        "wall_s": round(wall, 1), "jobs": args.jobs, "fresh_seeds": fresh, "tuning_seeds": list(TUNING_SEEDS),
+        "complete": complete, "wall_s": round(wall, 1), "jobs": jobs, "fresh_seeds": fresh, "tuning_seeds": list(TUNING_SEEDS),
         "surge": "in-process closed loop of topologies.surge.SurgeEngine", "target_in_band": TARGET,
-        "summary": summary, "runs": sorted(runs, key=lambda r: (r["world"], r["kind"], r["seed"])),
+        "summary": _summarise(runs, worlds), "runs": sorted(runs, key=lambda r: (r["world"], r["kind"], r["seed"])),
     }, indent=2, default=str) + "\n")
-    console.print(f"wrote {RESULTS} ({wall / 60:.1f} min wall, {args.jobs} processes, load {os.getloadavg()[0]:.1f})")
 
 
 def _summarise(runs: list[dict[str, Any]], worlds: dict[str, tuple[int, int]]) -> dict[str, Any]:
@@ -141,6 +145,8 @@ def _summarise(runs: list[dict[str, Any]], worlds: dict[str, tuple[int, int]]) -
         fresh = [r for r in runs if r["world"] == world and r["kind"] == "fresh"]
         tuned = [r for r in runs if r["world"] == world and r["kind"] == "tuned"]
         in_band = [r["in_band"] for r in fresh]
+        if not in_band:
+            continue  # not measured yet
         misses = Counter(key for r in fresh for key, row in r["rows"].items() if row["status"] != "pass")
         entry = {"drivers": worlds[world][0], "riders": worlds[world][1], "fresh": _spread(in_band),
                  "seeds_meeting_target": sum(n >= TARGET for n in in_band), "seeds": len(fresh),

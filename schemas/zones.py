@@ -13,12 +13,13 @@ and judgement, documented here):
   of the centre, the expanded centre where app rides concentrate), where d is the centroid's distance to the
   Paulista/Consolação centre, hub factor 2.0 for the business/nightlife core and 1.5 for regional
   centres (Santo Amaro, Tatuapé, Santana, Lapa, ...).
-- `surge_sensitivity` (0.4–0.75): how strongly a zone's multiplier reacts to a demand/supply
+- `surge_sensitivity` (0.16–0.29): how strongly a zone's multiplier reacts to a demand/supply
   imbalance (read by the surge topology): a zone with twice as many requests as available drivers
-  over the window heads for 1 + sensitivity (1.4–1.75×, within São Paulo's observed 1.25–2.7×
-  spikes). Central zones with bursty event and office demand react more: 0.4 + 0.3 × e^(-d/8 km)
-  (+0.05 for hubs). Calibrated in closed-loop simulated weekdays to 10–30 % of trips surged at a mean
-  of 1.2–1.6× (the surge band); the earlier 0.8–1.5 surged over a third of all trips.
+  over the window heads for 1 + sensitivity (1.16–1.29×); a tighter imbalance goes further, within
+  São Paulo's observed 1.25–2.7× spikes. Central zones with bursty event and office demand react
+  more: 0.16 + 0.11 × e^(-d/8 km) (+0.02 for hubs). Calibrated in closed-loop simulated weekdays
+  against the surge band (10–30 % of trips surged at a mean of 1.2–1.6×); the earlier 0.8–1.5
+  surged over a third of all trips.
 - `dense_core`: districts with urban canyons where phone GPS produces outliers.
 """
 
