@@ -161,6 +161,9 @@ class KafkaSurge:
         self._consumer.close()
 
 
+_NO_LEADER_YET = {KafkaError.NOT_LEADER_FOR_PARTITION, KafkaError.LEADER_NOT_AVAILABLE, KafkaError.UNKNOWN_TOPIC_OR_PART}
+
+
 class LockstepSurge:
     """Lockstep mode: see the module docstring. `producer` is the run's event producer (the Kafka sink's),
     so the markers follow the events on each partition.
@@ -198,14 +201,22 @@ class LockstepSurge:
                 raise SurgeLoopError(f"the surge topic {self.topic} does not exist; create the catalog's topics with "
                                      "`rideshare topics create` and start a worker (`rideshare worker`)")
             partitions = sorted(metadata.partitions)
-            assignment = []
-            for partition in partitions:
-                _, high = self._consumer.get_watermark_offsets(TopicPartition(self.topic, partition), timeout=10)
-                assignment.append(TopicPartition(self.topic, partition, high))
+            assignment = [TopicPartition(self.topic, partition, self._end_offset(partition)) for partition in partitions]
         except KafkaException as exc:
             raise SurgeLoopError(f"cannot read the surge topic {self.topic}: {exc.args[0]}; is Kafka up (`rideshare infra up`)?") from exc
         self._consumer.assign(assignment)
         return partitions
+
+    def _end_offset(self, partition: int, *, settle_s: float = 15.0) -> int:
+        """The partition's end offset; a topic created a moment ago has no leader yet for a few seconds."""
+        deadline = time.monotonic() + settle_s
+        while True:
+            try:
+                return int(self._consumer.get_watermark_offsets(TopicPartition(self.topic, partition), timeout=10)[1])
+            except KafkaException as exc:
+                if exc.args[0].code() not in _NO_LEADER_YET or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
 
     def multiplier(self, zone_id: str) -> float:
         return self._multipliers.get(zone_id, 1.0)

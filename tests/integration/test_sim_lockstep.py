@@ -3,11 +3,13 @@
 - the same seed run twice, once with one worker and once with two, gives identical event logs on every
   topic (record by record, partition by partition, the surge topology's updates and markers included),
   with surge updates present and applied to the fares of later requests;
-- a demand burst in one zone raises that zone's fares in the next step and not before.
+- a demand burst in one zone raises that zone's fares in the next step and not before;
+- without a surge worker a step times out with an error that says what to start.
 """
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterator
@@ -17,6 +19,7 @@ from typing import Any
 import pytest
 from confluent_kafka import Consumer, TopicPartition
 
+from agents_sim.exceptions import SurgeLoopError
 from agents_sim.params import RiderParams, SimConfig
 from agents_sim.pricing import fare_brl
 from agents_sim.runtime import SimulationRuntime
@@ -205,5 +208,21 @@ def test_a_demand_burst_in_one_zone_raises_its_fares_in_the_next_step_and_not_be
     after = [t for t in ask_in_zone(sim, idle[40:60], zone) if t is not None]
     assert after and all(t.surge_multiplier == raised for t in after)
     assert all(t.fare_estimate_brl > 0 for t in after)
+    sink.flush()
+    surge.close()
+
+
+def test_without_a_surge_worker_the_step_times_out_saying_what_to_start(topics: Settings) -> None:
+    sink = KafkaSink(topics)  # the module's namespace: topics exist, no worker reads them
+    surge = LockstepSurge(topics, sink.producer, timeout_s=3)
+    sim = Simulation(SimConfig(seed=5, drivers=5, riders=20, session_id="nobody-listens"), sink, surge=surge)
+    sim.populate()
+    boundary = (sim.now // STEP_MS + 1) * STEP_MS
+    sim.run_until(boundary)
+    started = time.monotonic()
+    with pytest.raises(SurgeLoopError, match=r"Start a worker with the surge topology.*rideshare worker") as failure:
+        surge.complete_step(sim.session_id, boundary)
+    assert 3 <= time.monotonic() - started < 30
+    assert f"missing on partition(s) {list(range(12))}" in str(failure.value)
     sink.flush()
     surge.close()
