@@ -123,7 +123,7 @@ def main() -> None:
             progress.advance(task)
             progress.update(task, description=f"simulated weekdays (last: seed {run['seed']} {world}: {run['in_band']}/16)")
     wall = time.perf_counter() - started
-    _print(runs, _summarise(runs, worlds), worlds)
+    _print(json.loads(RESULTS.read_text(encoding="utf-8")))
     console.print(f"wrote {RESULTS} ({wall / 60:.1f} min wall, {args.jobs} processes, load {os.getloadavg()[0]:.1f})")
 
 
@@ -158,25 +158,32 @@ def _summarise(runs: list[dict[str, Any]], worlds: dict[str, tuple[int, int]]) -
     return summary
 
 
-def _print(runs: list[dict[str, Any]], summary: dict[str, Any], worlds: dict[str, tuple[int, int]]) -> None:
-    table = Table(title="KPI bands in band (of 16) per simulated weekday · surge from the in-process closed loop")
-    for header in ("world", "seeds", "min", "median", "max", f"≥ {TARGET}", "baseline: tuned seeds (median)", "fresh / tuned"):
-        table.add_column(header, justify="left" if header in ("world", "seeds") else "right")
-    for world, entry in summary.items():
-        drivers, riders = worlds[world]
+def tables(results: dict[str, Any]) -> list[Table]:
+    """The benchmark's tables from its JSON: bands in band across seeds per world size, then per seed."""
+    complete = "" if results.get("complete", True) else " (stopped early: the worlds and seeds measured so far)"
+    table = Table(title=f"KPI bands in band (of 16) per simulated weekday · surge from the in-process closed loop{complete}")
+    for header in ("world (drivers / riders)", "seeds", "min", "median", "max", f"≥ {TARGET}", "baseline: tuned seeds (median)",
+                   "fresh / tuned"):
+        table.add_column(header, justify="left" if header.startswith(("world", "seeds")) else "right")
+    for entry in results["summary"].values():
         fresh = entry["fresh"]
-        table.add_row(f"{drivers:,} / {riders:,}", f"{entry['seeds']} fresh", str(fresh["min"]), f"{fresh['median']:g}",
-                      str(fresh["max"]), f"{entry['seeds_meeting_target']} of {entry['seeds']}",
+        table.add_row(f"{entry['drivers']:,} / {entry['riders']:,}", f"{entry['seeds']} fresh", str(fresh["min"]),
+                      f"{fresh['median']:g}", str(fresh["max"]), f"{entry['seeds_meeting_target']} of {entry['seeds']}",
                       f"{entry['tuned']['median']:g}" if "tuned" in entry else "-",
                       f"{entry['fresh_over_tuned_median']:.2f}" if "tuned" in entry else "-")
-    console.print(table)
     detail = Table(title="Per seed: bands in band and the rows that miss")
-    for header in ("world", "seed", "kind", "in band", "misses"):
+    for header in ("world", "seed", "kind", "in band", "wall s", "misses"):
         detail.add_column(header)
-    for run in sorted(runs, key=lambda r: (r["world"], r["kind"], r["seed"])):
+    for run in results["runs"]:
         misses = "; ".join(f"{key}: {row['reason']}" for key, row in run["rows"].items() if row["status"] != "pass")
-        detail.add_row(run["world"], str(run["seed"]), run["kind"], f"{run['in_band']}/16", misses or "-")
-    console.print(detail)
+        detail.add_row(run["world"], str(run["seed"]), run["kind"], f"{run['in_band']}/16", f"{run['wall_s']:g}", misses or "-")
+    return [table, detail]
+
+
+def _print(results: dict[str, Any]) -> None:
+    for table in tables(results):
+        console.print(table)
+    summary = results["summary"]
     met = all(entry["seeds_meeting_target"] == entry["seeds"] for entry in summary.values())
     console.print(f"target: ≥ {TARGET} of 16 for every fresh seed at every size: {'met' if met else 'MISSED'}")
 
