@@ -8,12 +8,12 @@ export GX_ANALYTICS_ENABLED := false
 export DBT_SEND_ANONYMOUS_USAGE_STATS := False
 export AIRFLOW__CORE__LOAD_EXAMPLES := False
 
-.PHONY: demo test bench bench-peers setup setup-system setup-python setup-frontend lint lock clean
+.PHONY: demo test bench bench-peers setup setup-system setup-python setup-frontend setup-lake lint lock clean
 
 demo: setup
 	$(RIDESHARE) demo $(if $(DURATION),--duration $(DURATION),)
 
-test: setup setup-browser
+test: setup setup-browser setup-lake
 	@$(RIDESHARE) infra up && \
 	  { $(PY) -m pytest tests $(PYTEST_ARGS); status=$$?; \
 	    (cd frontend && npx vitest run) || status=1; \
@@ -21,7 +21,7 @@ test: setup setup-browser
 
 # Benchmarks run as modules from the project root, so bench/lakehouse.py cannot shadow the lakehouse package.
 BENCHES ?= sim_throughput topologies latency lakehouse report_bench
-bench: setup bench-peers
+bench: setup setup-lake bench-peers
 	@$(RIDESHARE) infra up && { status=0; for b in $(BENCHES); do echo "== bench/$$b.py"; \
 	  $(PY) -m bench.$$b || status=1; done; $(RIDESHARE) infra down; exit $$status; }
 
@@ -42,6 +42,19 @@ setup-system:
 	@command -v redis-server >/dev/null || { apt-get update -qq && apt-get install -y -qq redis-server >/dev/null; }
 	@command -v java >/dev/null || { apt-get update -qq && apt-get install -y -qq openjdk-17-jre-headless >/dev/null; }
 	@command -v mvn >/dev/null || { apt-get update -qq && apt-get install -y -qq maven >/dev/null; }
+
+# The lakehouse's Java pieces, from Maven Central into the ignored .local/ at install time: the Delta jars
+# for the Spark engine (Ivy cache, resolved by starting one session) and S3Proxy, the S3-compatible
+# server the s3:// lake tests run against.
+S3PROXY_VERSION := 2.6.0
+S3PROXY_JAR := .local/s3proxy/s3proxy-$(S3PROXY_VERSION)-jar-with-dependencies.jar
+setup-lake: setup-python $(S3PROXY_JAR) .local/ivy/.resolved
+$(S3PROXY_JAR):
+	mvn -q -B dependency:copy -Dartifact=org.gaul:s3proxy:$(S3PROXY_VERSION):jar:jar-with-dependencies \
+	  -DoutputDirectory=.local/s3proxy -Dmaven.repo.local=.local/m2
+.local/ivy/.resolved: requirements.lock
+	$(PY) -m lakehouse.spark_session
+	@touch $@
 
 setup-browser:
 	@command -v chromium >/dev/null || { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; }

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from core.exceptions import RideshareError
 
-__all__ = ["CheckpointError", "ConfigError", "InvalidTransition", "RuntimeStateError", "SimulationError", "SurgeLoopError"]
+__all__ = ["CheckpointError", "ConfigError", "InvalidTransition", "RuntimeBusyError", "RuntimeStateError", "SimulationError",
+           "SurgeLoopError"]
 
 
 class SimulationError(RideshareError):
@@ -21,6 +22,10 @@ class InvalidTransition(SimulationError):
 
 class RuntimeStateError(SimulationError):
     """A control command that the runtime's current state does not allow (e.g. resume while running)."""
+
+
+class RuntimeBusyError(RuntimeStateError):
+    """The runtime's bounded command queue is full: the caller should retry shortly."""
 
 
 class CheckpointError(SimulationError):

@@ -1,8 +1,8 @@
 """Every tunable number of the simulation, in one place, with the basis of its calibrated value.
 
-Bands referred to below are the KPI bands of the calibration (agents_sim/report/bands.py, explained in
-docs/report.md). All parameters are frozen dataclasses validated on construction; `SimConfig.replace(...)`
-rejects unknown names (a typo never silently falls back to a default).
+Bands referred to below are those of docs/calibration.md. All parameters are frozen dataclasses
+validated on construction; `SimConfig.replace(...)` rejects unknown names (a typo never silently falls
+back to a default).
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ __all__ = [
 ]
 
 SAO_PAULO = ZoneInfo("America/Sao_Paulo")
-# A Monday 06:00 local time (UTC-3): the issue's default start instant.
+# A Monday 06:00 local time (UTC-3): the default start instant.
 DEFAULT_START = "2026-03-02T06:00:00-03:00"
 
 

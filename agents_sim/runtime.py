@@ -1,9 +1,11 @@
 """`SimulationRuntime`: one simulation run in a background thread, controlled from other threads.
 
 The control API (FastAPI, same process) and `rideshare sim run` drive a simulation through this
-class. Thread model: a single sim thread owns the SimPy loop. Control commands are queued and
-applied by the sim thread between steps; read-only views take a lock the sim thread releases after
+class. Thread model: a single sim thread owns the SimPy loop. Control commands are queued (bounded)
+and applied by the sim thread between steps; read-only views take a lock the sim thread releases after
 every short step (a few ms of wall time), so a view never waits long and never sees a half-step.
+**The sim thread never holds the lock while it waits on Kafka**: broker backpressure and the lockstep
+surge barrier are waited for between steps, outside the lock.
 
 States::
 
@@ -13,11 +15,13 @@ States::
 - `pause(drain_timeout_s)` is two-phase and returns at once: DRAINING stops new requests and lets
   trips finish; trips still active `drain_timeout_s` *simulated* seconds later are cancelled by the
   system (reason `drain_timeout`); then PAUSED. Poll `status()["state"]`.
-- `set_speed(x)`: real time × x (0.5..1000), or None for as fast as possible.
+- `set_speed(speed)`: a factor of real time, `max` (as fast as possible) or `auto` (paced by the stream
+  workers' consumer lag through `lag_probe`, see agents_sim.pacing); spellings and bounds are
+  schemas.limits'.
 - `reset()`: a fresh world from the same config (new session id `<session>-r<n>`); keeps the state
   (a running runtime keeps running).
-- `spawn_drivers(n)` / `spawn_riders(n)`: add agents (at most the config's max_drivers / max_riders
-  in total, ValueError beyond) and return their ids.
+- `spawn_drivers(n)` / `spawn_riders(n)`: add agents (at most `SPAWN_PER_REQUEST_MAX` per call and the
+  config's max_drivers / max_riders in total, ValueError beyond) and return their ids.
 - `subscribe(callback)`: `callback(change: dict)` for every trip event (keys: trip_id, event_type,
   state, event_time, rider_id, driver_id, pickup_zone_id, dropoff_zone_id, fare_brl, cancelled_by,
   cancel_reason). Called on the sim thread: keep it cheap (e.g. put on a queue). Returns an
@@ -29,37 +33,48 @@ States::
   reaches it exactly (`rideshare sim run --duration`); `wait(timeout_s)` blocks until the thread ends.
 - Surge: with a `KafkaSink` the runtime consumes the surge topic (`KafkaSurge`); otherwise it uses
   the injected `surge` source or 1.0 everywhere. A lockstep source (`surge.step_ms` set) makes the sim
-  thread stop each slice at the next surge-step boundary and call `surge.complete_step(session, boundary)`
-  there, outside the lock (it waits on Kafka); `surge_wait_s` sums the seconds it waited.
+  thread stop each slice at the next surge-step boundary (epoch multiples of `step_ms`) and call
+  `surge.complete_step(session, boundary)` there, outside the lock (it waits on Kafka; never while the
+  broker is known to be unavailable); `surge_wait_s` sums the seconds it waited.
+- Backpressure: a sink with a bounded queue (`sink.backpressure`) that is congested (broker
+  unavailable) makes the loop wait instead of stepping; views, commands and the status (`broker`,
+  `backpressure`) keep answering, and the run continues where it stopped once the queue drains.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import queue
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future
 from pathlib import Path
 from typing import Any, TypeVar
 
 from agents_sim import checkpoint as checkpoints
 from agents_sim import views
-from agents_sim.exceptions import RuntimeStateError
+from agents_sim.exceptions import RuntimeBusyError, RuntimeStateError
+from agents_sim.lag import LagProbe, LagWatcher
+from agents_sim.pacing import AutoPacer
 from agents_sim.params import SimConfig
 from agents_sim.simulation import Simulation
 from agents_sim.sinks import KafkaSink, Sink
 from agents_sim.surge import KafkaSurge, SurgeSource
+from core.exceptions import RideshareError
+from schemas.limits import SPAWN_PER_REQUEST_MAX, SPEED_AUTO, SPEED_FACTOR_MAX, SPEED_FACTOR_MIN, SPEED_MAX, Speed, parse_speed
 from schemas.zones import zones_geojson
 
-__all__ = ["MAX_SPEED", "MIN_SPEED", "RuntimeState", "SimulationRuntime"]
+__all__ = ["RuntimeState", "SimulationRuntime"]
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-MIN_SPEED, MAX_SPEED = 0.5, 1000.0
 _SLICE_WALL_S = 0.02   # target wall time of one step while holding the lock
-_SPAWN_LIMIT = 10_000  # agents per spawn command
+_MAX_COMMANDS = 64     # queued control commands (a full queue answers RuntimeBusyError)
+_MAX_LISTENERS = 64    # trip-change subscribers
+_BROKER_WAIT_S = 0.1   # one wait for the broker's queue to drain, between command checks
+_COMMAND_WAIT_S = 30.0  # a control call gives up (RuntimeBusyError) when the sim thread does not take it
 
 
 class RuntimeState:
@@ -71,8 +86,8 @@ class RuntimeState:
 
 
 class SimulationRuntime:
-    def __init__(self, config: SimConfig, sink: Sink, *, surge: SurgeSource | None = None, speed: float | None = 1.0,
-                 end_ms: int | None = None, osrm_url: str | None = None) -> None:
+    def __init__(self, config: SimConfig, sink: Sink, *, surge: SurgeSource | None = None, speed: Speed = 1.0,
+                 end_ms: int | None = None, osrm_url: str | None = None, lag_probe: LagProbe | None = None) -> None:
         self.config = config
         self.osrm_url = osrm_url
         self.end_ms = end_ms
@@ -80,19 +95,30 @@ class SimulationRuntime:
         if surge is None and isinstance(sink, KafkaSink):
             surge = KafkaSurge(sink.settings)
         self._surge = surge
+        self._pacer = AutoPacer()
+        self._lag_probe = lag_probe
+        self._watcher = LagWatcher(lag_probe, self._pacer, self._achieved_while_running) if lag_probe is not None else None
         self._speed = self._valid_speed(speed)
         self._lock = threading.RLock()
-        self._commands: queue.Queue[tuple[Callable[[], Any], Future[Any]]] = queue.Queue()
+        self._commands: queue.Queue[tuple[Callable[[], Any], Future[Any]]] = queue.Queue(maxsize=_MAX_COMMANDS)
+        self._stop_requested = threading.Event()
         self._listeners: list[Callable[[dict[str, Any]], None]] = []
         self._resets = 0
         self.state = RuntimeState.CREATED
         self._thread: threading.Thread | None = None
         self._drain_deadline_ms = 0
         self._speed_achieved = 0.0
-        self._anchor: tuple[float, int] = (time.monotonic(), 0)
-        self.error: BaseException | None = None
+        self._anchor: tuple[float, int, float | None] = (time.monotonic(), 0, None)  # wall, sim ms, factor
         self.surge_wait_s = 0.0
         self._surge_step_due: tuple[str, int] | None = None  # (session, boundary) reached, to complete outside the lock
+        self._loop_holds_lock = False  # the sim thread is inside its locked section (steps and commands)
+        self.lock_released_waits = 0  # sends that found the queue full there and waited with the lock released
+        self.waiting_for_broker = False
+        self.undelivered = 0  # events still queued when the run stopped (broker unavailable)
+        self.error: BaseException | None = None
+        backpressure = sink.backpressure
+        if backpressure is not None:
+            backpressure.blocking_section = self._lock_released_for_the_broker
         self.sim = self._new_simulation(config.resolved_session_id)
 
     # ------------------------------------------------------------ lifecycle
@@ -109,10 +135,12 @@ class SimulationRuntime:
             if self.state != RuntimeState.CREATED:
                 raise RuntimeStateError(f"start() needs a new runtime; it is {self.state}")
             self.state = RuntimeState.RUNNING
-            self.sim.control_event("started", speed=self._speed)
-            self._anchor = (time.monotonic(), self.sim.now)
+            self._control_event("started")
+            self._reanchor()
         self._thread = threading.Thread(target=self._loop, name="simulation", daemon=True)
         self._thread.start()
+        if self._watcher is not None:
+            self._watcher.start()
 
     def pause(self, drain_timeout_s: float = 120.0) -> None:
         """RUNNING -> DRAINING (returns immediately); PAUSED once trips are done or the timeout cancelled them."""
@@ -134,22 +162,25 @@ class SimulationRuntime:
                 raise RuntimeStateError(f"resume() needs a paused or draining simulation; it is {self.state}")
             self.state = RuntimeState.RUNNING
             self.sim.accepting_requests = True
-            self._anchor = (time.monotonic(), self.sim.now)
-            self.sim.control_event("resumed", speed=self._speed)
+            self._reanchor()
+            self._control_event("resumed")
         self._call(apply)
 
     def stop(self, timeout_s: float = 30.0) -> None:
-        """End the sim thread and flush the sink (idempotent)."""
-        if self.state == RuntimeState.STOPPED:
+        """End the sim thread and flush the sink (idempotent). While the broker is unavailable the queued
+        events are not waited for: `status()["undelivered"]` counts them (they go out if it returns)."""
+        if self.state == RuntimeState.STOPPED and self._stop_requested.is_set():
             return
+        self._stop_requested.set()
         thread = self._thread
         if thread is not None and thread.is_alive():
-            self._commands.put((self._mark_stopped, Future()))
             thread.join(timeout_s)
         else:
             with self._lock:
                 self._mark_stopped()
-        self.sink.flush()
+        if self._watcher is not None:
+            self._watcher.stop()
+        self._flush_sink()
         if self._surge is not None:
             self._surge.close()
 
@@ -161,34 +192,61 @@ class SimulationRuntime:
         return self.state == RuntimeState.STOPPED
 
     def _mark_stopped(self) -> None:
-        if self.state != RuntimeState.STOPPED:
+        if self.state == RuntimeState.STOPPED:
+            return
+        backpressure = self.sink.backpressure
+        if backpressure is not None and backpressure.health.available is False and backpressure.queue_full():
+            # Queuing the event would wait for a broker that may never come back: a stop must not hang.
+            log.warning("the broker is unavailable and the queue is full: the run stops without its 'stopped' event")
+        else:
             self.sim.control_event("stopped")
-            self.state = RuntimeState.STOPPED
+        self.state = RuntimeState.STOPPED
+
+    def _flush_sink(self) -> None:
+        backpressure = self.sink.backpressure
+        if backpressure is not None and backpressure.health.available is False:
+            queued = backpressure.queued()
+            if queued != self.undelivered:
+                log.warning("the broker is unavailable: %d events stay queued (delivered if it returns before the process exits)",
+                            queued)
+            self.undelivered = queued
+            return
+        try:
+            self.sink.flush()
+            self.undelivered = 0
+        except RideshareError as exc:
+            self.undelivered = backpressure.queued() if backpressure is not None else 0
+            log.warning("flushing the sink at stop: %s", exc)
 
     def reset(self) -> None:
         def apply() -> None:
             self._resets += 1
             self.sim = self._new_simulation(f"{self.config.resolved_session_id}-r{self._resets}")
             self.sim.control_event("reset")
-            self._anchor = (time.monotonic(), self.sim.now)
+            self._reanchor()
             if self.state == RuntimeState.DRAINING:
                 self.state = RuntimeState.PAUSED
         self._call(apply)
 
-    def set_speed(self, speed: float | None) -> None:
+    def set_speed(self, speed: Speed) -> None:
         value = self._valid_speed(speed)
 
         def apply() -> None:
+            if value == SPEED_AUTO and self._speed != SPEED_AUTO:
+                # Start adapting from where the run is now, not from the pacer's last value.
+                current = self._speed if isinstance(self._speed, float) else self._speed_achieved or 1.0
+                self._pacer.factor = min(max(current, SPEED_FACTOR_MIN), SPEED_FACTOR_MAX)
             self._speed = value
-            self._anchor = (time.monotonic(), self.sim.now)
-            self.sim.control_event("speed_changed", speed=value)
+            self._reanchor()
+            self._control_event("speed_changed")
         self._call(apply)
 
-    @staticmethod
-    def _valid_speed(speed: float | None) -> float | None:
-        if speed is not None and not MIN_SPEED <= speed <= MAX_SPEED:
-            raise ValueError(f"speed must be {MIN_SPEED:g}..{MAX_SPEED:g} (or None for as fast as possible), got {speed}")
-        return speed
+    def _valid_speed(self, speed: Speed) -> Speed:
+        value = parse_speed(speed)
+        if value == SPEED_AUTO and self._watcher is None:
+            raise ValueError(f"speed '{SPEED_AUTO}' paces by the stream workers' consumer lag, which this run cannot read "
+                             f"(it has no Kafka sink): use a factor or '{SPEED_MAX}'")
+        return value
 
     def spawn_drivers(self, n: int) -> list[str]:
         self._check_spawn(n, len(self.sim.drivers), self.config.max_drivers, "drivers")
@@ -210,13 +268,15 @@ class SimulationRuntime:
 
     @staticmethod
     def _check_spawn(n: int, current: int, limit: int, kind: str) -> None:
-        if not 1 <= n <= _SPAWN_LIMIT:
-            raise ValueError(f"spawn 1..{_SPAWN_LIMIT} {kind} at a time, got {n}")
+        if not 1 <= n <= SPAWN_PER_REQUEST_MAX:
+            raise ValueError(f"spawn 1..{SPAWN_PER_REQUEST_MAX} {kind} at a time, got {n}")
         if current + n > limit:
             raise ValueError(f"at most {limit} {kind} per simulation: {current} exist, {n} more would exceed it")
 
     def subscribe(self, callback: Callable[[dict[str, Any]], None]) -> Callable[[], None]:
         with self._lock:
+            if len(self._listeners) >= _MAX_LISTENERS:
+                raise RuntimeBusyError(f"at most {_MAX_LISTENERS} trip-change subscribers")
             self._listeners.append(callback)
 
         def unsubscribe() -> None:
@@ -237,7 +297,7 @@ class SimulationRuntime:
             self.sim = checkpoints.load(Path(path), self.config, self.sink, surge=self._surge, listeners=self._listeners,
                                         osrm_url=self.osrm_url)
             self.sim.accepting_requests = self.state != RuntimeState.DRAINING
-            self._anchor = (time.monotonic(), self.sim.now)
+            self._reanchor()
             self.sim.control_event("restored", detail=str(path))
         self._call(apply)
 
@@ -248,10 +308,29 @@ class SimulationRuntime:
             sim = self.sim
             return {
                 "state": self.state, "session_id": sim.session_id, "seed": self.config.seed, "sim_time_ms": sim.now,
-                "speed": self._speed, "speed_achieved": round(self._speed_achieved, 2), "events_emitted": sim.events.counter,
-                "drivers": len(sim.drivers), "riders": len(sim.riders), "active_trips": len(sim.trips),
-                "error": repr(self.error) if self.error else None,
+                "speed": self._speed, "speed_achieved": round(self._speed_achieved, 2),
+                "auto_factor": round(self._pacer.factor, 2) if self._speed == SPEED_AUTO else None,
+                "events_emitted": sim.events.counter, "drivers": len(sim.drivers), "riders": len(sim.riders),
+                "active_trips": len(sim.trips), "lag": self._lag_status(), "broker": self._broker_status(),
+                "backpressure": self.waiting_for_broker, "error": repr(self.error) if self.error else None,
             }
+
+    def _lag_status(self) -> dict[str, Any] | None:
+        if self._watcher is None:
+            return None
+        reading = self._pacer.last
+        return {"group_id": self._watcher.probe.group_id, "readable": self._watcher.readable,
+                "records": reading.lag_records if reading else None, "seconds": reading.lag_s if reading else None,
+                "drain_per_s": reading.drain_per_s if reading else None, "target_s": self._pacer.target_lag_s}
+
+    def _broker_status(self) -> dict[str, Any] | None:
+        backpressure = self.sink.backpressure
+        if backpressure is None:
+            return None
+        health = backpressure.health
+        down_for = health.down_for_s()
+        return {"available": health.available, "queued": backpressure.queued(), "undelivered": self.undelivered,
+                "down_for_s": round(down_for, 1) if down_for is not None else None, "last_error": health.last_error}
 
     def metrics(self) -> dict[str, Any]:
         with self._lock:
@@ -287,8 +366,15 @@ class SimulationRuntime:
             with self._lock:
                 return fn()
         future: Future[T] = Future()
-        self._commands.put((fn, future))
-        return future.result(timeout=60)
+        try:
+            self._commands.put_nowait((fn, future))
+        except queue.Full:
+            raise RuntimeBusyError(f"{_MAX_COMMANDS} control commands are already waiting: retry in a moment") from None
+        try:
+            return future.result(timeout=_COMMAND_WAIT_S)
+        except TimeoutError:
+            raise RuntimeBusyError(f"the simulation did not take the command within {_COMMAND_WAIT_S:g} s "
+                                   "(is it waiting for the broker?): retry in a moment") from None
 
     def _apply_commands(self) -> None:
         while True:
@@ -304,18 +390,35 @@ class SimulationRuntime:
     def _loop(self) -> None:
         step_ms = 1000
         window: tuple[float, int] = (time.monotonic(), self.sim.now)
+        backpressure = self.sink.backpressure
         try:
             while True:
-                with self._lock:
+                with self._loop_locked():
                     self._apply_commands()
+                    if self._stop_requested.is_set():
+                        self._mark_stopped()
                     if self.state == RuntimeState.STOPPED:
                         break
                     active = self.state in (RuntimeState.RUNNING, RuntimeState.DRAINING)
-                    if active:
+                    if backpressure is not None:
+                        backpressure.poll()  # delivery and broker-health callbacks
+                    # A step boundary waits for the surge loop over Kafka: not while the broker is away.
+                    broker_down = backpressure is not None and backpressure.health.available is False
+                    congested = active and backpressure is not None and (
+                        backpressure.congested() or (broker_down and self._surge_step_due is not None))
+                    if active and not congested and self._surge_step_due is None:
                         step_ms = self._step(step_ms)
                         if self.end_ms is not None and self.sim.now >= self.end_ms:
                             self._mark_stopped()
                             break
+                # Outside the lock: every wait on Kafka happens here, views and commands keep answering.
+                if congested:
+                    self._wait_for_broker(backpressure)
+                    window = self._measure_speed(window)
+                    continue
+                if self.waiting_for_broker:
+                    log.info("the broker takes events again: the simulation continues")
+                    self.waiting_for_broker = False
                 due, self._surge_step_due = self._surge_step_due, None
                 if due is not None:
                     self.surge_wait_s += self.sim.surge.complete_step(*due)
@@ -323,34 +426,104 @@ class SimulationRuntime:
                     time.sleep(0.02)
                     window = (time.monotonic(), self.sim.now)
                     continue
-                now_wall = time.monotonic()
-                if now_wall - window[0] >= 1.0:
-                    self._speed_achieved = (self.sim.now - window[1]) / 1000 / (now_wall - window[0])
-                    window = (now_wall, self.sim.now)
-                if self._speed is not None and self.sim.now >= self._target_ms():
+                window = self._measure_speed(window)
+                self._follow_auto_factor()
+                if self._factor() is not None and self.sim.now >= self._target_ms():
                     time.sleep(0.005)
         except BaseException as exc:
             log.exception("the simulation thread failed")
             self.error = exc
             self.state = RuntimeState.STOPPED
         finally:
-            self.sink.flush()
+            self._flush_sink()
+
+    def _wait_for_broker(self, backpressure: Any) -> None:
+        if not self.waiting_for_broker:
+            log.warning("the broker does not take events (%d queued): the simulation waits", backpressure.queued())
+            self.waiting_for_broker = True
+        started = time.monotonic()
+        backpressure.wait_for_room(_BROKER_WAIT_S)
+        left = _BROKER_WAIT_S - (time.monotonic() - started)
+        if left > 0 and backpressure.health.available is False:
+            time.sleep(left)  # room in the queue, but a surge step waits for the broker itself
+        self._reanchor()  # simulated time stood still: do not race to catch up with the wall clock
+
+    def _measure_speed(self, window: tuple[float, int]) -> tuple[float, int]:
+        now_wall = time.monotonic()
+        if now_wall - window[0] < 1.0:
+            return window
+        self._speed_achieved = (self.sim.now - window[1]) / 1000 / (now_wall - window[0])
+        return now_wall, self.sim.now
+
+    def _achieved_while_running(self) -> float | None:
+        """For the lag watcher: the achieved factor while the run produces, None while it does not."""
+        if self.state != RuntimeState.RUNNING or self.waiting_for_broker:
+            return None
+        return self._speed_achieved
+
+    def _factor(self) -> float | None:
+        """The factor of real time the loop paces at now; None: as fast as possible."""
+        if self._speed == SPEED_MAX:
+            return None
+        if self._speed == SPEED_AUTO:
+            return self._pacer.factor
+        return float(self._speed)
+
+    def _follow_auto_factor(self) -> None:
+        if self._speed == SPEED_AUTO and self._anchor[2] != self._pacer.factor:
+            self._reanchor()
+
+    def _reanchor(self) -> None:
+        self._anchor = (time.monotonic(), self.sim.now, self._factor())
 
     def _target_ms(self) -> int:
-        wall0, sim0 = self._anchor
-        return sim0 + int((time.monotonic() - wall0) * 1000 * (self._speed or 0))
+        wall0, sim0, factor = self._anchor
+        return sim0 + int((time.monotonic() - wall0) * 1000 * (factor or 0))
+
+    def _control_event(self, action: str) -> None:
+        """A control event with the speed: the factor, null for max (the Avro field's meaning), auto's current factor."""
+        speed = self._speed
+        factor = None if speed == SPEED_MAX else (self._pacer.factor if speed == SPEED_AUTO else float(speed))
+        self.sim.control_event(action, speed=factor, detail=f"speed {SPEED_AUTO}" if speed == SPEED_AUTO else None)
+
+    @contextlib.contextmanager
+    def _loop_locked(self) -> Iterator[None]:
+        """The sim thread's locked section (commands and a step): where a full queue releases the lock to wait."""
+        with self._lock:
+            self._loop_holds_lock = True
+            try:
+                yield
+            finally:
+                self._loop_holds_lock = False
+
+    @contextlib.contextmanager
+    def _lock_released_for_the_broker(self) -> Iterator[None]:
+        """The producer's queue filled up while the sim thread holds the lock (inside a step, or a command that
+        emits many events): wait for the broker without the lock. The sim thread is the only one that changes the
+        world and it is waiting, so views stay consistent, though they may see a step or a command half done;
+        the loop keeps half the queue free before each step, so this is rare."""
+        if not self._loop_holds_lock or threading.current_thread() is not self._thread:
+            yield
+            return
+        self.lock_released_waits += 1
+        self.waiting_for_broker = True
+        self._lock.release()
+        try:
+            yield
+        finally:
+            self._lock.acquire()
 
     def _step(self, step_ms: int) -> int:
         """Advance one slice; returns the next slice size (adapted to ~_SLICE_WALL_S of wall time)."""
         sim = self.sim
         target = sim.now + step_ms
-        if self._speed is not None:
+        if self._factor() is not None:
             target = min(target, max(sim.now, self._target_ms()))
         if self.state == RuntimeState.DRAINING:
             target = min(target, self._drain_deadline_ms)
         if self.end_ms is not None:
             target = min(target, self.end_ms)
-        surge_step = sim.surge.step_ms
+        surge_step = getattr(sim.surge, "step_ms", None)  # lockstep sources set it (agents_sim.surge)
         boundary = (sim.now // surge_step + 1) * surge_step if surge_step else None
         if boundary is not None:
             target = min(target, boundary)

@@ -5,25 +5,50 @@ schemas/avro/<schema>.avsc exactly, with keys in schema field order.
 - `JsonlSink(path)`: one line per event, exactly `{"schema":..,"key":..,"value":{..}}` (compact JSON,
   UTF-8, `key` = the catalog key field's value or null), byte-identical for the same seed.
 - `NullSink`: counts and drops (benchmarks). `ListSink`: keeps (schema, record) pairs (tests).
+
+A sink whose events wait in a bounded queue towards a broker exposes it as `backpressure` (None for the
+others): the runtime stops stepping while it is congested, outside its lock, so views stay responsive.
 """
 
 from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from json.encoder import encode_basestring
 from pathlib import Path
 from typing import Any, Protocol
 
 from agents_sim.fast_avro import check_layout, encode_gps_ping
+from core.broker_health import BrokerHealth
 from core.producer import EventProducer
 from core.settings import Settings
 from schemas.catalog import topic_for_schema
 
-__all__ = ["JsonlSink", "KafkaSink", "ListSink", "NullSink", "Sink", "key_field_of"]
+__all__ = ["Backpressure", "JsonlSink", "KafkaSink", "ListSink", "NullSink", "Sink", "key_field_of"]
+
+
+class Backpressure(Protocol):
+    """A bounded queue towards a broker (core.producer.EventProducer implements it)."""
+
+    health: BrokerHealth
+    blocking_section: Callable[[], AbstractContextManager[None]]
+
+    def congested(self) -> bool: ...
+
+    def queue_full(self) -> bool: ...
+
+    def wait_for_room(self, timeout_s: float) -> bool: ...
+
+    def queued(self) -> int: ...
+
+    def poll(self) -> None: ...
 
 
 class Sink(Protocol):
+    backpressure: Backpressure | None
+
     def emit(self, schema_name: str, record: dict[str, Any]) -> None: ...
 
     def flush(self) -> None: ...
@@ -42,6 +67,8 @@ def key_field_of(schema_name: str) -> str | None:
 
 
 class NullSink:
+    backpressure = None
+
     def __init__(self) -> None:
         self.count = 0
 
@@ -56,6 +83,8 @@ class NullSink:
 
 
 class ListSink:
+    backpressure = None
+
     def __init__(self) -> None:
         self.events: list[tuple[str, dict[str, Any]]] = []
 
@@ -93,6 +122,8 @@ def _gps_line(r: dict[str, Any]) -> str:
 
 
 class JsonlSink:
+    backpressure = None
+
     def __init__(self, path: str | Path, *, buffer_lines: int = 4096) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -137,6 +168,7 @@ class KafkaSink:
         check_layout()
         self.settings = settings
         self.producer = EventProducer(settings, **producer_overrides)
+        self.backpressure: Backpressure | None = self.producer
         self._gps_topic = topic_for_schema("gps_ping").qualified(settings.topic_namespace)
         self._gps_type = [("event_type", b"gps_ping")]
 

@@ -363,7 +363,7 @@ class TripFlow:
         fare = self._fare(leg.route.distance_m, duration_s, trip.surge_multiplier)
         trip.move(S.COMPLETED)
         self.emit_trip(trip, "completed", fare=fare, route=leg, actual_s=duration_s)
-        self._stats.fares.append(fare)
+        self._stats.add_fare(fare)
         self._settlement.pay(trip, fare, now)
         self._settlement.rate(trip, now)
         d_lat, d_lon, d_zone = trip.dropoff

@@ -10,7 +10,10 @@ from agents_sim.agents.state import Driver, Rider, Trip
 if TYPE_CHECKING:
     from agents_sim.simulation import Simulation
 
-__all__ = ["active_trips", "driver_view", "metrics", "positions", "rider_view", "trip_view"]
+__all__ = ["MAX_ROUTE_POINTS", "active_trips", "driver_view", "metrics", "positions", "rider_view", "trip_view"]
+
+# A view's route is thinned to at most this many points (street routes from OSRM can have thousands).
+MAX_ROUTE_POINTS = 400
 
 
 def _position(sim: Simulation, driver: Driver) -> tuple[float, float]:
@@ -28,9 +31,17 @@ def trip_view(sim: Simulation, trip: Trip) -> dict[str, Any]:
         "driver_id": trip.driver.driver_id if trip.driver is not None else None,
         "pickup": {"lat": p_lat, "lon": p_lon, "zone_id": p_zone}, "dropoff": {"lat": d_lat, "lon": d_lon, "zone_id": d_zone},
         "surge_multiplier": trip.surge_multiplier, "fare_estimate_brl": trip.fare_estimate_brl, "requested_ms": trip.requested_ms,
-        "route": trip.leg.route.as_lonlat() if trip.leg is not None else [],
+        "route": _thinned(trip.leg.route.as_lonlat()) if trip.leg is not None else [],
         "route_purpose": trip.leg.purpose if trip.leg is not None else None,
     }
+
+
+def _thinned(points: list[Any]) -> list[Any]:
+    """Every k-th point and the last one, so a view stays bounded whatever the router returned."""
+    if len(points) <= MAX_ROUTE_POINTS:
+        return points
+    step = -(-len(points) // (MAX_ROUTE_POINTS - 1))
+    return [*points[:-1:step], points[-1]]
 
 
 def active_trips(sim: Simulation) -> list[dict[str, Any]]:
@@ -71,18 +82,22 @@ def _dna(dna: Any) -> dict[str, Any]:
 
 
 def positions(sim: Simulation) -> list[dict[str, Any]]:
-    """Every online driver and every rider waiting for a car."""
+    """Every online driver and every rider waiting for a car, in the live map's shape (`LivePosition`)."""
     out: list[dict[str, Any]] = []
+    now = sim.now
     for driver in sim.drivers.values():
         if driver.status == "offline":
             continue
         lat, lon = _position(sim, driver)
-        out.append({"entity_type": "driver", "entity_id": driver.driver_id, "lat": lat, "lon": lon, "status": driver.status,
-                    "heading_deg": driver.heading, "trip_id": driver.trip.trip_id if driver.trip is not None else None})
+        moving = driver.leg is not None
+        out.append({"entity_type": "driver", "entity_id": driver.driver_id, "lat": lat, "lon": lon,
+                    "heading_deg": driver.heading, "speed_kmh": round(driver.leg.speed_kmh, 1) if moving else 0.0,
+                    "status": driver.status, "trip_id": driver.trip.trip_id if driver.trip is not None else None, "event_time": now})
     for rider in sim.riders.values():
         if rider.status == "waiting":
-            out.append({"entity_type": "rider", "entity_id": rider.rider_id, "lat": rider.lat, "lon": rider.lon, "status": "waiting",
-                        "heading_deg": 0.0, "trip_id": rider.trip.trip_id if rider.trip is not None else None})
+            out.append({"entity_type": "rider", "entity_id": rider.rider_id, "lat": rider.lat, "lon": rider.lon, "heading_deg": 0.0,
+                        "speed_kmh": 0.0, "status": "waiting", "trip_id": rider.trip.trip_id if rider.trip is not None else None,
+                        "event_time": now})
     return out
 
 

@@ -54,7 +54,7 @@ def weekday(seed: int, drivers: int, riders: int, surge: SurgeConfig) -> dict[st
     config = SimConfig(seed=seed, drivers=drivers, riders=riders)
     tee = KpiTee()
     loop = InProcessSurge(surge)
-    runtime = SimulationRuntime(config, loop.tap(tee), surge=loop, speed=None, end_ms=config.start_ms + DAY_MS)
+    runtime = SimulationRuntime(config, loop.tap(tee), surge=loop, speed="max", end_ms=config.start_ms + DAY_MS)
     started = time.perf_counter()
     runtime.start()
     runtime.wait()

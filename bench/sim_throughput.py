@@ -8,7 +8,7 @@ For each world size (1,000 drivers + 10,000 riders, and 10,000 + 100,000) the sa
   batched) into a fresh topic namespace, timed until every event is acknowledged (flush included).
 
 Populating the world (DNA, profile events) is timed apart. Each measurement is the fastest of
-`--repeat` runs (the machine is shared; the minimum is the least disturbed). Targets (issue 3): >= 200x real time at
+`--repeat` runs (the machine is shared; the minimum is the least disturbed). Targets: >= 200x real time at
 1,000/10,000 with the Kafka sink, and the Kafka sink at >= 70 % of the null-sink speed.
 
     .venv/bin/python -m bench.sim_throughput [--small-minutes 30] [--large-minutes 5] [--only small|large]

@@ -52,7 +52,7 @@ from core.settings import PROJECT_ROOT, Settings, load_settings
 from lakehouse.bronze.specs import bronze_table_uri
 from rideshare.supervisor import ChildProcess
 from rideshare.topics import create_topics
-from rideshare.worker_process import WorkerProcess, free_port, settings_env
+from rideshare.worker_process import Processed, WorkerProcess, free_port, measure_processing, settings_env
 from schemas.catalog import topic_spec
 from schemas.live_state import LiveStateKeys
 
@@ -64,22 +64,11 @@ TARGET_P99_MS = 300.0
 console = Console()
 
 
-@dataclass
-class Throughput:
-    """One timed run: events processed over the span from the first to the last, and the CPU it took."""
+@dataclass(frozen=True)
+class Throughput(Processed):
+    """One timed run with its label: events processed from the first to the last, and the CPU it took."""
 
-    label: str
-    events: int
-    seconds: float
-    cpu_seconds: float
-
-    @property
-    def events_per_s(self) -> float:
-        return self.events / max(self.seconds, 1e-9)
-
-    @property
-    def cpu_s_per_100k(self) -> float:
-        return self.cpu_seconds / max(self.events, 1) * 100_000
+    label: str = ""
 
     def as_dict(self) -> dict[str, Any]:
         return {**asdict(self), "events_per_s": round(self.events_per_s), "cpu_s_per_100k": round(self.cpu_s_per_100k, 2)}
@@ -150,7 +139,7 @@ async def _bare_consumer(settings: Settings, events: int) -> Throughput:
         seconds, cpu = time.perf_counter() - started, time.process_time() - cpu0
     finally:
         await consumer.stop()
-    return Throughput("bare aiokafka consumer", count, seconds, cpu)
+    return Throughput(count, seconds, cpu, label="bare aiokafka consumer")
 
 
 def _timed_child(label: str, child: ChildProcess, progress: Callable[[], int], expected: int, *, timeout_s: float = 600) -> Throughput:
@@ -181,7 +170,7 @@ def _timed_child(label: str, child: ChildProcess, progress: Callable[[], int], e
             raise RuntimeError(f"{label}: stalled at {last:,}/{expected:,} events; see {child.log_file}")
         if time.monotonic() > deadline:
             raise RuntimeError(f"{label}: {last:,}/{expected:,} events after {timeout_s:.0f} s; see {child.log_file}")
-    return Throughput(label, last - first, last_change - started, child.cpu_seconds() - cpu0)
+    return Throughput(last - first, last_change - started, child.cpu_seconds() - cpu0, label=label)
 
 
 # ---- Faust no-op children ----------------------------------------------------------------------------
@@ -262,22 +251,9 @@ def _realtime_worker(settings: Settings, label: str, expected: int, *, processes
     try:
         for worker in workers:
             worker.wait_assigned(gps, timeout_s=180)
-
-        def processed() -> int:
-            return sum(int(w.nodes()["dedup.decode-gps"]["events_in"]) for w in workers)
-
-        class Group(ChildProcess):  # the workers together, as one measured child
-            def running(self) -> bool:
-                return all(w.running() for w in workers)
-
-            def cpu_seconds(self) -> float:
-                return sum(w.cpu_seconds() for w in workers)
-
-        group = Group(label, [], settings.local_dir / f"{label}-0.log")
-        run = _timed_child(label, group, processed, expected)
+        processed = measure_processing(workers, "dedup.decode-gps", expected)
         nodes = [node for worker in workers for node in worker.nodes().values()]
-        run.cpu_seconds = max(run.cpu_seconds, 1e-9)
-        return run, nodes
+        return Throughput(processed.events, processed.seconds, processed.cpu_seconds, label=label), nodes
     finally:
         for worker in workers:
             worker.stop()
@@ -478,7 +454,8 @@ def bench_latency(capacity_events_per_s: float, *, seconds: float = 20.0) -> dic
 
 # ---- report ----------------------------------------------------------------------------------------------
 
-def _print(results: dict[str, Any]) -> None:
+def tables(results: dict[str, Any]) -> list[Table]:
+    """The benchmark's tables from its JSON (printed after a run, rendered into docs/benchmarks.md)."""
     table = Table(title="stream workers (one worker unless said)", title_justify="left")
     for column in ("path", "events/s", "CPU s / 100k events", "vs baseline"):
         table.add_column(column, justify="left" if column == "path" else "right")
@@ -509,13 +486,13 @@ def _print(results: dict[str, Any]) -> None:
     if scale:
         row("dedup + GPS, 1 worker", scale["1"], "")
         row("dedup + GPS, 2 workers", scale["2"], f"{scale['speedup']:.2f}x 1 worker")
-    console.print(table)
+    printed = [table]
     nodes = results.get("realtime", {}).get("nodes")
     if nodes:
         node_table = Table("node", "µs CPU / event", title="dedup + GPS worker: CPU per event by node", title_justify="left")
         for node in nodes:
             node_table.add_row(node["node"], f"{node['us_per_event']:.2f}")
-        console.print(node_table)
+        printed.append(node_table)
     latency = results.get("latency")
     if latency:
         lat_table = Table("produce -> Redis publish", "workers", "p50 ms", "p99 ms", title=f"latency (target p99 <= {TARGET_P99_MS:g} ms)",
@@ -524,7 +501,8 @@ def _print(results: dict[str, Any]) -> None:
             lat_table.add_row(f"@ {run['rate_events_per_s']:,} events/s", str(run["workers"]), str(run["p50_ms"]), str(run["p99_ms"]))
         base = latency["bare_consumer_at_5k"]
         lat_table.add_row("produce -> bare consumer @ 5,000/s (baseline)", "-", str(base["p50_ms"]), str(base["p99_ms"]))
-        console.print(lat_table)
+        printed.append(lat_table)
+    return printed
 
 
 BENCHES = ("noop", "realtime", "quix", "bronze", "scaleout", "latency")
@@ -571,7 +549,8 @@ def main() -> None:
         capacity = results.get("realtime", {}).get("worker", {}).get("events_per_s", 20_000)
         results["latency"] = bench_latency(capacity)
         save()
-    _print(results)
+    for table in tables(results):
+        console.print(table)
     console.print(f"results: {RESULTS}")
 
 

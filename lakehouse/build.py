@@ -1,7 +1,7 @@
-"""Building the warehouse: bronze Delta -> dbt silver and gold -> Great Expectations checks.
+"""Building the lake: bronze Delta -> dbt silver and gold Delta tables -> Great Expectations checks.
 
 These functions are what both the CLI (`rideshare lakehouse build|validate|query`) and the Airflow
-DAGs call, so a scheduled run and a manual one do exactly the same work.
+DAGs call, so a scheduled run and a manual one do exactly the same work, on either engine.
 """
 
 from __future__ import annotations
@@ -18,8 +18,10 @@ from deltalake.exceptions import TableNotFoundError
 
 from core.settings import Settings
 from lakehouse.bronze.specs import BRONZE_TABLES, arrow_schema, bronze_table_uri
-from lakehouse.dbt_project import DbtNodeResult, run_dbt, warehouse_paths
+from lakehouse.dbt_project import DbtNodeResult, Engine, run_dbt
 from lakehouse.exceptions import LakehouseError, WarehouseMissingError
+from lakehouse.lake import MODEL_LAYERS, lake_tables, lake_uri_of, open_lake
+from lakehouse.warehouse import warehouse_paths
 
 if TYPE_CHECKING:  # Great Expectations costs seconds to import: only `build` with validation loads it
     from lakehouse.quality.checkpoint import QualityReport
@@ -38,7 +40,7 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-SILVER_SELECTOR = "path:models/staging path:models/intermediate"
+SILVER_SELECTOR = "path:models/staging path:models/validation path:models/silver path:models/intermediate"
 GOLD_SELECTOR = "path:models/marts"
 
 NodeCallback = Callable[[str, str, int | None], None]
@@ -100,31 +102,36 @@ def _progress_callback(on_node: NodeCallback | None) -> list[Any]:
     return [callback]
 
 
-def build_layer(settings: Settings, selector: str, *, full_refresh: bool = False,
-                on_node: NodeCallback | None = None) -> list[DbtNodeResult]:
-    """`dbt build` (models + their tests) of the selected models; raises DbtRunError on any failure."""
+def build_layer(settings: Settings, selector: str, *, engine: Engine = Engine.DUCKDB, full_refresh: bool = False,
+                dbt_tests: bool = True, on_node: NodeCallback | None = None) -> list[DbtNodeResult]:
+    """`dbt build` of the selected models (with their data and unit tests unless `dbt_tests` is off);
+    raises DbtRunError on any failure."""
     ensure_bronze_tables(settings)
     command = ["build", "--select", *selector.split()]
+    if not dbt_tests:
+        command += ["--exclude", "resource_type:test", "resource_type:unit_test"]
     if full_refresh:
         command.append("--full-refresh")
-    return run_dbt(settings, command, callbacks=_progress_callback(on_node))
+    return run_dbt(settings, command, engine=engine, callbacks=_progress_callback(on_node))
 
 
-def generate_docs(settings: Settings) -> str:
+def generate_docs(settings: Settings, *, engine: Engine = Engine.DUCKDB) -> str:
     """`dbt docs generate`; returns the path of the static site's index.html."""
-    run_dbt(settings, ["docs", "generate"])
-    return str(warehouse_paths(settings).dbt_docs_index)
+    run_dbt(settings, ["docs", "generate"], engine=engine)
+    return str(warehouse_paths(settings).target_dir / Engine(engine).value / "index.html")
 
 
-def build(settings: Settings, *, full_refresh: bool = False, validate: bool = True, docs: bool = False,
-          on_node: NodeCallback | None = None, on_check: Callable[[str], None] | None = None) -> BuildResult:
-    """Silver and gold in one `dbt build`, then the quality checks (which raise on any failure)."""
+def build(settings: Settings, *, engine: Engine = Engine.DUCKDB, full_refresh: bool = False, validate: bool = True,
+          dbt_tests: bool = True, docs: bool = False, on_node: NodeCallback | None = None,
+          on_check: Callable[[str], None] | None = None) -> BuildResult:
+    """Silver and gold in one `dbt build` on `engine`, then the quality checks (which raise on any failure)."""
     started = time.perf_counter()
     result = BuildResult()
-    result.nodes = build_layer(settings, f"{SILVER_SELECTOR} {GOLD_SELECTOR}", full_refresh=full_refresh, on_node=on_node)
+    result.nodes = build_layer(settings, f"{SILVER_SELECTOR} {GOLD_SELECTOR}", engine=engine, full_refresh=full_refresh,
+                               dbt_tests=dbt_tests, on_node=on_node)
     result.counts = layer_counts(settings)
     if docs:
-        generate_docs(settings)
+        generate_docs(settings, engine=engine)
     if validate:
         from lakehouse.quality.checkpoint import run_quality_checks
 
@@ -145,30 +152,26 @@ def _bronze_counts(settings: Settings) -> dict[str, int]:
 
 
 def layer_counts(settings: Settings) -> dict[str, dict[str, int]]:
-    """Row counts of every table per layer: bronze (Delta), silver and gold (the DuckDB warehouse)."""
-    counts: dict[str, dict[str, int]] = {"bronze": _bronze_counts(settings), "silver": {}, "gold": {}}
-    path = warehouse_paths(settings).duckdb_file
-    if not path.exists():
-        return counts
-    with duckdb.connect(str(path), read_only=True) as connection:
-        tables = connection.execute(
-            "select table_schema, table_name from information_schema.tables "
-            "where table_schema in ('silver', 'gold') order by table_schema, table_name").fetchall()
-        for schema, table in tables:
-            counts[schema][table] = int(connection.execute(f'select count(*) from {schema}."{table}"').fetchone()[0])
+    """Row counts of every Delta table per layer (bronze, silver, gold), read from the lake."""
+    counts: dict[str, dict[str, int]] = {"bronze": _bronze_counts(settings), **{layer: {} for layer in MODEL_LAYERS}}
+    for table in lake_tables(lake_uri_of(settings), settings.lake_storage_options):
+        counts[table.layer][table.name] = int(DeltaTable(table.uri, storage_options=settings.lake_storage_options or None).count())
     return counts
 
 
 def query(settings: Settings, sql: str) -> tuple[list[str], list[tuple[Any, ...]]]:
-    """Run read-only SQL on the warehouse (schemas `silver` and `gold`); returns (columns, rows)."""
-    path = warehouse_paths(settings).duckdb_file
-    if not path.exists():
-        raise WarehouseMissingError(f"no warehouse at {path}: run `rideshare lakehouse build` first")
-    with duckdb.connect(str(path), read_only=True) as connection:
+    """Run SQL over the lake's Delta tables (`gold.fact`, or just `fact` where the name is unambiguous).
+
+    Reads whatever engine built the tables; nothing is written.
+    """
+    if not lake_tables(lake_uri_of(settings), settings.lake_storage_options):
+        raise WarehouseMissingError(f"no silver or gold tables in {settings.lake_uri}: run `rideshare lakehouse build` first")
+    with open_lake(settings) as connection:
         try:
             cursor = connection.execute(sql)
         except duckdb.Error as exc:
             raise LakehouseError(f"query failed: {exc}\n"
-                                 "Tables live in schemas silver and gold, e.g. `select * from gold.fact_trips limit 5`") from exc
+                                 "Tables live in schemas bronze, silver and gold (`rideshare lakehouse query --list`), "
+                                 "e.g. `select * from gold.fct_trips limit 5` or `select * from fct_trips limit 5`") from exc
         columns = [description[0] for description in cursor.description or []]
         return columns, cursor.fetchall()

@@ -18,6 +18,7 @@ from deltalake.exceptions import TableNotFoundError
 from core.settings import Settings
 from lakehouse.bronze.specs import BRONZE_TABLES, bronze_table_uri
 from lakehouse.exceptions import LakehouseError
+from lakehouse.lake import lake_tables, lake_uri_of
 
 __all__ = ["TableMaintenance", "maintain_lake", "maintain_table"]
 
@@ -62,15 +63,16 @@ def maintain_table(uri: str, *, retention_hours: float, storage_options: dict[st
 
 def maintain_lake(settings: Settings, *, retention_hours: float | None = None,
                   on_table: Callable[[str], None] | None = None) -> list[TableMaintenance]:
-    """Maintain every existing bronze table with the settings' (or the given) vacuum retention."""
+    """Maintain every existing bronze, silver and gold table with the settings' (or the given) vacuum retention."""
     hours = settings.lake_vacuum_retention_hours if retention_hours is None else retention_hours
+    tables = [(table.table_name, bronze_table_uri(settings, table.topic_key)) for table in BRONZE_TABLES.values()]
+    tables += [(table.qualified, table.uri) for table in lake_tables(lake_uri_of(settings), settings.lake_storage_options)]
     results = []
-    for table in BRONZE_TABLES.values():
-        uri = bronze_table_uri(settings, table.topic_key)
+    for name, uri in tables:
         if on_table:
-            on_table(table.table_name)
+            on_table(name)
         try:
-            results.append(maintain_table(uri, retention_hours=hours, storage_options=settings.lake_storage_options, name=table.table_name))
+            results.append(maintain_table(uri, retention_hours=hours, storage_options=settings.lake_storage_options, name=name))
         except LakehouseError:
-            log.info("skipping %s: not created yet", table.table_name)
+            log.info("skipping %s: not created yet", name)
     return results

@@ -66,7 +66,7 @@ def run_scenario(scenario: Scenario = GOLDEN_SCENARIO, config: SimConfig | None 
         sink = JsonlSink(events)
         tee = KpiTee(sink)
         loop = InProcessSurge()
-        runtime = SimulationRuntime(config, loop.tap(tee), surge=loop, speed=None,
+        runtime = SimulationRuntime(config, loop.tap(tee), surge=loop, speed="max",
                                     end_ms=config.start_ms + int(scenario.hours * 3_600_000))
         runtime.start()
         runtime.wait()

@@ -36,6 +36,7 @@ class SurgeTap:
 
     def __init__(self, sink: Sink, loop: InProcessSurge) -> None:
         self.sink = sink
+        self.backpressure = sink.backpressure
         self._observe = loop.observe
 
     def emit(self, schema_name: str, record: dict[str, Any]) -> None:

@@ -8,9 +8,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
+from confluent_kafka import Consumer, KafkaError, KafkaException
 from confluent_kafka.admin import AdminClient, NewTopic
 
+from core.consumer_lag import ConsumerLagError, committed_offsets, end_offsets
 from core.exceptions import RideshareError
 from core.settings import Settings
 from schemas.catalog import CATALOG, TopicSpec
@@ -59,33 +60,23 @@ def describe_topics(settings: Settings, *, include_internal: bool = False) -> li
     """Partitions, end offsets and per-consumer-group lag of every topic on the broker."""
     admin = admin_client(settings)
     metadata = admin.list_topics(timeout=10)
-    consumer = Consumer({"bootstrap.servers": settings.bootstrap_servers, "group.id": "rideshare-cli-describe",
-                         "enable.auto.commit": False})
-    infos: dict[str, TopicInfo] = {}
-    try:
-        for name, topic in sorted(metadata.topics.items()):
-            if name.startswith("__") and not include_internal:
+    names = sorted(name for name in metadata.topics if include_internal or not name.startswith("__"))
+    # A partition that does not answer (its leader moving) is left out of the listing rather than failing it.
+    ends = end_offsets(admin, [(name, p) for name in names for p in metadata.topics[name].partitions], missing_ok=True)
+    infos = {name: TopicInfo(name, len(metadata.topics[name].partitions),
+                             {p: ends[(name, p)] for p in metadata.topics[name].partitions if (name, p) in ends}) for name in names}
+    for group_id in sorted(g.group_id for g in admin.list_consumer_groups(request_timeout=10).result().valid):
+        # One request per group: the admin API answers a single group per call.
+        try:
+            committed = committed_offsets(admin, group_id)
+        except ConsumerLagError:
+            continue  # a group that vanished between the two calls
+        for (topic, partition), offset in committed.items():
+            info = infos.get(topic)
+            if info is None:
                 continue
-            ends = {p: consumer.get_watermark_offsets(TopicPartition(name, p), timeout=5)[1] for p in topic.partitions}
-            infos[name] = TopicInfo(name, len(topic.partitions), ends)
-    finally:
-        consumer.close()
-    groups = [g.group_id for g in admin.list_consumer_groups(request_timeout=10).result().valid]
-    if groups:
-        from confluent_kafka import ConsumerGroupTopicPartitions
-
-        futures = admin.list_consumer_group_offsets([ConsumerGroupTopicPartitions(g) for g in groups])
-        for group_id, future in futures.items():
-            try:
-                committed = future.result().topic_partitions
-            except KafkaException:
-                continue
-            for tp in committed:
-                info = infos.get(tp.topic)
-                if info is None or tp.offset < 0:
-                    continue
-                lag = max(0, info.end_offsets.get(tp.partition, 0) - tp.offset)
-                info.group_lag[group_id] = info.group_lag.get(group_id, 0) + lag
+            lag = max(0, info.end_offsets.get(partition, 0) - offset)
+            info.group_lag[group_id] = info.group_lag.get(group_id, 0) + lag
     return list(infos.values())
 
 

@@ -13,6 +13,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +22,7 @@ from core.settings import Settings
 from rideshare.infra.process import tail
 from rideshare.supervisor import ChildProcess, rideshare_command
 
-__all__ = ["WorkerProcess", "free_port", "settings_env"]
+__all__ = ["Processed", "WorkerProcess", "free_port", "measure_processing", "settings_env"]
 
 
 def free_port() -> int:
@@ -68,6 +69,14 @@ class WorkerProcess(ChildProcess):
         with urllib.request.urlopen(f"{self.url}{path}", timeout=timeout_s) as response:
             return response.read().decode()
 
+    def health(self, timeout_s: float = 5.0) -> tuple[int, dict[str, Any]]:
+        """(HTTP status, body) of the worker's /healthz (503 while a partition is stalled)."""
+        try:
+            with urllib.request.urlopen(f"{self.url}/healthz", timeout=timeout_s) as response:
+                return response.status, json.loads(response.read())
+        except urllib.error.HTTPError as error:
+            return error.code, json.loads(error.read())
+
     def nodes(self) -> dict[str, dict[str, Any]]:
         """Every topology node of the worker's /topology/ view, by id (counts, CPU, lag)."""
         return {node["id"]: node for graph in self.get_json("/topology/")["topologies"] for node in graph["nodes"]}
@@ -100,3 +109,52 @@ class WorkerProcess(ChildProcess):
     def start(self) -> WorkerProcess:
         super().start()
         return self
+
+
+@dataclass(frozen=True)
+class Processed:
+    """Events a group of workers processed between their first and their last, the wall time and CPU it took."""
+
+    events: int
+    seconds: float
+    cpu_seconds: float
+
+    @property
+    def events_per_s(self) -> float:
+        return self.events / max(self.seconds, 1e-9)
+
+    @property
+    def cpu_s_per_100k(self) -> float:
+        return self.cpu_seconds / max(self.events, 1) * 100_000
+
+
+def measure_processing(workers: list[WorkerProcess], node_id: str, expected: int, *, timeout_s: float = 600.0,
+                       stall_s: float = 60.0) -> Processed:
+    """Poll the workers' `node_id` counters until together they counted `expected` events; time and CPU
+    are taken from the first counted event (start-up and group join excluded) to the last."""
+    def counted() -> int:
+        return sum(int(worker.nodes()[node_id]["events_in"]) for worker in workers)
+
+    deadline = time.monotonic() + timeout_s
+    first = 0
+    while not first:
+        if time.monotonic() > deadline or not all(w.running() for w in workers):
+            raise RideshareError(f"the workers processed nothing (see {workers[0].log_path})")
+        try:
+            first = counted()
+        except (urllib.error.URLError, OSError, KeyError):
+            first = 0
+        time.sleep(0.05)
+    started, cpu0 = time.perf_counter(), sum(w.cpu_seconds() for w in workers)
+    last, last_change = first, started
+    while last < expected:
+        time.sleep(0.2)  # polling costs the workers CPU too: a few times a second is enough
+        try:
+            current = counted()
+        except (urllib.error.URLError, OSError):
+            continue
+        if current != last:
+            last, last_change = current, time.perf_counter()
+        elif time.perf_counter() - last_change > stall_s or time.monotonic() > deadline:
+            raise RideshareError(f"the workers stalled at {last:,}/{expected:,} events (see {workers[0].log_path})")
+    return Processed(last - first, last_change - started, sum(w.cpu_seconds() for w in workers) - cpu0)

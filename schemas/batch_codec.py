@@ -182,7 +182,7 @@ def _block_decode(fingerprint: int, values: list[bytes], schema_name: str) -> pl
         if column is None:
             return None  # the per-record path names the record
         enum_columns.append(column)
-    return frame.drop(_SENTINEL_FIELD).with_columns(enum_columns).cast(dict(polars_schema(schema_name)), strict=False)
+    return frame.drop(_SENTINEL_FIELD).with_columns(enum_columns).cast(polars_schema(schema_name), strict=False)
 
 
 def _record_decode(values: Sequence[tuple[int, bytes]], schema_name: str) -> tuple[list[int], list[dict[str, Any]], list[Error]]:

@@ -115,7 +115,7 @@ def _message(error_type: str, row: dict[str, Any], spec: TopicSpec, schema: str,
     if error_type == "missing_event_id":
         return "event_id is empty"
     if error_type == "key_mismatch":
-        return f"Kafka key {row['__key']!r} differs from the record's {spec.key_field} {row[spec.key_field]!r}"
+        return f"Kafka key {row['__key']!r} differs from the record's {spec.key_field} {row.get(spec.key_field or '')!r}"
     if error_type == "event_time_out_of_range":
         skew_ms = row["event_time"] - row["__timestamp_ms"]
         direction = "after" if skew_ms > 0 else "before"

@@ -19,7 +19,7 @@ import struct
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import fastavro
 from fastavro.schema import to_parsing_canonical_form
@@ -166,7 +166,7 @@ class SchemaRegistry:
             raise DecodeError("invalid_avro", f"{writer.name} body is not valid Avro: {exc!r}") from exc
         if body.tell() != len(data):
             raise DecodeError("trailing_bytes", f"{len(data) - body.tell()} bytes after the {writer.name} record")
-        return reader.name, record
+        return reader.name, cast(dict[str, Any], record)  # every schema of the catalog is a record
 
 
 @cache

@@ -12,8 +12,12 @@ views) and replaces only that chain for the topics that opt in:
   topic to that topic's `MessageBuffer` without an await; every other topic (table changelogs,
   internal topics) takes Faust's own path unchanged.
 - `MessageBuffer` holds the messages per partition, bounded: a partition whose buffer is full stops
-  being fetched (Faust's own `on_buffer_full`) until it drains. Rebalances clear it through
-  Faust's flow control, like Faust's channel queues.
+  being fetched (Faust's own `on_buffer_full`) until it drains. It accepts each partition's offsets
+  only in sequence, from the position the partition was last sought to: records fetched before a
+  seek but handed over after it (Faust's fetches and seeks run on the consumer thread, its
+  deliveries on the event loop) are either the continuation of what it holds or dropped, and a
+  record ahead of the sequence makes the consumer seek back to it. So no interleaving of
+  rebalances, seeks and fetches can skip a message, or buffer one twice. A revoke clears it.
 - `BatchAgent` takes up to `max_events` messages (or what arrived within `within_s`) and awaits its
   `BatchProcessor.process` on the list (state in memory, side effects such as Redis or Delta). Every
   `checkpoint_s` it calls `checkpoint()` (the processor writes its changed state to its Faust tables,
@@ -24,10 +28,14 @@ views) and replaces only that chain for the topics that opt in:
   commits), the consumer lets each batch agent finish its batch in flight, checkpoint, ack and
   commit; then Faust's own revocation runs. Agents resume taking batches once partitions are assigned.
 
-Faust internals used (pinned faust-streaming 0.15.3, covered by tests/unit/streams/test_batches.py):
-`Consumer._drain_messages`, `on_partitions_revoked/assigned`, `_read_offset`, `_add_gap`,
-`_unacked_messages`, `on_buffer_full/drop`, `Conductor`, `FlowControlEvent.manage_queue`, and the
-current-event context variable that routes table writes to a partition (`on_partition_of`).
+Faust's read offsets and gap tracking are not used for batch topics: Faust's commits take a gap as
+acked, and records fetched before a seek could open one past messages never processed.
+
+Faust internals used (pinned faust-streaming 0.15.3, covered by tests/unit/streams/test_batches.py
+and tests/integration/test_worker_scaleout.py): `Consumer._drain_messages`, `perform_seek`,
+`on_partitions_revoked/assigned`, `_committed_offset`, `_unacked_messages`, `on_buffer_full/drop`,
+`_thread.call_thread`, `Conductor`, the current-event context variable that routes table writes to a
+partition (`on_partition_of`), and aiokafka's partition positions (`_subscription`).
 """
 
 from __future__ import annotations
@@ -37,7 +45,7 @@ import logging
 import time
 import weakref
 from collections import deque
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any, Protocol, cast
 
@@ -97,6 +105,8 @@ class MessageBuffer:
 
     `put` never blocks: past `max_buffered` messages the partition is taken out of the fetcher's
     active set (the messages already fetched are kept), and put back once the buffer is below half.
+    Per partition it accepts only the next offset in sequence (`next_offset`, set where the partition
+    is sought to); a partition with no position yet accepts nothing.
     """
 
     def __init__(self, consumer_of: Callable[[], Any], *, max_buffered: int) -> None:
@@ -104,6 +114,8 @@ class MessageBuffer:
         self.max_buffered = max_buffered
         self._partitions: dict[TP, deque[Any]] = {}
         self._paused: set[TP] = set()
+        self.next_offset: dict[TP, int] = {}  # partition -> the offset it continues with
+        self.ahead: set[TP] = set()  # partitions that received a record past `next_offset`: to seek back
         self._size = 0
         self._arrived = asyncio.Event()
 
@@ -115,7 +127,16 @@ class MessageBuffer:
         queue = self._partitions.get(tp)
         return len(queue) if queue is not None else 0
 
-    def put(self, tp: TP, message: Any) -> None:
+    def put(self, tp: TP, message: Any) -> bool:
+        """Buffer `message` if it is the next of its partition; False if not (already buffered, before the
+        partition's position is known, or ahead of it: then the partition is in `ahead`)."""
+        expected = self.next_offset.get(tp)
+        offset = message.offset
+        if offset != expected:
+            if expected is not None and offset > expected:
+                self.ahead.add(tp)
+            return False
+        self.next_offset[tp] = offset + 1
         queue = self._partitions.get(tp)
         if queue is None:
             queue = self._partitions[tp] = deque()
@@ -126,11 +147,41 @@ class MessageBuffer:
             self._consumer_of().on_buffer_full(tp)
         if not self._arrived.is_set():
             self._arrived.set()
+        return True
 
-    async def take(self, max_events: int, within_s: float) -> list[Any]:
-        """Wait for messages, then up to `within_s` more for `max_events` of them; per-partition order."""
+    def expect(self, tp: TP, offset: int) -> None:
+        """Partition `tp` reads on from `offset` (where it was sought to), unless it already has a position."""
+        self.next_offset.setdefault(tp, offset)
+
+    def holds_back(self, tp: TP) -> bool:
+        """Partition `tp` is not fetched because the buffer is full (it resumes below half)."""
+        return tp in self._paused
+
+    def rewind(self, tp: TP, offset: int) -> None:
+        """Partition `tp` reads on from `offset`: its buffered messages from there on are dropped (the
+        consumer seeks it back to `offset` next)."""
+        queue = self._partitions.get(tp)
+        if queue:
+            kept = deque(message for message in queue if message.offset < offset)
+            self.drop(message for message in queue if message.offset >= offset)
+            self._size -= len(queue) - len(kept)
+            self._partitions[tp] = kept
+        self.next_offset[tp] = offset
+        self.ahead.discard(tp)
+        if self._paused and self._size < self.max_buffered // 2:
+            self._resume_paused()
+
+    async def take(self, max_events: int, within_s: float, *, idle_s: float | None = None) -> list[Any]:
+        """Wait for messages (at most `idle_s` when given: then an empty list), then up to `within_s` more
+        for `max_events` of them; per-partition order."""
         if not self._size:
-            await self._arrived.wait()
+            if idle_s is None:
+                await self._arrived.wait()
+            else:
+                try:
+                    await asyncio.wait_for(self._arrived.wait(), max(idle_s, 0.0))
+                except TimeoutError:
+                    return []
         if self._size < max_events:
             loop = asyncio.get_running_loop()
             deadline = loop.time() + within_s
@@ -160,18 +211,25 @@ class MessageBuffer:
             self._resume_paused()
         return taken
 
+    def drop(self, messages: Iterable[Any]) -> None:
+        """Forget messages taken or buffered but never processed: Faust's wait for acks before a rebalance
+        or a stop must not wait for them (they are read again from the committed offset)."""
+        unacked = self._consumer_of()._unacked_messages
+        for message in messages:
+            unacked.discard(message)
+
     def interrupt(self) -> None:
         """Make a waiting `take` return now (empty if nothing arrived)."""
         self._arrived.set()
 
     def clear(self) -> None:
-        """Drop every buffered message (a rebalance: the new owner of a partition reads them again)."""
-        if self._size:
-            unacked = self._consumer_of()._unacked_messages  # dropped messages must not hold up Faust's wait for acks
-            for queue in self._partitions.values():
-                for message in queue:
-                    unacked.discard(message)
+        """Drop every buffered message and every position (a revoke: partitions are sought to their
+        committed offsets once assigned again, here or in another worker)."""
+        for queue in self._partitions.values():
+            self.drop(queue)
         self._partitions.clear()
+        self.next_offset.clear()
+        self.ahead.clear()
         self._size = 0
         self._arrived.clear()
         self._resume_paused()
@@ -197,13 +255,30 @@ class BatchConductor(Conductor):
 class LeanConsumer(faust_aiokafka.Consumer):
     """Faust's aiokafka consumer whose drain loop hands batch-topic messages to their buffer."""
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.held = set()
+
     @property
     def _conductor(self) -> BatchConductor:
         return cast(BatchConductor, self.app.topics)
 
+    held: set[TP]  # partitions a topology stopped (`hold`) until it `release`s them
+
+    def hold(self, tps: set[TP]) -> None:
+        """Stop fetching `tps` until `release` (a topology cannot go on with them; /healthz lists them)."""
+        self.held.update(tps)
+        self.pause_partitions(tps)
+
+    def release(self, tps: set[TP]) -> None:
+        self.held.difference_update(tps)
+        self.resume_partitions(tps)
+
     async def on_partitions_revoked(self, revoked: set[TP]) -> None:
+        self.held.difference_update(revoked)
         for agent in self._conductor.batch_agents:
             await agent.before_revoke()
+            agent.buffer.clear()
         await self.commit()  # the offsets acked just now, before Faust forgets those of revoked partitions
         await super().on_partitions_revoked(revoked)
 
@@ -214,6 +289,53 @@ class LeanConsumer(faust_aiokafka.Consumer):
             await agent.before_revoke()
             agent.buffer.clear()
         await super().wait_empty()
+
+    async def perform_seek(self) -> None:
+        """Faust seeks every assigned partition to its committed offset: batch partitions read on from there.
+
+        A batch partition's records fetched between that seek and its position being known were dropped
+        by its buffer, so it is sought once more, to the same offset."""
+        await super().perform_seek()
+        buffers = self._conductor.batch_buffers
+        unsought = [tp for tp in self.assignment() if tp.topic in buffers and tp not in buffers[tp.topic].next_offset]
+        if unsought:  # Faust keeps no committed offset of 0 (nor a missing one): the first retained offset then
+            await self._read_from({tp: self._committed_offset.get(tp) for tp in unsought})
+
+    async def rewind(self, tp: TP, offset: int) -> None:
+        """Read batch partition `tp` again from `offset` (its buffered messages from there on are dropped)."""
+        await self._read_from({tp: offset})
+
+    async def _read_from(self, offsets: Mapping[TP, int | None]) -> None:
+        """Seek batch partitions to `offsets`; None, or an offset below the first one retained, reads on from
+        the first one retained."""
+        earliest = await self._thread.earliest_offsets(*offsets)
+        buffers = self._conductor.batch_buffers
+        for tp, wanted in offsets.items():
+            first = earliest.get(tp) or 0
+            offset = first if wanted is None else max(wanted, first)
+            if wanted is not None and wanted < first:
+                log.warning("partition %s:%d: %d records before offset %d were deleted (retention) before they were read",
+                            tp.topic, tp.partition, first - wanted, first)
+            buffers[tp.topic].rewind(tp, offset)
+            await self.seek(tp, offset)
+
+    def _went_back(self, tp: Any, offset: int, expected: int | None) -> bool:
+        """The fetcher itself moved partition `tp` below `expected`, the position it was sought to: aiokafka resets
+        a position out of range (a topic recreated under its name, offsets reset) without a seek of ours.
+        A record behind `expected` is otherwise one fetched before a seek forward, to be dropped."""
+        if expected is None or offset >= expected:
+            return False
+        subscription = self._thread._ensure_consumer()._subscription.subscription
+        state = subscription.assignment.state_value(tp) if subscription is not None and subscription.assignment else None
+        return state is not None and state.has_valid_position and state.position < expected
+
+    async def _seek_back(self, buffers: Iterable[MessageBuffer]) -> None:
+        """Partitions that received records past their position (fetched before a seek that went back):
+        read them again from their position."""
+        for buffer in buffers:
+            for tp in list(buffer.ahead):
+                log.info("partition %s:%d: re-reading from offset %d", tp.topic, tp.partition, buffer.next_offset[tp])
+                await self.rewind(tp, buffer.next_offset[tp])
 
     async def on_partitions_assigned(self, assigned: set[TP], generation_id: int = 0) -> None:
         await super().on_partitions_assigned(assigned, generation_id)
@@ -245,6 +367,7 @@ class LeanConsumer(faust_aiokafka.Consumer):
         commit_every = self._commit_every
         acks_enabled_for = self.app.topics.acks_enabled_for
         buffers = self._conductor.batch_buffers
+        unique_buffers = list({id(buffer): buffer for buffer in buffers.values()}.values())
         track = self._unacked_messages.add
         flow = self.app.flow_control
         faust_tps: dict[Any, TP] = {}  # the fetcher's partition keys are aiokafka's; Faust's own bookkeeping wants its TP
@@ -256,35 +379,43 @@ class LeanConsumer(faust_aiokafka.Consumer):
                 await self.sleep(0)
                 if not self.should_stop:
                     async for tp, message in messages:
+                        if commit_every is not None and self._n_acked >= commit_every:
+                            self._n_acked = 0
+                            await self.commit()
+                        buffer = buffers.get(tp.topic)
+                        if buffer is not None:  # the buffer keeps each partition's sequence: no read offsets, no gaps
+                            if not flow.is_active():  # a rebalance: Faust seeks every partition before flow resumes
+                                await self.wait_first(flow.acquire(), self.suspend_flow.wait())
+                                if not flow.is_active():
+                                    continue
+                            faust_tp = faust_tps.get(tp)
+                            if faust_tp is None:
+                                faust_tp = faust_tps[tp] = TP(tp.topic, tp.partition)
+                            if buffer.put(faust_tp, message):
+                                track(message)
+                            elif self._went_back(tp, message.offset, buffer.next_offset.get(faust_tp)):
+                                log.warning("partition %s:%d: offsets went back from %d to %d (topic recreated, or offsets reset "
+                                            "out of range): reading on from %d", tp.topic, tp.partition,
+                                            buffer.next_offset[faust_tp], message.offset, message.offset)
+                                buffer.rewind(faust_tp, message.offset)
+                                buffer.put(faust_tp, message)
+                                track(message)
+                            continue
                         offset = message.offset
                         read_offset = get_read_offset(tp)
                         if read_offset is not None and offset < read_offset:
                             continue  # already delivered (Faust drops these too)
                         if offset - (read_offset or 0) > 1 and read_offset and acks_enabled_for(message.topic):
                             await self._add_gap(tp, read_offset + 1, offset)
-                        if commit_every is not None and self._n_acked >= commit_every:
-                            self._n_acked = 0
-                            await self.commit()
-                        buffer = buffers.get(tp.topic)
-                        if buffer is not None:
-                            if not flow.is_active():  # a rebalance: deliver nothing until flow resumes (Faust clears buffers then)
-                                await self.wait_first(flow.acquire(), self.suspend_flow.wait())
-                                if not flow.is_active():
-                                    set_read_offset(tp, offset)
-                                    continue
-                            faust_tp = faust_tps.get(tp)
-                            if faust_tp is None:
-                                faust_tp = faust_tps[tp] = TP(tp.topic, tp.partition)
-                            track(message)
-                            buffer.put(faust_tp, message)
-                        else:
-                            since_yield += 1
-                            if since_yield > yield_every:
-                                await asyncio.sleep(0)
-                                since_yield = 0
-                            await self.wait_first(callback(message), self.suspend_flow.wait())
+                        since_yield += 1
+                        if since_yield > yield_every:
+                            await asyncio.sleep(0)
+                            since_yield = 0
+                        await self.wait_first(callback(message), self.suspend_flow.wait())
                         set_read_offset(tp, offset)
                     unset_flag(CONSUMER_FETCHING)
+                    if any(buffer.ahead for buffer in unique_buffers):
+                        await self._seek_back(unique_buffers)
         except self.consumer_stopped_errors:
             if self.transport.app.should_stop:
                 return
@@ -332,8 +463,12 @@ class BatchAgent(Service):
         while not self.should_stop:
             await self._taking.wait()  # held back while partitions are being revoked
             await flow.acquire()
-            batch = await self.buffer.take(self.max_events, self.within_s)
-            if batch and self._taking.is_set():
+            # with processed messages pending, wake up for their checkpoint even if nothing more arrives
+            idle_s = self._next_checkpoint - time.monotonic() if self._pending else None
+            batch = await self.buffer.take(self.max_events, self.within_s, idle_s=idle_s)
+            if batch and not self._taking.is_set():  # taken as the revoke began: not processed, not to be waited for
+                self.buffer.drop(batch)
+            elif batch:
                 self._idle.clear()
                 try:
                     held = await self.processor.process(batch)
@@ -357,10 +492,8 @@ class BatchAgent(Service):
 
     def _hold(self, messages: Sequence[Any]) -> None:
         """Never ack these: stop tracking them (a rebalance must not wait for them) and stop fetching their partitions."""
-        consumer = self.app.consumer
-        for message in messages:
-            consumer._unacked_messages.discard(message)
-        consumer.pause_partitions({message.tp for message in messages})
+        self.buffer.drop(messages)
+        cast(LeanConsumer, self.app.consumer).hold({message.tp for message in messages})
 
     def checkpoint(self) -> None:
         """Persist the processor's state, then ack what it includes (Faust commits acked offsets)."""
@@ -396,7 +529,6 @@ def batch_agent(app: faust.App, topic: faust.TopicT, processor: BatchProcessor, 
     if not isinstance(conductor, BatchConductor):
         raise TypeError("batch agents need streams.app.create_app's conductor (BatchConductor)")
     buffer = MessageBuffer(lambda: app.consumer, max_buffered=max_buffered or 4 * max_events)
-    app.flow_control.manage_queue(buffer)  # type: ignore[arg-type]  # cleared on rebalance like Faust's queues
     for topic_name in topic.topics:
         if topic_name in conductor.batch_buffers:
             raise ValueError(f"topic {topic_name} already has a batch agent")

@@ -16,7 +16,7 @@ liveness probes. Partitions an operator must act on (bronze's offset discontinui
 not fail the probe: restarting would not fix them.
 
 Faust internals used (pinned faust-streaming 0.15.3, covered by tests/integration/test_worker_health.py):
-`Consumer._read_offset`, `_committed_offset`, `_paused_partitions`, `_thread.call_thread`,
+`Consumer._paused_partitions`, `_thread.call_thread`,
 `_thread._ensure_consumer()` (the aiokafka consumer).
 """
 
@@ -85,21 +85,22 @@ class StallWatchdog:
             ends.update({TP(topic, partition): end for partition, end in state.high_watermarks.items()})
         now = time.monotonic()
         stalled: dict[str, int] = {}
+        to_heal: list[tuple[TP, int]] = []
+        buffers = conductor.batch_buffers
         for tp in assigned:
             end = ends.get(tp)
-            read = consumer._read_offset.get(tp)
-            position = read + 1 if read is not None else consumer._committed_offset.get(tp)
-            lag = None if end is None else end - (position or 0)
+            position = buffers[tp.topic].next_offset.get(tp)  # where reading goes on from (None: not sought yet)
+            lag = None if end is None or position is None else end - position
             progress = self._progress.get(tp)
             if progress is None or progress.position != position or not lag or lag <= 0 or self._waiting(tp):
                 self._progress[tp] = _Progress(position, now)
                 continue
-            if now - progress.since < self.settings.stream_stall_timeout_s:
+            if progress.healed_at is None and now - progress.since < self.settings.stream_stall_timeout_s:
                 continue
-            stalled[f"{tp.topic}:{tp.partition}"] = lag
+            stalled[f"{tp.topic}:{tp.partition}"] = lag  # stays reported from detection until it moves again
             if progress.healed_at is None:
-                progress.healed_at, progress.since = now, now
-                await self._heal(tp, position)
+                progress.healed_at = now
+                to_heal.append((tp, position))
             elif now - progress.healed_at >= self.settings.stream_stall_timeout_s:
                 log.critical("partition %s:%d is still not fetched (lag %d) after a resume and seek: exiting for a restart "
                              "(the supervisor starts a new worker that rejoins the group)", tp.topic, tp.partition, lag)
@@ -107,14 +108,20 @@ class StallWatchdog:
         self.stalled = stalled
         for tp in {tp for tp in self._progress if tp not in assigned}:
             del self._progress[tp]
+        for tp, position in to_heal:
+            try:
+                await asyncio.wait_for(self._heal(tp, position), self.settings.stream_stall_check_s * 5)
+            except TimeoutError:
+                log.error("could not reach the consumer thread to restart fetching %s:%d; the restart follows if it stays stalled",
+                          tp.topic, tp.partition)
 
     def _waiting(self, tp: TP) -> bool:
-        """Read position not moving on purpose: the partition waits in a full batch buffer, or is stopped."""
-        buffers = self.app.topics.batch_buffers  # type: ignore[attr-defined]  # a BatchConductor
-        buffer = buffers.get(tp.topic)
-        return tp in self.app.consumer._paused_partitions or (buffer is not None and buffer.buffered(tp) > 0)
+        """Read position not moving on purpose: the partition has messages waiting in its batch buffer, the
+        buffer is full, or it is paused (stopped by its topology, or by Faust during a recovery)."""
+        buffer = self.app.topics.batch_buffers[tp.topic]  # type: ignore[attr-defined]  # a BatchConductor
+        return tp in self.app.consumer._paused_partitions or buffer.buffered(tp) > 0 or buffer.holds_back(tp)
 
-    async def _heal(self, tp: TP, position: int | None) -> None:
+    async def _heal(self, tp: TP, position: int) -> None:
         log.error("partition %s:%d is assigned but not fetched (faust-streaming#629): resuming and seeking it to %s",
                   tp.topic, tp.partition, position)
         self.metrics.stalled_partitions_healed.labels(tp.topic, str(tp.partition)).inc()
@@ -124,14 +131,14 @@ class StallWatchdog:
 
         async def restart_fetching() -> None:
             kafka_consumer.resume(aiokafka_tp)
-            if position is not None:
-                kafka_consumer.seek(aiokafka_tp, position)
 
         await thread.call_thread(restart_fetching)
+        await self.app.consumer.rewind(tp, position)  # type: ignore[attr-defined]  # a LeanConsumer
 
     def report(self) -> tuple[int, dict[str, Any]]:
         """(HTTP status, body) of /healthz."""
-        stopped = sorted(f"{tp.topic}:{tp.partition}" for tp in self.app.consumer._paused_partitions) if self.app.started else []
+        held = self.app.consumer.held if self.app.started else set()  # type: ignore[attr-defined]  # a LeanConsumer
+        stopped = sorted(f"{tp.topic}:{tp.partition}" for tp in held)
         body = {"status": "stalled" if self.stalled else "ok", "stalled": self.stalled, "stopped": stopped,
                 "rebalancing": bool(self.app.started and self.app.rebalancing)}
         return (503 if self.stalled else 200), body

@@ -37,7 +37,7 @@ import logging
 import os
 import time
 from collections.abc import Callable, Sequence
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import faust
 
@@ -48,7 +48,7 @@ from lakehouse.bronze.specs import EVENT_TABLES, bronze_table_uri
 from lakehouse.bronze.validation import KafkaRecord, Rejected
 from lakehouse.bronze.writer import BatchPlan, BatchResult, BronzeWriter
 from schemas.catalog import topic_spec
-from streams.batches import batch_agent
+from streams.batches import LeanConsumer, batch_agent
 from streams.context import context_of
 from streams.graph import Node, Topology
 from streams.topics import catalog_topic
@@ -197,14 +197,13 @@ class BronzeIngest:
             return
         resumed = await asyncio.get_running_loop().run_in_executor(None, self._check, set(self.stopped))
         if resumed:
-            consumer = self.app.consumer
+            consumer = cast(LeanConsumer, self.app.consumer)
             tps = {tp for tp in consumer.assignment() if tp.topic == self.topic and tp.partition in resumed}
-            for tp in tps:  # read the held-back records again (Faust's read position is past them)
+            for tp in tps:  # read the held-back records again (the partition's read position is past them)
                 offset = self.resume_at.pop(tp.partition, None)
                 if offset is not None:
-                    consumer._read_offset.pop(tp, None)
-                    await consumer.seek(tp, offset)
-            consumer.resume_partitions(tps)
+                    await consumer.rewind(tp, offset)
+            consumer.release(tps)
             log.warning("bronze %s: partitions %s continue after a rebase", self.table_name, sorted(resumed))
 
     async def ingest(self, records: Sequence[KafkaRecord]) -> BatchResult:

@@ -24,12 +24,14 @@ from starlette.responses import Response
 
 from agents_sim.api.deps import API_KEY_HEADER
 from agents_sim.api.docs import add_offline_docs
+from agents_sim.api.guard import ApiGuard
 from agents_sim.api.live.feeds import RedisFeed, SimulationPositionFeed
 from agents_sim.api.live.hub import LiveHub
+from agents_sim.api.models import Health, LiveDelta, LiveSnapshot
 from agents_sim.api.observability import ApiMetrics
 from agents_sim.api.routes import agents, control, live, metrics, topology
 from agents_sim.api.runtime_port import SimulationControl
-from agents_sim.exceptions import RuntimeStateError
+from agents_sim.exceptions import RuntimeBusyError, RuntimeStateError
 from core.settings import PROJECT_ROOT, Settings
 from schemas.live_state import LiveStateKeys
 
@@ -44,10 +46,14 @@ DESCRIPTION = f"""Control and observe the São Paulo ride-hailing simulation.
 
 **Keys.** Send `{API_KEY_HEADER}: <key>`. Admin keys (`RIDESHARE_API_ADMIN_KEYS`) may read and change the
 simulation; viewer keys (`RIDESHARE_API_VIEWER_KEYS`) may only read. No key: 401; a viewer key on a
-mutating endpoint: 403.
+mutating endpoint: 403 (both answered before the request body is read).
 
-**Live.** `ws://<host>/ws?key=<key>` sends a full snapshot, then deltas (positions, trip state changes,
-surge, stats) at most 10 frames per second; a slow client gets the latest state, never a backlog.
+**Limits.** A request body over `RIDESHARE_API_MAX_BODY_BYTES` is 413; changes are rate-limited per key
+(`RIDESHARE_API_MUTATIONS_PER_S`, bursts of `RIDESHARE_API_MUTATIONS_BURST`): 429 with `Retry-After`.
+
+**Live.** `ws://<host>/ws?key=<key>` sends a full snapshot (`LiveSnapshot`), then deltas (`LiveDelta`:
+positions, removals, trip state changes, surge, stats) at most 10 frames per second; a slow client gets the
+latest state, never a backlog. At most `RIDESHARE_API_MAX_WS_CLIENTS` clients: more are closed with 1013.
 
 **Pause** is two-phase: `POST /api/sim/pause` answers at once with state `DRAINING`; trips in flight
 finish (or are cancelled after `drain_timeout_s` simulated seconds) and the state becomes `PAUSED`.
@@ -77,7 +83,7 @@ def create_app(
     worker_urls: Faust web endpoints whose `/topology/` the UI shows (default: the settings' worker port).
     frontend_dir: the built UI served at `/`; a hint page when it does not exist.
     """
-    hub = LiveHub(runtime, frame_interval_s=frame_interval_s)
+    hub = LiveHub(runtime, frame_interval_s=frame_interval_s, max_clients=settings.api_max_ws_clients)
     api_metrics = ApiMetrics(hub, runtime)
 
     @asynccontextmanager
@@ -120,27 +126,51 @@ def create_app(
     app.state.runtime = runtime
     app.state.hub = hub
     app.state.worker_urls = worker_urls if worker_urls is not None else [f"http://127.0.0.1:{settings.worker_web_port}"]
-    app.middleware("http")(api_metrics.middleware)
+    app.add_middleware(ApiGuard, settings=settings)
+    app.middleware("http")(api_metrics.middleware)  # outermost: the guard's refusals are counted too
     _add_error_handlers(app)
     for module in (control, metrics, agents, live, topology):
         app.include_router(module.router)
 
-    @app.get("/healthz", tags=["ops"], summary="Liveness: the process answers")
-    def healthz() -> dict[str, str]:
-        return {"status": "ok"}
+    @app.get("/healthz", tags=["ops"], summary="Liveness: the process answers", response_model=Health)
+    def healthz() -> Health:
+        return Health(status="ok")
 
     @app.get("/metrics", tags=["ops"], summary="Prometheus metrics", response_class=Response)
     def prometheus_metrics() -> Response:
         return Response(generate_latest(api_metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
     add_offline_docs(app)
+    _document_live_messages(app)
     _serve_frontend(app, frontend_dir)  # last: its mount at / catches every path the routes above do not
     return app
+
+
+def _document_live_messages(app: FastAPI) -> None:
+    """The WebSocket's messages are no route's response: add their models to the spec's components, so the
+    generated TypeScript types cover them too."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = build()
+            components = schema.setdefault("components", {}).setdefault("schemas", {})
+            for model in (LiveSnapshot, LiveDelta):
+                definition = model.model_json_schema(ref_template="#/components/schemas/{model}", mode="serialization")
+                for name, nested in definition.pop("$defs", {}).items():
+                    components.setdefault(name, nested)  # the routes' own definitions of shared models win
+                components[model.__name__] = definition
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]  # FastAPI's documented way to extend the spec
 
 
 def _add_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RuntimeStateError)
     async def state_conflict(_: Request, exc: RuntimeStateError) -> JSONResponse:
+        if isinstance(exc, RuntimeBusyError):
+            return JSONResponse({"detail": str(exc)}, status_code=status.HTTP_429_TOO_MANY_REQUESTS, headers={"Retry-After": "1"})
         return JSONResponse({"detail": str(exc)}, status_code=status.HTTP_409_CONFLICT)
 
     @app.exception_handler(ValueError)

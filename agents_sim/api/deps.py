@@ -13,14 +13,17 @@ from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, Security, status
 from fastapi.security import APIKeyHeader
+from pydantic import SecretStr
 
 from agents_sim.api.live.hub import LiveHub
 from agents_sim.api.runtime_port import SimulationControl
 from core.settings import Settings
 
-__all__ = ["AdminRole", "Hub", "Role", "Runtime", "ViewerRole", "resolve_role"]
+__all__ = ["FORBIDDEN_DETAIL", "UNAUTHORIZED_DETAIL", "AdminRole", "Hub", "Role", "Runtime", "ViewerRole", "resolve_role"]
 
 API_KEY_HEADER = "X-API-Key"
+UNAUTHORIZED_DETAIL = f"missing or unknown API key: send a viewer or admin key in the {API_KEY_HEADER} header"
+FORBIDDEN_DETAIL = "this key is a viewer key: changing the simulation needs an admin key"
 _api_key = APIKeyHeader(name=API_KEY_HEADER, auto_error=False, description="An admin key (read + mutate) or a viewer key (read).")
 
 
@@ -29,7 +32,7 @@ class Role(StrEnum):
     ADMIN = "admin"
 
 
-def _matches(candidate: str, keys: tuple) -> bool:
+def _matches(candidate: str, keys: tuple[SecretStr, ...]) -> bool:
     # Check every key (no early exit) so timing does not tell which one nearly matched.
     found = False
     for key in keys:
@@ -55,17 +58,13 @@ def _settings(request: Request) -> Settings:
 def require_viewer(request: Request, key: Annotated[str | None, Security(_api_key)]) -> Role:
     role = resolve_role(_settings(request), key)
     if role is None:
-        raise HTTPException(
-            status.HTTP_401_UNAUTHORIZED,
-            detail=f"missing or unknown API key: send a viewer or admin key in the {API_KEY_HEADER} header",
-            headers={"WWW-Authenticate": "APIKey"},
-        )
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, detail=UNAUTHORIZED_DETAIL, headers={"WWW-Authenticate": "APIKey"})
     return role
 
 
 def require_admin(role: Annotated[Role, Depends(require_viewer)]) -> Role:
     if role is not Role.ADMIN:
-        raise HTTPException(status.HTTP_403_FORBIDDEN, detail="this key is a viewer key: changing the simulation needs an admin key")
+        raise HTTPException(status.HTTP_403_FORBIDDEN, detail=FORBIDDEN_DETAIL)
     return role
 
 

@@ -24,6 +24,9 @@ __all__ = ["ApiMetrics", "RedactApiKeys", "install_key_redaction"]
 
 log = logging.getLogger(__name__)
 
+# Label values come from a closed set (any other method is counted as OTHER), so a client cannot grow the registry.
+HTTP_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
 
 class _LiveCollector(Collector):
     def __init__(self, hub: LiveHub, runtime: SimulationControl) -> None:
@@ -75,7 +78,8 @@ class ApiMetrics:
         response = await call_next(request)
         # The route template, not the raw path, keeps label cardinality bounded (ids are not labels).
         route = getattr(request.scope.get("route"), "path", "unmatched")
-        self.requests.labels(request.method, route, str(response.status_code)).inc()
+        method = request.method if request.method in HTTP_METHODS else "OTHER"
+        self.requests.labels(method, route, str(response.status_code)).inc()
         self.latency.labels(route).observe(time.perf_counter() - started)
         return response
 

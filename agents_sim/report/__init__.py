@@ -1,4 +1,4 @@
-"""The KPI report of a simulation run (issue 7): every KPI of CALIBRATION.md computed from the events
+"""The KPI report of a simulation run: every KPI of docs/calibration.md computed from the events
 alone in one bounded-memory pass, judged against its band, rendered as a table, JSON and an HTML page.
 
     from agents_sim.report import compute_kpis, read_jsonl

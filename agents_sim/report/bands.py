@@ -1,4 +1,4 @@
-"""The 16 KPI bands of CALIBRATION.md as data: one row per KPI, one check per number in its band.
+"""The 16 KPI bands of docs/calibration.md as data: one row per KPI, one check per number in its band.
 
 A row is in band when every required check has a value inside [lo, hi]. An optional check (one the
 data of a single simulated weekday cannot show, such as the weekend uplift) is judged only when the

@@ -13,7 +13,7 @@ from agents_sim.report.kpis import KpiReport, band_text, value_text
 __all__ = ["render_html", "write_html", "write_plots"]
 
 _STATUS_COLOUR = {"pass": "#1a7f37", "miss": "#cf222e", "n/a": "#9a6700"}
-# in-trip speed bands of CALIBRATION.md drawn behind the speed curve: (first hour, last hour + 1, lo, hi)
+# in-trip speed bands of docs/calibration.md drawn behind the speed curve: (first hour, last hour + 1, lo, hi)
 _SPEED_BANDS = ((7, 10, 18, 25), (10, 17, 20, 28), (17, 20, 14, 20), (0, 5, 30, 40))
 
 

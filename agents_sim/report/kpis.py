@@ -130,7 +130,7 @@ def _number(value: float) -> str:
 
 
 def _edge(value: float) -> str:
-    """A band edge as written in CALIBRATION.md (no trailing zeros)."""
+    """A band edge as written in docs/calibration.md (no trailing zeros)."""
     return f"{value / 1e6:g} M" if abs(value) >= 1e5 else f"{value:g}"
 
 

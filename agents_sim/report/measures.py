@@ -1,4 +1,4 @@
-"""Every KPI of CALIBRATION.md as a formula over the folded events — the numbers an analyst would get.
+"""Every KPI of docs/calibration.md as a formula over the folded events — the numbers an analyst would get.
 
 Each value is a plain float (shares as fractions) keyed by the metric names of bands.py. A value
 that the data cannot give is None, with the reason next to it; the band table then shows "n/a".

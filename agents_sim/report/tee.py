@@ -11,6 +11,8 @@ __all__ = ["KpiTee"]
 
 
 class _Sink(Protocol):  # agents_sim.sinks.Sink; the report never imports the simulation
+    backpressure: Any
+
     def emit(self, schema_name: str, record: dict[str, Any]) -> None: ...
 
     def flush(self) -> None: ...
@@ -21,6 +23,7 @@ class _Sink(Protocol):  # agents_sim.sinks.Sink; the report never imports the si
 class KpiTee:
     def __init__(self, sink: _Sink | None = None) -> None:
         self.sink = sink
+        self.backpressure = sink.backpressure if sink is not None else None  # the runtime waits on the real sink's queue
         self.accumulator = KpiAccumulator()
         self._add = self.accumulator.add
 

@@ -101,7 +101,7 @@ function ControlRoom({ apiKey, onLogout }: { apiKey: string; onLogout: () => voi
         {zonesError && <p className="error">{zonesError}</p>}
         {live.lastError && <p className="error">live feed: {live.lastError}</p>}
         <Controls client={client} status={live.status} onStatus={(status) => dispatch({ kind: 'status', status, receivedAt: Date.now() })} />
-        <StatsPanel status={live.status} stats={live.stats} counts={counts} surge={live.surge} zoneNames={zoneNames} onSelectZone={(id) => setSelection({ kind: 'zone', id })} />
+        <StatsPanel status={live.status} overview={live.overview} counts={counts} surge={live.surge} zoneNames={zoneNames} onSelectZone={(id) => setSelection({ kind: 'zone', id })} />
         <Inspector client={client} selection={selection} onClose={() => setSelection(null)} />
         <TopologyPanel client={client} />
       </aside>

@@ -16,7 +16,9 @@ describe('format', () => {
 
   it('formats speed, null meaning as fast as possible', () => {
     expect(formatSpeed(30)).toBe('30.0×');
-    expect(formatSpeed(null)).toBe('max');
+    expect(formatSpeed('max')).toBe('max');
+    expect(formatSpeed('auto')).toBe('auto');
+    expect(formatSpeed(null)).toBe('–');
   });
 
   it('formats simulated time as UTC', () => {

@@ -11,9 +11,15 @@ export function formatMultiplier(value: number | null | undefined): string {
   return value === null || value === undefined || !Number.isFinite(value) ? '–' : `${value.toFixed(2)}×`;
 }
 
-export function formatSpeed(speed: number | null | undefined): string {
-  if (speed === null || speed === undefined) return 'max';
-  return `${oneDecimal.format(speed)}×`;
+/** A factor as `30.0×`; the words of the limits contract (`max`, `auto`) as they are. */
+export function formatSpeed(speed: number | string | null | undefined): string {
+  if (speed === null || speed === undefined) return '–';
+  return typeof speed === 'number' ? `${oneDecimal.format(speed)}×` : speed;
+}
+
+/** Seconds with one decimal: `1.3 s`. */
+export function formatSeconds(seconds: number | null | undefined): string {
+  return seconds === null || seconds === undefined || !Number.isFinite(seconds) ? '–' : `${oneDecimal.format(seconds)} s`;
 }
 
 /** Simulated instant (ms since the epoch, UTC) as `YYYY-MM-DD HH:MM:SS UTC`. */

@@ -56,7 +56,7 @@ export function installTestHook(live: RefObject<LiveState>, zones: RefObject<Zon
         connection: state.connection,
         frames: state.frames,
         state: state.status?.state ?? null,
-        simTimeMs: state.status?.simTimeMs ?? null,
+        simTimeMs: state.status?.sim_time_ms ?? null,
         drivers,
         riders,
         trips: Object.keys(state.trips).length,

@@ -1,4 +1,5 @@
-"""Daily Delta maintenance of every bronze table: compact small files, checkpoint the log, vacuum with retention."""
+"""Daily Delta maintenance of the lake: compact small files, checkpoint the log, vacuum with retention (every bronze
+table in its own mapped task, then the silver and gold tables dbt wrote)."""
 
 from __future__ import annotations
 
@@ -39,8 +40,21 @@ def rideshare_delta_maintenance() -> None:
         return asdict(maintain_table(uri, retention_hours=settings.lake_vacuum_retention_hours,
                                      storage_options=settings.lake_storage_options, name=topic_key))
 
-    # One mapped task per table: one slow or failing table does not hold up the others.
-    compact_checkpoint_vacuum.expand(topic_key=sorted(BRONZE_TABLES))
+    @task
+    def maintain_silver_and_gold() -> list[dict]:
+        from dataclasses import asdict
+
+        from core.settings import load_settings
+        from lakehouse.lake import lake_tables, lake_uri_of
+        from lakehouse.maintenance import maintain_table
+
+        settings = load_settings()
+        return [asdict(maintain_table(table.uri, retention_hours=settings.lake_vacuum_retention_hours,
+                                      storage_options=settings.lake_storage_options, name=table.qualified))
+                for table in lake_tables(lake_uri_of(settings), settings.lake_storage_options)]
+
+    # One mapped task per bronze table: one slow or failing table does not hold up the others.
+    compact_checkpoint_vacuum.expand(topic_key=sorted(BRONZE_TABLES)) >> maintain_silver_and_gold()
 
 
 rideshare_delta_maintenance()

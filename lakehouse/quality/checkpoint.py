@@ -1,4 +1,7 @@
-"""Running the quality suites: DuckDB tables -> pandas -> Great Expectations checkpoints -> report.
+"""Running the quality suites: Delta tables -> pandas -> Great Expectations checkpoints -> report.
+
+The tables are read from the lake (through `lakehouse.lake.open_lake`), so the checks are the same
+whichever engine built silver and gold.
 
 An ephemeral GX context is built per run (nothing to keep in sync on disk); each table gets its own
 checkpoint whose action renders HTML data docs under the warehouse folder. Any failed expectation
@@ -19,9 +22,10 @@ from typing import Any
 import duckdb
 
 from core.settings import Settings
-from lakehouse.dbt_project import warehouse_paths
 from lakehouse.exceptions import QualityCheckFailed, WarehouseMissingError
+from lakehouse.lake import MODEL_LAYERS, lake_tables, lake_uri_of, open_lake
 from lakehouse.quality.suites import DATA_NOW_SQL, QualityContext, QualityThresholds, TableCheck, suite_tables
+from lakehouse.warehouse import warehouse_paths
 
 __all__ = ["ExpectationOutcome", "QualityReport", "run_quality_checks"]
 
@@ -131,13 +135,16 @@ def run_quality_checks(settings: Settings, *, suites: tuple[str, ...] = ("silver
     import great_expectations as gx
 
     paths = warehouse_paths(settings)
-    if not paths.duckdb_file.exists():
-        raise WarehouseMissingError(f"no warehouse at {paths.duckdb_file}: run `rideshare lakehouse build` first")
+    built = {table.qualified for table in lake_tables(lake_uri_of(settings), settings.lake_storage_options)}
     checks = suite_tables(suites)
+    missing = sorted({check.table for check in checks} - built)
+    if missing:
+        raise WarehouseMissingError(f"no Delta table for {', '.join(missing)} in {settings.lake_uri}: "
+                                    "run `rideshare lakehouse build` first")
     context = _gx_context(paths.data_docs_dir)
     datasource = context.data_sources.add_pandas("warehouse")
     report = QualityReport()
-    with duckdb.connect(str(paths.duckdb_file), read_only=True) as connection:
+    with open_lake(settings, layers=MODEL_LAYERS, unqualified=False) as connection:
         data_now_s = float(connection.execute(DATA_NOW_SQL).fetchone()[0] or 0.0)
         quality_context = QualityContext(thresholds or QualityThresholds(), data_now_s)
         for check in checks:

@@ -1,6 +1,6 @@
-"""The Great Expectations suites of silver and gold, declared as data (no I/O here).
+"""The Great Expectations suites of silver and gold Delta tables, declared as data (no I/O here).
 
-Each `TableCheck` names a warehouse table, the SQL columns to read for it and a function building
+Each `TableCheck` names a lake table, the SQL columns to read for it and a function building
 its expectations from the `QualityContext` (thresholds plus the data's own clock: freshness is
 measured against the newest event time in silver, never the wall clock, because event time is
 simulated). Quarantine tables are expected to be empty: a broken batch fails the run.
@@ -14,6 +14,8 @@ from dataclasses import dataclass
 import great_expectations.expectations as gxe
 from great_expectations.expectations.expectation import Expectation
 
+from lakehouse.dbt_project import VALUE_BOUNDS
+
 __all__ = ["QUARANTINE_TABLES", "SUITES", "QualityContext", "QualityThresholds", "TableCheck", "suite_tables"]
 
 
@@ -22,10 +24,10 @@ DRIVER_STATUSES = ("offline", "available", "repositioning", "en_route_pickup", "
 
 @dataclass(frozen=True)
 class QualityThresholds:
-    """Bounds the data must respect. Defaults match the dbt project's vars."""
+    """Bounds the data must respect. Value bounds default to the ones silver quarantines by (dbt vars)."""
 
-    surge_cap: float = 3.0
-    max_fare_brl: float = 2000.0
+    surge_cap: float = VALUE_BOUNDS.surge_cap
+    max_fare_brl: float = VALUE_BOUNDS.max_fare_brl
     max_trip_total_s: float = 4 * 3600.0
     max_ride_s: float = 3 * 3600.0
     min_ride_s: float = 10.0
@@ -130,26 +132,26 @@ def _dim_driver(_: QualityContext) -> list[Expectation]:
 
 
 QUARANTINE_TABLES: tuple[str, ...] = tuple(
-    f"silver.quarantine_bronze__{entity}" for entity in (
+    f"silver.quarantine_{entity}" for entity in (
         "trip_events", "gps_pings", "driver_status_changes", "surge_updates", "ratings", "payments",
-        "driver_profiles", "rider_profiles", "simulation_control"))
+        "driver_profiles", "rider_profiles", "simulation_control_events"))
 
 SUITES: tuple[TableCheck, ...] = (
-    TableCheck("silver", "silver.stg_bronze__trip_events",
+    TableCheck("silver", "silver.trip_events",
                "select event_id, trip_id, surge_multiplier, fare_brl, epoch(event_time) as event_time_s "
-               "from silver.stg_bronze__trip_events",
+               "from silver.trip_events",
                _trip_events),
-    TableCheck("silver", "silver.stg_bronze__payments",
-               "select event_id, fare_brl, platform_fee_brl, driver_payout_brl, status from silver.stg_bronze__payments", _payments),
-    TableCheck("silver", "silver.stg_bronze__driver_status_changes",
-               "select new_status, epoch(event_time) as event_time_s from silver.stg_bronze__driver_status_changes", _driver_status),
-    TableCheck("silver", "silver.stg_bronze__surge_updates",
-               "select surge_multiplier from silver.stg_bronze__surge_updates", _surge_updates),
+    TableCheck("silver", "silver.payments",
+               "select event_id, fare_brl, platform_fee_brl, driver_payout_brl, status from silver.payments", _payments),
+    TableCheck("silver", "silver.driver_status_changes",
+               "select new_status, epoch(event_time) as event_time_s from silver.driver_status_changes", _driver_status),
+    TableCheck("silver", "silver.surge_updates",
+               "select surge_multiplier from silver.surge_updates", _surge_updates),
     *(TableCheck("silver", table, f"select invalid_reason from {table}", _empty) for table in QUARANTINE_TABLES),
-    TableCheck("gold", "gold.fact_trips",
+    TableCheck("gold", "gold.fct_trips",
                "select trip_id, fare_brl, surge_multiplier, total_s, ride_s, driver_version_key, epoch(completed_at) as completed_at_s "
-               "from gold.fact_trips", _fact_trips),
-    TableCheck("gold", "gold.fact_payments", "select payment_id, fare_brl, status from gold.fact_payments", _fact_payments),
+               "from gold.fct_trips", _fact_trips),
+    TableCheck("gold", "gold.fct_payments", "select payment_id, fare_brl, status from gold.fct_payments", _fact_payments),
     TableCheck("gold", "gold.agg_surge_history", "select max_surge_multiplier from gold.agg_surge_history", _surge_history),
     TableCheck("gold", "gold.agg_daily_platform_revenue", "select gross_fare_brl from gold.agg_daily_platform_revenue", _platform_revenue),
     TableCheck("gold", "gold.dim_driver", "select driver_version_key from gold.dim_driver", _dim_driver),
@@ -157,9 +159,9 @@ SUITES: tuple[TableCheck, ...] = (
 
 DATA_NOW_SQL = """
 select max(t) from (
-    select max(epoch(event_time)) as t from silver.stg_bronze__trip_events
-    union all select max(epoch(event_time)) from silver.stg_bronze__driver_status_changes
-    union all select max(epoch(event_time)) from silver.stg_bronze__payments
+    select max(epoch(event_time)) as t from silver.trip_events
+    union all select max(epoch(event_time)) from silver.driver_status_changes
+    union all select max(epoch(event_time)) from silver.payments
 )
 """
 

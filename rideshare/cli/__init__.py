@@ -15,7 +15,7 @@ app = typer.Typer(
     help="Rideshare Streams: a synthetic São Paulo ride-hailing platform on Kafka, Faust and Delta Lake.\n\n"
     "Start with `rideshare infra up`, then `rideshare topics create`.",
     no_args_is_help=True,
-    rich_markup_mode="rich",
+    rich_markup_mode="markdown",
 )
 app.add_typer(infra.app, name="infra")
 app.add_typer(topics.app, name="topics")

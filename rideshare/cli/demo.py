@@ -29,11 +29,16 @@ from core.exceptions import RideshareError
 from core.settings import PROJECT_ROOT, Settings
 from rideshare.cli.common import console, settings, user_errors
 from rideshare.cli.worker import default_processes
+from rideshare.cli.world_options import DEFAULTS, DriversOption, RidersOption, SeedOption, SpeedOption
 from rideshare.infra import KafkaService, RedisService
 from rideshare.infra.process import port_open
+from rideshare.simulations import speed_option
 from rideshare.supervisor import ChildProcess, rideshare_command
 from rideshare.topics import create_topics
+from schemas.limits import SPEED_AUTO, Speed, speed_label
 
+DEMO_START = "2026-03-02T07:30:00-03:00"
+NO_WORKER_SPEED = 30.0  # without a worker there is no lag to pace by
 STYLE = {"up": "green", "starting": "yellow", "missing": "yellow", "failed": "red", "stopped": "dim", "idle": "cyan"}
 
 
@@ -49,7 +54,7 @@ class Component:
 class DemoOptions:
     drivers: int
     riders: int
-    speed: float
+    speed: Speed
     seed: int
     start: str
     duration_s: float | None
@@ -216,10 +221,17 @@ def _sim_line(sim: dict[str, Any] | None) -> str:
     parts = [f"state [bold]{status.get('state', '?')}[/]"]
     if isinstance(status.get("sim_time_ms"), int):
         parts.append(f"sim time {time.strftime('%Y-%m-%d %H:%M:%S', time.gmtime(status['sim_time_ms'] / 1000))} UTC")
-    for label, key in (("speed", "speed_achieved"), ("events", "events_emitted"), ("drivers", "drivers"), ("riders", "riders")):
+    if "speed" in status:
+        parts.append(f"speed {speed_label(status['speed'])} (achieved {status.get('speed_achieved', 0):,.1f}×)")
+    lag, broker = status.get("lag") or {}, status.get("broker") or {}
+    if lag.get("records") is not None:
+        parts.append(f"workers' lag {lag['records']:,}" + (f" ({lag['seconds']:,.1f} s)" if lag.get("seconds") is not None else ""))
+    if broker.get("available") is False:
+        parts.append(f"[red]broker unavailable: simulation waiting, {broker.get('queued', 0):,} queued[/]")
+    for label, key in (("events", "events_emitted"), ("drivers", "drivers"), ("riders", "riders")):
         value = status.get(key)
-        if isinstance(value, int | float):
-            parts.append(f"{label} {value:,.1f}" if isinstance(value, float) else f"{label} {value:,}")
+        if isinstance(value, int):
+            parts.append(f"{label} {value:,}")
     parts += [f"{key.replace('_', ' ')} {value:,}" for key, value in overview.items() if isinstance(value, int)][:6]
     parts.append(f"WebSocket clients {len(clients.get('clients', []))}")
     return "   ".join(parts)
@@ -252,11 +264,11 @@ def _sigterm_as_interrupt() -> Iterator[None]:
 
 def demo(
     duration: float | None = typer.Option(None, "--duration", min=1, help="Stop after this many seconds (default: until Ctrl-C)."),
-    drivers: int = typer.Option(300, min=0, help="Drivers at start."),
-    riders: int = typer.Option(2_000, min=0, help="Riders at start."),
-    speed: float = typer.Option(30.0, min=0.5, max=1000, help="Simulated seconds per wall second."),
-    seed: int = typer.Option(42, help="Simulation seed."),
-    start: str = typer.Option("2026-03-02T07:30:00-03:00", help="Simulated start (ISO-8601): the default is just before the "
+    drivers: DriversOption = DEFAULTS.drivers,
+    riders: RidersOption = DEFAULTS.riders,
+    speed: SpeedOption = SPEED_AUTO,
+    seed: SeedOption = DEFAULTS.seed,
+    start: str = typer.Option(DEMO_START, help="Simulated start (ISO-8601): the default is just before the "
                               "morning peak, so the map is busy from the first minute."),
     workers: int = typer.Option(default_processes(), min=0, max=12,
                                 help="Real-time Faust workers (they share the topics' partitions; one per two cores by default). "
@@ -268,11 +280,16 @@ def demo(
     """Run the whole platform: Kafka + Redis, topics, Faust worker(s), the simulation with API and UI, lakehouse builds.
 
     Prints the URLs and a live status table. Ctrl-C (or --duration) stops everything it started and exits 0.
-    Logs of the child processes go to .local/demo/.
+    Logs of the child processes go to .local/demo/. The default speed `auto` runs the simulation as fast as the
+    workers keep up (their backlog stays within about two seconds).
     """
     with user_errors():
         s = settings()
-        options = DemoOptions(drivers, riders, speed, seed, start, duration, workers, lakehouse_every,
+        pace = speed_option(speed)
+        if pace == SPEED_AUTO and workers == 0:
+            console.print(f"[yellow]no worker to pace by: speed {NO_WORKER_SPEED:g}× instead of auto[/]")
+            pace = NO_WORKER_SPEED
+        options = DemoOptions(drivers, riders, pace, seed, start, duration, workers, lakehouse_every,
                               api_port or s.api_port, worker_port or s.worker_web_port)
         run_demo(s, options)
 

@@ -2,20 +2,26 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from lakehouse.dbt_project import Engine
 from rideshare.cli.common import console, settings, user_errors
 
 app = typer.Typer(
-    help="The lakehouse: bronze Delta tables -> dbt silver (staging, quarantine) -> gold star schema (SCD2), "
-    "checked by Great Expectations.\n\n"
-    "Typical use: `rideshare lakehouse build`, then `rideshare lakehouse query \"select * from gold.agg_daily_platform_revenue\"`.",
+    help="The lakehouse: bronze Delta tables -> dbt silver (validated, de-duplicated, quarantine) -> gold star schema "
+    "(SCD2), every layer a Delta table in the lake, built on DuckDB or Spark and checked by Great Expectations.\n\n"
+    "Typical use: `rideshare sim run --sink jsonl:day.jsonl`, `rideshare lakehouse load day.jsonl`, "
+    "`rideshare lakehouse build`, then `rideshare lakehouse query \"select * from agg_daily_platform_revenue\"`.",
     no_args_is_help=True,
 )
+
+EngineOption = Annotated[Engine, typer.Option("--engine", "-e", case_sensitive=False,
+                                              help="dbt engine: duckdb (one machine, default) or spark (local Spark with Delta).")]
 
 
 def _progress() -> Progress:
@@ -35,15 +41,39 @@ def _counts_table(counts: dict[str, dict[str, int]]) -> Table:
 
 
 @app.command()
+def load(
+    jsonl: Annotated[Path, typer.Argument(help="A simulation JSONL file (`rideshare sim run --sink jsonl:PATH`).", exists=True,
+                                          dir_okay=False)],
+) -> None:
+    """Load a simulation JSONL file into bronze through the exactly-once bronze writer.
+
+    Each file gets its own offsets (recorded in the lake), so a second file lands whole and loading the
+    same file again, or after an interruption, writes only what is missing.
+    """
+    from lakehouse.bronze.loader import write_jsonl_to_bronze
+
+    with user_errors(), _progress() as progress:
+        task = progress.add_task(f"loading {jsonl.name}", total=None, current="")
+        summary = write_jsonl_to_bronze(settings(), jsonl, on_progress=lambda lines: progress.update(task, completed=lines,
+                                                                                                      current=f"{lines:,} lines"))
+    written = ", ".join(f"{topic} {count:,}" for topic, count in sorted(summary.written.items()) if count) or "nothing new"
+    console.print(f"[green]loaded[/] {summary.lines:,} lines: {written}; {summary.dead_lettered:,} dead-lettered, "
+                  f"{summary.skipped:,} already in bronze")
+
+
+@app.command()
 def build(
+    engine: EngineOption = Engine.DUCKDB,
     full_refresh: Annotated[bool, typer.Option("--full-refresh", help="Rebuild incremental silver models from all of bronze.")] = False,
     validate: Annotated[bool, typer.Option("--validate/--no-validate", help="Run the Great Expectations checks after dbt.")] = True,
     docs: Annotated[bool, typer.Option("--docs", help="Also run `dbt docs generate` (static site in the warehouse folder).")] = False,
 ) -> None:
     """Run `dbt build` (silver + gold models and every dbt test), then the quality checks; print row counts per layer.
 
-    Incremental by default: silver only reads bronze rows ingested since its last build. Fails (exit 1)
-    on any failing dbt test or expectation, with a report of what failed.
+    Every model is a Delta table in the lake (`<lake>/silver/<model>`, `<lake>/gold/<model>`), whichever
+    engine builds it. Incremental by default: silver reads only bronze records past its offset watermark
+    and merges them; the SCD2 dimensions merge only changed versions. Fails (exit 1) on any failing dbt
+    test or expectation, with a report of what failed.
     """
     from lakehouse.build import build as build_warehouse
 
@@ -58,24 +88,26 @@ def build(
         def on_check(table: str) -> None:
             progress.update(gx_task, advance=1, current=table)
 
-        result = build_warehouse(config, full_refresh=full_refresh, validate=validate, docs=docs, on_node=on_node, on_check=on_check)
+        result = build_warehouse(config, engine=engine, full_refresh=full_refresh, validate=validate, docs=docs, on_node=on_node,
+                                 on_check=on_check)
     console.print(_counts_table(result.counts))
     failed_tests = [node for node in result.tests if node.failed]
     passed = len(result.tests) - len(failed_tests)
-    console.print(f"[green]built[/] {len(result.models)} models, {passed}/{len(result.tests)} dbt tests passed in {result.seconds:.1f}s")
+    console.print(f"[green]built[/] {len(result.models)} models on {engine.value}, {passed}/{len(result.tests)} dbt tests passed "
+                  f"in {result.seconds:.1f}s")
     if result.quality is not None:
         console.print(f"[green]quality:[/] {result.quality.render()}")
     if docs:
-        from lakehouse.dbt_project import warehouse_paths
+        from lakehouse.warehouse import warehouse_paths
 
-        console.print(f"dbt docs: {warehouse_paths(config).dbt_docs_index}")
+        console.print(f"dbt docs: {warehouse_paths(config).target_dir / engine.value / 'index.html'}")
 
 
 @app.command()
 def validate(
     suite: Annotated[list[str] | None, typer.Option("--suite", "-s", help="Suite(s) to run: silver, gold (default both).")] = None,
 ) -> None:
-    """Run the Great Expectations suites over the built warehouse and write HTML data docs.
+    """Run the Great Expectations suites over the silver and gold Delta tables and write HTML data docs.
 
     Checks volume, freshness (against the newest event time in the data), distributions (fares within
     bounds, surge within its cap, plausible trip durations) and that quarantine tables are empty.
@@ -96,7 +128,7 @@ def maintain(
     retention_hours: Annotated[
         float | None, typer.Option(help="Vacuum retention in hours (default: RIDESHARE_LAKE_VACUUM_RETENTION_HOURS).")] = None,
 ) -> None:
-    """Compact small files, write a Delta checkpoint and vacuum unreferenced files of every bronze table."""
+    """Compact small files, write a Delta checkpoint and vacuum unreferenced files of every Delta table of the lake."""
     from lakehouse.maintenance import maintain_lake
 
     with user_errors():
@@ -132,14 +164,27 @@ def dlq_check(
 
 @app.command()
 def query(
-    sql: Annotated[str, typer.Argument(help="SQL over schemas silver and gold, e.g. \"select * from gold.fact_trips limit 5\".")],
+    sql: Annotated[str | None, typer.Argument(help="SQL over the lake's Delta tables, e.g. \"select * from gold.fct_trips limit 5\" "
+                                                   "(a name in one layer only needs no schema: fct_trips).")] = None,
+    list_tables: Annotated[bool, typer.Option("--list", "-l", help="List the tables you can query (layer, name, rows).")] = False,
     limit: Annotated[int, typer.Option(help="Print at most this many rows.")] = 50,
 ) -> None:
-    """Run read-only SQL on the DuckDB warehouse and print the result as a table."""
+    """Run read-only SQL (DuckDB dialect) on the Delta tables of the lake and print the result as a table.
+
+    Reads bronze, silver and gold straight from Delta (a local folder or an s3:// lake with
+    RIDESHARE_LAKE_STORAGE_OPTIONS), whichever engine built them.
+    """
+    from lakehouse.build import layer_counts
     from lakehouse.build import query as run_query
 
     with user_errors():
-        columns, rows = run_query(settings(), sql)
+        config = settings()
+        if list_tables:
+            console.print(_counts_table(layer_counts(config)))
+            return
+        if sql is None:
+            raise typer.BadParameter("give a SQL query, or --list to see the tables")
+        columns, rows = run_query(config, sql)
         table = Table(*columns)
         for row in rows[:limit]:
             table.add_row(*("" if value is None else str(value) for value in row))
@@ -163,8 +208,9 @@ def rebase(
     offsets. Choose how to continue; a running bronze worker picks the change up within seconds.
 
     Examples:
-      rideshare lakehouse rebase gps --new-generation
-      rideshare lakehouse rebase trips --from latest
+
+        rideshare lakehouse rebase gps --new-generation
+        rideshare lakehouse rebase trips --from latest
     """
     from core.kafka_admin import topic_state
     from lakehouse.bronze.writer import BronzeWriter

@@ -11,70 +11,17 @@ from rich.live import Live
 from rich.table import Table
 
 from agents_sim.exceptions import ConfigError
-from agents_sim.params import DEFAULT_START, SimConfig
+from agents_sim.params import SimConfig
 from agents_sim.report.tee import KpiTee
-from agents_sim.sinks import JsonlSink, KafkaSink, NullSink, Sink
-from agents_sim.surge import DEFAULT_STEP_TIMEOUT_S, KafkaSurge, LockstepSurge, StaticSurge, SurgeSource
-from core.settings import Settings
+from agents_sim.surge import DEFAULT_STEP_TIMEOUT_S, LockstepSurge
 from rideshare.cli import sim_report
 from rideshare.cli.common import console, settings, user_errors
+from rideshare.cli.world_options import DEFAULTS, DriversOption, RidersOption, SeedOption, SpeedOption, StartOption
+from rideshare.simulations import SINK_HELP, SURGE_HELP, WorldOptions, build_runtime, build_sink, speed_option
+from schemas.limits import SPEED_MAX
 
 app = typer.Typer(help="The SimPy São Paulo ride-hailing simulation.", no_args_is_help=True)
 app.command("report")(sim_report.report)
-
-
-def parse_speed(value: str) -> float | None:
-    """`max` (as fast as possible) or a multiplier of real time, 0.5..1000."""
-    if value.strip().lower() in ("max", "0"):
-        return None
-    try:
-        speed = float(value)
-    except ValueError:
-        raise ConfigError(f"--speed {value!r} is neither a number nor 'max'") from None
-    if not 0.5 <= speed <= 1000:
-        raise ConfigError(f"--speed {speed:g} is outside 0.5..1000 (use 'max' for as fast as possible)")
-    return speed
-
-
-def build_sink(spec: str) -> Sink:
-    """`kafka`, `jsonl:PATH` or `null`."""
-    if spec == "kafka":
-        return KafkaSink(settings())
-    if spec == "null":
-        return NullSink()
-    if spec.startswith("jsonl:") and len(spec) > len("jsonl:"):
-        return JsonlSink(spec[len("jsonl:"):])
-    raise ConfigError(f"--sink {spec!r} is not one of: kafka, jsonl:PATH, null")
-
-
-SURGE_MODES = ("auto", "lockstep", "live", "in-process", "off")
-
-
-def build_surge(mode: str, sink: Sink, event_sink: Sink, config: Settings, *, timeout_s: float) -> tuple[SurgeSource, Sink]:
-    """The surge source of a run and the sink the simulation emits to (the in-process loop taps it).
-
-    `auto`: lockstep with the Kafka sink, the in-process loop of the surge topology's engine otherwise."""
-    kafka = isinstance(sink, KafkaSink)
-    if mode == "auto":
-        mode = "lockstep" if kafka else "in-process"
-    if mode in ("lockstep", "live") and not kafka:
-        raise ConfigError(f"--surge {mode} reads the surge topic: it needs --sink kafka (files use --surge in-process or off)")
-    if mode == "lockstep":
-        assert isinstance(sink, KafkaSink)
-        return LockstepSurge(config, sink.producer, timeout_s=timeout_s), event_sink
-    if mode == "live":
-        return KafkaSurge(config), event_sink
-    if mode == "in-process":
-        if kafka:
-            raise ConfigError("--surge in-process computes surge in this process: with --sink kafka surge comes from the "
-                              "surge topology (--surge lockstep, the default, or live)")
-        from rideshare.surge_loop import InProcessSurge, surge_config  # the topologies' engine: imported when used
-
-        loop = InProcessSurge(surge_config(config))
-        return loop, loop.tap(event_sink)
-    if mode == "off":
-        return StaticSurge(), event_sink
-    raise ConfigError(f"--surge {mode!r} is not one of: {', '.join(SURGE_MODES)}")
 
 
 def _fmt_ms(t_ms: int) -> str:
@@ -87,6 +34,12 @@ def _progress_table(status: dict[str, Any], trips: dict[str, int], started: floa
     table = Table.grid(padding=(0, 2))
     table.add_row("sim time", _fmt_ms(status["sim_time_ms"]), f"{done:5.1%} of the run")
     table.add_row("speed achieved", f"{status['speed_achieved']:,.1f}× real time", f"wall {wall:,.1f} s")
+    lag, broker = status.get("lag"), status.get("broker")
+    if lag and lag["records"] is not None:
+        behind = f"{lag['seconds']:,.1f} s behind" if lag["seconds"] is not None else ""
+        table.add_row("workers' lag", f"{lag['records']:,} records", behind)
+    if broker and broker["available"] is False:
+        table.add_row("[red]broker[/]", "[red]unavailable: waiting[/]", f"{broker['queued']:,} events queued")
     table.add_row("events", f"{status['events_emitted']:,}", f"{status['events_emitted'] / wall:,.0f} events/s")
     table.add_row("trips by state", ", ".join(f"{k} {v}" for k, v in sorted(trips.items())) or "-", "")
     return table
@@ -94,20 +47,15 @@ def _progress_table(status: dict[str, Any], trips: dict[str, int], started: floa
 
 @app.command()
 def run(
-    seed: Annotated[int, typer.Option(help="Seed of every random stream: the same seed and options give the same events.")] = 42,
-    drivers: Annotated[int, typer.Option(min=0, help="Drivers in the world (each works by its own shift DNA).")] = 400,
-    riders: Annotated[int, typer.Option(min=0, help="Riders in the world (each requests rides by the demand curve).")] = 6000,
-    speed: Annotated[str, typer.Option(help="Real time × X (0.5..1000), or 'max' for as fast as possible.")] = "max",
+    seed: SeedOption = DEFAULTS.seed,
+    drivers: DriversOption = DEFAULTS.drivers,
+    riders: RidersOption = DEFAULTS.riders,
+    speed: SpeedOption = SPEED_MAX,
     duration: Annotated[float, typer.Option(min=1, help="Simulated seconds to run (86400 = one day).")] = 3600,
-    start: Annotated[str, typer.Option(help="Simulated start instant, ISO-8601 (naive = São Paulo local time).")] = DEFAULT_START,
-    sink: Annotated[str, typer.Option(help="Where events go: kafka (catalog topics), jsonl:PATH (one JSON object per line) or null.")]
-    = "jsonl:.local/sim/events.jsonl",
+    start: StartOption = DEFAULTS.start,
+    sink: Annotated[str, typer.Option(help=f"Where events go: {SINK_HELP}.")] = "jsonl:.local/sim/events.jsonl",
     kpis: Annotated[bool, typer.Option(help="Print the KPI report (calibration bands) at the end.")] = True,
-    surge: Annotated[str, typer.Option(
-        help="How surge reaches the simulation: lockstep (Kafka closed loop in surge steps of event time, replays byte for "
-        "byte; needs a worker with the surge topology), live (surge topic applied as it arrives in wall time: the demo), "
-        "in-process (the surge topology's engine in this process: file and null sinks), off (1.0 everywhere); "
-        "auto = lockstep with kafka, in-process otherwise.")] = "auto",
+    surge: Annotated[str, typer.Option(help=f"How surge reaches the simulation: {SURGE_HELP}.")] = "auto",
     surge_timeout: Annotated[float, typer.Option(
         min=1, help="Lockstep: seconds to wait for the surge topology's result of one step before failing.")]
     = DEFAULT_STEP_TIMEOUT_S,
@@ -121,19 +69,25 @@ def run(
       rideshare worker &  rideshare sim run --duration 86400 --sink kafka # a replayable weekday through Kafka (lockstep)
 
       rideshare sim run --speed 60 --sink kafka --surge live              # a live stream, 1 min per second
-    """
-    from agents_sim.runtime import SimulationRuntime
 
+      rideshare sim run --speed auto --sink kafka --surge live            # as fast as the stream workers keep up
+    """
     with user_errors():
-        config = SimConfig(seed=seed, drivers=drivers, riders=riders, start=start)
-        pace = parse_speed(speed)
-        real_sink = build_sink(sink)
-        tee = KpiTee(real_sink) if kpis else None
-        surge_source, event_sink = build_surge(surge, real_sink, tee or real_sink, settings(), timeout_s=surge_timeout)
+        s = settings()
+        world = WorldOptions(seed=seed, drivers=drivers, riders=riders, start=start)
+        config = world.config()
+        pace = speed_option(speed)
+        real_sink = build_sink(s, sink)
         end_ms = config.start_ms + int(duration * 1000)
         with console.status("building the world (zones, agents' DNA, profiles)..."):
-            runtime = SimulationRuntime(config, event_sink, surge=surge_source, speed=pace, end_ms=end_ms,
-                                        osrm_url=settings().osrm_url)
+            try:
+                runtime = build_runtime(s, world, real_sink, speed=pace, end_ms=end_ms, wrap_sink=KpiTee if kpis else None,
+                                        surge_mode=surge, surge_timeout_s=surge_timeout)
+            except ValueError as exc:
+                raise ConfigError(str(exc)) from None
+        event_sink = runtime.sink
+        # the KPI tee is the sink itself, or under the in-process surge loop's tap
+        tee = next((inner for inner in (event_sink, getattr(event_sink, "sink", None)) if isinstance(inner, KpiTee)), None)
         started = time.monotonic()
         runtime.start()
         try:

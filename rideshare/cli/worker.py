@@ -37,9 +37,10 @@ def worker(
     (`rideshare topics create`).
 
     Examples:
-      rideshare worker                          # one real-time and one bronze worker
-      rideshare worker --role realtime -n 2     # two real-time workers, ports 6066 and 6067
-      rideshare worker --role bronze --web-port 6070
+
+        rideshare worker                          # one real-time and one bronze worker
+        rideshare worker --role realtime -n 2     # two real-time workers, ports 6066 and 6067
+        rideshare worker --role bronze --web-port 6070
     """
     from rideshare.worker_pool import WorkerPool, WorkerSpec
     from rideshare.workers import build_worker_app, parse_topologies, role_of

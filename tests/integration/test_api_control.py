@@ -35,15 +35,16 @@ def _free_port() -> int:
 
 @pytest.fixture(scope="module")
 def api_settings(settings: Settings, redis_service: object) -> Settings:
+    # A generous rate limit: these tests change the simulation many times a second (tests/faults covers the 429).
     return load_settings(topic_namespace=settings.topic_namespace, lake_uri=settings.lake_uri,
-                         api_admin_keys="it-admin", api_viewer_keys="it-viewer")
+                         api_admin_keys="it-admin", api_viewer_keys="it-viewer", api_mutations_burst=1_000)
 
 
 @pytest.fixture(scope="module")
 def runtime() -> Iterator[SimulationRuntime]:
     # 08:00 in São Paulo: the morning peak, so trips are in flight within seconds.
     sim = SimulationRuntime(SimConfig(seed=11, drivers=40, riders=400, start="2026-03-02T08:00:00-03:00"), NullSink())
-    sim.set_speed(None)  # as fast as possible: trips finish within seconds of wall time
+    sim.set_speed("max")  # as fast as possible: trips finish within seconds of wall time
     yield sim
     sim.stop()
 
@@ -84,6 +85,8 @@ def test_a_viewer_reads_but_may_not_mutate(client: httpx.Client) -> None:
 @pytest.mark.parametrize(("method", "path", "body", "field"), [
     ("PUT", "/api/sim/speed", {"speed": 5000}, "speed"),
     ("PUT", "/api/sim/speed", {"speed": "fast"}, "speed"),
+    ("PUT", "/api/sim/speed", {"speed": None}, "speed"),  # "as fast as possible" is spelled max, not null
+    ("PUT", "/api/sim/speed", {"speed": 0}, "speed"),
     ("POST", "/api/sim/drivers", {"count": 0}, "count"),
     ("POST", "/api/sim/riders", {"count": 10, "extra": 1}, "extra"),
     ("POST", "/api/sim/pause", {"drain_timeout_s": -5}, "drain_timeout_s"),
@@ -92,6 +95,15 @@ def test_invalid_input_is_a_422_naming_the_field(client: httpx.Client, method: s
     response = client.request(method, path, headers=ADMIN, json=body)
     assert response.status_code == 422
     assert any(error["loc"][-1] == field for error in response.json()["detail"])
+
+
+def test_speed_spellings_and_auto_without_a_consumer_group_to_read(client: httpx.Client) -> None:
+    for speed in ("max", 30, "45x"):
+        response = client.put("/api/sim/speed", headers=ADMIN, json={"speed": speed})
+        assert response.status_code == 200 and response.json()["speed"] == ("max" if speed == "max" else float(str(speed).rstrip("x")))
+    response = client.put("/api/sim/speed", headers=ADMIN, json={"speed": "auto"})  # a NullSink run: no workers' lag to read
+    assert response.status_code == 422 and "consumer lag" in response.json()["detail"]
+    client.put("/api/sim/speed", headers=ADMIN, json={"speed": "max"})
 
 
 def test_bad_agent_ids_are_422_and_unknown_ones_404(client: httpx.Client) -> None:

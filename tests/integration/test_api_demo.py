@@ -37,7 +37,7 @@ def _pipeline_positions(url: str, *, timeout_s: float) -> list[dict[str, Any]]:
                 frame = json.loads(ws.recv(timeout=max(0.1, deadline - time.monotonic())))
             except TimeoutError:
                 break
-            positions = [p for p in frame.get("positions", []) if "window_end" in p and p.get("entity_type") == "driver"]
+            positions = [p for p in frame.get("positions", []) if p["window_end"] is not None and p["entity_type"] == "driver"]
             if positions:
                 return positions
     return []
@@ -53,7 +53,8 @@ def test_demo_runs_the_platform_and_stops_everything_it_started(topics: Settings
     try:
         headers = {"X-API-Key": "demo-viewer"}
         with httpx.Client(base_url=f"http://127.0.0.1:{api_port}", timeout=5) as client:
-            deadline = time.monotonic() + 40
+            # The demo starts its workers first (each may take up to 90 s to listen on a loaded machine), then the API.
+            deadline = time.monotonic() + 180
             state = None
             while time.monotonic() < deadline and state != "RUNNING":
                 time.sleep(0.5)

@@ -6,18 +6,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import duckdb
 import pytest
 
 from agents_sim.params import SimConfig
-from agents_sim.runtime import SimulationRuntime
 from agents_sim.sinks import KafkaSink
 from core.settings import Settings
 from lakehouse.build import build
-from lakehouse.dbt_project import warehouse_paths
+from lakehouse.lake import open_lake
 from rideshare.infra import KafkaService
 from schemas.catalog import topic_for_schema
 from tests.integration.bronze_support import BronzeWorkerProcess, bronze_rows, isolated_settings, wait_for
+from tests.integration.lakehouse_support import run_to_end
 
 pytestmark = pytest.mark.integration
 
@@ -27,19 +26,10 @@ SIMULATED_S = 2 * 3600
 def test_gold_reconciles_with_the_simulation_summary(kafka: KafkaService, settings: Settings, tmp_path: Path) -> None:
     lake = isolated_settings(settings, "lakee2e", tmp_path, bronze_batch_max_records=20_000, bronze_batch_max_seconds=1.0)
     config = SimConfig(seed=21, drivers=60, riders=1500)
-    sink = KafkaSink(lake)
-    runtime = SimulationRuntime(config, sink, speed=None, end_ms=config.start_ms + SIMULATED_S * 1000)
-    runtime.start()
-    try:
-        while not runtime.wait(0.5):
-            pass
-    finally:
-        runtime.stop()
-        sink.close()
-    assert runtime.error is None
+    runtime = run_to_end(config, KafkaSink(lake), SIMULATED_S * 1000)
     produced = dict(runtime.sim.events.by_schema)
     overview = runtime.sim.stats.overview()
-    revenue_brl = round(sum(runtime.sim.stats.fares), 2)
+    revenue_brl = round(runtime.sim.stats.fares.total_brl, 2)
     assert overview["completed"] > 10, "the run must complete trips for the reconciliation to mean anything"
     per_topic = {topic_for_schema(schema).key: count for schema, count in produced.items()}
 
@@ -53,15 +43,15 @@ def test_gold_reconciles_with_the_simulation_summary(kafka: KafkaService, settin
 
     result = build(lake)
     assert result.quality is not None and result.quality.success
-    with duckdb.connect(str(warehouse_paths(lake).duckdb_file), read_only=True) as connection:
+    with open_lake(lake) as connection:
         def one(sql: str) -> object:
             return connection.execute(sql).fetchone()[0]
 
-        assert one("select count(*) from gold.fact_trips") == overview["completed"]
-        assert one("select count(*) from gold.fact_payments") == produced["payment"]
-        assert one("select round(sum(fare_brl), 2) from gold.fact_trips") == revenue_brl
-        assert one("select round(sum(fare_brl), 2) from gold.fact_payments") == revenue_brl
-        assert one("select count(*) from gold.fact_cancellations") == (
+        assert one("select count(*) from gold.fct_trips") == overview["completed"]
+        assert one("select count(*) from gold.fct_payments") == produced["payment"]
+        assert one("select round(sum(fare_brl), 2) from gold.fct_trips") == revenue_brl
+        assert one("select round(sum(fare_brl), 2) from gold.fct_payments") == revenue_brl
+        assert one("select count(*) from gold.fct_cancellations") == (
             overview["cancelled"] + overview["no_drivers_available"])
         assert one("select sum(requested_trips) from gold.agg_hourly_zone_demand") == overview["requests"]
         assert one("select count(distinct driver_id) from gold.dim_driver") == config.drivers

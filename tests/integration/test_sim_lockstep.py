@@ -81,7 +81,7 @@ two_workers = pytest.fixture(scope="module", name="two_workers")(_worker_fixture
 def _lockstep_run(settings: Settings, config: SimConfig, minutes: int) -> LockstepSurge:
     sink = KafkaSink(settings)
     surge = LockstepSurge(settings, sink.producer, timeout_s=180)
-    runtime = SimulationRuntime(config, sink, surge=surge, speed=None, end_ms=config.start_ms + minutes * 60_000)
+    runtime = SimulationRuntime(config, sink, surge=surge, speed="max", end_ms=config.start_ms + minutes * 60_000)
     runtime.start()
     try:
         assert runtime.wait(900), "the lockstep run did not finish"

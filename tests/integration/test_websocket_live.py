@@ -19,6 +19,7 @@ import redis
 import websockets
 
 from agents_sim.api import create_app
+from agents_sim.api.models import LiveDelta, LiveSnapshot
 from agents_sim.api.server import BackgroundServer
 from agents_sim.params import SimConfig
 from agents_sim.runtime import SimulationRuntime
@@ -123,12 +124,16 @@ def test_snapshot_then_deltas_follow_the_running_simulation(sim_server: str) -> 
     frames = asyncio.run(_frames(_ws(sim_server), 4.0))
     snapshot, deltas = frames[0], frames[1:]
     assert snapshot["type"] == "snapshot" and all(f["type"] == "delta" for f in deltas)
+    # Every frame is exactly what the spec's models (and so the generated TypeScript types) say.
+    assert LiveSnapshot.model_validate(snapshot).model_dump(mode="json") == snapshot
+    for delta in deltas:
+        assert LiveDelta.model_validate(delta).model_dump(mode="json") == delta
     assert snapshot["positions"] and snapshot["status"]["state"].upper() == "RUNNING"
     first_seen = {(p["entity_type"], p["entity_id"]): (p["lat"], p["lon"]) for p in snapshot["positions"]}
     moved = [p for d in deltas for p in d["positions"]
              if not p.get("removed") and first_seen.get((p["entity_type"], p["entity_id"]), (p["lat"], p["lon"])) != (p["lat"], p["lon"])]
     assert moved, "no entity moved in the deltas"
-    sim_times = [d["stats"]["status"]["sim_time_ms"] for d in deltas if "stats" in d]
+    sim_times = [d["stats"]["status"]["sim_time_ms"] for d in deltas if d["stats"]]
     assert len(sim_times) >= 2 and sim_times[-1] > sim_times[0] > 0
     trip_changes = [t for d in deltas for t in d["trips"]]
     assert trip_changes and all("trip_id" in t for t in trip_changes)
@@ -178,7 +183,10 @@ def test_positions_and_surge_from_the_live_state_redis_contract(redis_server: st
             return snapshot, deltas
 
     snapshot, deltas = asyncio.run(scenario())
-    assert snapshot["surge"] == [zone] and snapshot["positions"] == [position]
+    # The GPS topology's record arrives in the WebSocket's one position shape (driver_status -> status).
+    assert snapshot["surge"] == [zone] and snapshot["positions"] == [
+        {"entity_type": "driver", "entity_id": "D-ws-1", "lat": -23.55, "lon": -46.63, "heading_deg": 0.0, "speed_kmh": 0.0,
+         "status": "available", "trip_id": None, "event_time": 2_000, "window_end": 2_000}]
     assert [s["surge_multiplier"] for d in deltas for s in d["surge"]] == [2.4]
     assert [p["lat"] for d in deltas for p in d["positions"]] == [-23.56]
 

@@ -30,16 +30,25 @@ def position_key(position: JsonObject) -> str:
 
 @dataclass
 class Delta:
-    """Changes since the last frame, latest value per identity."""
+    """Changes since the last frame, latest value per identity (an entity is either moved or removed)."""
 
     positions: dict[str, JsonObject] = field(default_factory=dict)
+    removed: set[str] = field(default_factory=set)
     trips: dict[str, JsonObject] = field(default_factory=dict)
     surge: dict[str, JsonObject] = field(default_factory=dict)
     stats: JsonObject | None = None
 
     def add_positions(self, positions: list[JsonObject]) -> None:
         for position in positions:
-            self.positions[position_key(position)] = position
+            key = position_key(position)
+            self.positions[key] = position
+            self.removed.discard(key)
+
+    def add_removed(self, keys: list[str] | set[str]) -> None:
+        """Entities that left the map (`<entity_type>:<entity_id>`)."""
+        for key in keys:
+            self.positions.pop(key, None)
+            self.removed.add(key)
 
     def add_trip(self, change: JsonObject) -> None:
         self.trips[str(change.get("trip_id"))] = change
@@ -49,7 +58,8 @@ class Delta:
 
     def merge(self, newer: Delta) -> None:
         """Fold a newer delta into this one (newer values win)."""
-        self.positions.update(newer.positions)
+        self.add_removed(newer.removed)
+        self.add_positions(list(newer.positions.values()))
         self.trips.update(newer.trips)
         self.surge.update(newer.surge)
         if newer.stats is not None:
@@ -58,7 +68,7 @@ class Delta:
     @property
     def object_count(self) -> int:
         """Number of objects held: the unit a mailbox bounds."""
-        return len(self.positions) + len(self.trips) + len(self.surge) + (self.stats is not None)
+        return len(self.positions) + len(self.removed) + len(self.trips) + len(self.surge) + (self.stats is not None)
 
     def is_empty(self) -> bool:
         return self.object_count == 0
@@ -68,11 +78,11 @@ class Delta:
             "type": "delta",
             "tick": tick,
             "positions": list(self.positions.values()),
+            "removed": sorted(self.removed),
             "trips": list(self.trips.values()),
             "surge": list(self.surge.values()),
+            "stats": self.stats,  # null when this frame carries none (the client keeps the previous ones)
         }
-        if self.stats is not None:
-            message["stats"] = self.stats
         return message
 
 

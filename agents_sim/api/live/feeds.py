@@ -4,6 +4,10 @@
   batched-delta channel (optional) and surge from the surge channel; snapshots from the hashes.
 - `SimulationPositionFeed`: positions read from the simulation itself, for runs without a Faust worker
   (`rideshare api --positions simulation`); it sends only the positions that changed.
+
+Whatever the source, positions and surge reach the hub in the one wire shape of the WebSocket
+(`LivePosition`, `SurgeZone` in agents_sim.api.models): `live_position` and `surge_zone` translate, and
+drop what cannot be drawn (a record without an id or finite coordinates) instead of passing it on.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import math
 from typing import Any
 
 import redis.asyncio as aioredis
@@ -21,7 +26,7 @@ from agents_sim.api.live.hub import LiveHub
 from agents_sim.api.runtime_port import SimulationControl
 from schemas.live_state import LiveStateKeys
 
-__all__ = ["RedisFeed", "SimulationPositionFeed", "changed_positions", "normalise_position"]
+__all__ = ["RedisFeed", "SimulationPositionFeed", "changed_positions", "live_position", "surge_zone"]
 
 log = logging.getLogger(__name__)
 
@@ -45,18 +50,18 @@ class RedisFeed:
         self.connected = False
 
     async def positions_snapshot(self) -> list[JsonObject]:
-        return await self._hash_values(self.keys.positions_latest)
+        return _kept(map(live_position, await self._hash_values(self.keys.positions_latest)))
 
     async def surge_snapshot(self) -> list[JsonObject]:
-        return await self._hash_values(self.keys.surge_current)
+        return _kept(map(surge_zone, await self._hash_values(self.keys.surge_current)))
 
-    async def _hash_values(self, key: str) -> list[JsonObject]:
+    async def _hash_values(self, key: str) -> list[Any]:
         try:
             values = await self.client.hvals(key)
         except RedisError as exc:
             log.warning("cannot read %s from Redis (%s): the snapshot goes without it", key, exc)
             return []
-        return [value for value in map(_parse, values) if isinstance(value, dict)]
+        return [_parse(value) for value in values]
 
     async def run(self) -> None:
         """Listen forever; reconnect with back-off when Redis goes away."""
@@ -88,42 +93,69 @@ class RedisFeed:
         if channel == self.keys.positions_channel:
             positions = payload.get("positions")
             if isinstance(positions, list):
-                self.hub.push_positions([p for p in positions if isinstance(p, dict)])
+                self.hub.push_positions(_kept(map(live_position, positions)))
         elif channel == self.keys.surge_channel:
-            self.hub.push_surge(payload)
+            zone = surge_zone(payload)
+            if zone is not None:
+                self.hub.push_surge(zone)
+
+
+def _kept(items: Any) -> list[JsonObject]:
+    return [item for item in items if item is not None]
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        return None
+    return float(value)
+
+
+def live_position(raw: Any) -> JsonObject | None:
+    """A position from the GPS topology's live state (`driver_status`, `window_end`) or the simulation's
+    views (`status`) in the WebSocket's shape; None when it cannot be drawn."""
+    if not isinstance(raw, dict):
+        return None
+    entity_type, entity_id = raw.get("entity_type"), raw.get("entity_id")
+    lat, lon = _number(raw.get("lat")), _number(raw.get("lon"))
+    if entity_type not in ("driver", "rider") or not isinstance(entity_id, str) or not entity_id or lat is None or lon is None:
+        return None
+    status = raw.get("status") or raw.get("driver_status") or ("waiting" if entity_type == "rider" else "unknown")
+    trip_id = raw.get("trip_id")
+    window_end = _number(raw.get("window_end"))
+    event_time = _number(raw.get("event_time")) or window_end or 0.0
+    return {"entity_type": entity_type, "entity_id": entity_id, "lat": lat, "lon": lon,
+            "heading_deg": _number(raw.get("heading_deg")) or 0.0, "speed_kmh": _number(raw.get("speed_kmh")) or 0.0,
+            "status": str(status), "trip_id": trip_id if isinstance(trip_id, str) else None, "event_time": int(event_time),
+            "window_end": int(window_end) if window_end is not None else None}
+
+
+def surge_zone(raw: Any) -> JsonObject | None:
+    """A zone's surge from the live state in the WebSocket's shape; None without a zone id or multiplier."""
+    if not isinstance(raw, dict):
+        return None
+    zone_id, multiplier = raw.get("zone_id"), _number(raw.get("surge_multiplier"))
+    if zone_id is None or multiplier is None:
+        return None
+    return {"zone_id": str(zone_id), "surge_multiplier": multiplier, "demand_count": int(_number(raw.get("demand_count")) or 0),
+            "supply_count": int(_number(raw.get("supply_count")) or 0), "window_end": int(_number(raw.get("window_end")) or 0)}
 
 
 Fingerprint = tuple[Any, ...]
 
 
-def changed_positions(last: dict[str, Fingerprint], positions: list[JsonObject]) -> tuple[list[JsonObject], dict[str, Fingerprint]]:
-    """The positions that moved or changed status since `last`, plus removal markers for entities that
-    left the map; returns them with the new fingerprints to compare the next poll against."""
+def changed_positions(last: dict[str, Fingerprint], positions: list[JsonObject]
+                      ) -> tuple[list[JsonObject], list[str], dict[str, Fingerprint]]:
+    """The positions that moved or changed status since `last`, the keys of entities that left the map,
+    and the new fingerprints to compare the next poll against."""
     current: dict[str, Fingerprint] = {}
     changed: list[JsonObject] = []
     for position in positions:
         key = position_key(position)
-        fingerprint = (position.get("lat"), position.get("lon"), position.get("driver_status"), position.get("status"))
+        fingerprint = (position["lat"], position["lon"], position["status"])
         current[key] = fingerprint
         if last.get(key) != fingerprint:
             changed.append(position)
-    for gone in last.keys() - current.keys():
-        # Left the map (went offline / rider picked up): the clients drop the marker.
-        entity_type, _, entity_id = gone.partition(":")
-        changed.append({"entity_type": entity_type, "entity_id": entity_id, "removed": True})
-    return changed, current
-
-
-def normalise_position(position: JsonObject) -> JsonObject:
-    """The simulation's position dict in the live-state shape (entity_type, entity_id, lat, lon, driver_status...)."""
-    out = dict(position)
-    if "entity_id" not in out:
-        out["entity_id"] = out.get("driver_id") or out.get("rider_id") or out.get("id")
-    if "entity_type" not in out:
-        out["entity_type"] = "rider" if out.get("rider_id") and not out.get("driver_id") else "driver"
-    if out["entity_type"] == "driver" and "driver_status" not in out and "status" in out:
-        out["driver_status"] = out["status"]
-    return out
+    return changed, sorted(last.keys() - current.keys()), current
 
 
 class SimulationPositionFeed:
@@ -136,7 +168,7 @@ class SimulationPositionFeed:
         self._last: dict[str, Fingerprint] = {}
 
     async def positions_snapshot(self) -> list[JsonObject]:
-        return [normalise_position(p) for p in await asyncio.to_thread(self.runtime.positions)]
+        return _kept(map(live_position, await asyncio.to_thread(self.runtime.positions)))
 
     async def run(self) -> None:
         while True:
@@ -149,6 +181,6 @@ class SimulationPositionFeed:
             except Exception:  # keep polling: one failed read must not end the feed
                 log.exception("reading positions from the simulation failed")
             else:
-                changed, self._last = changed_positions(self._last, positions)
-                self.hub.push_positions(changed)
+                changed, removed, self._last = changed_positions(self._last, positions)
+                self.hub.push_positions(changed, removed)
             await asyncio.sleep(self.interval_s)

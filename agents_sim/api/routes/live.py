@@ -13,7 +13,8 @@ from starlette.websockets import WebSocketState
 
 from agents_sim.api.deps import API_KEY_HEADER, Hub, ViewerRole, resolve_role
 from agents_sim.api.live.coalesce import to_json
-from agents_sim.api.live.hub import Client, LiveHub
+from agents_sim.api.live.hub import Client, LiveHub, TooManyClients
+from agents_sim.api.models import LiveClients
 
 log = logging.getLogger(__name__)
 
@@ -21,14 +22,17 @@ router = APIRouter(tags=["live"])
 
 # Close codes in the application range (4000-4999): 4401 mirrors HTTP 401.
 CLOSE_UNAUTHORIZED = 4401
+CLOSE_TRY_AGAIN_LATER = 1013  # RFC 6455: the server is at its client cap
 CLOSE_INTERNAL_ERROR = 1011
 
 
-@router.get("/api/live/clients", summary="Connected WebSocket clients, what each has queued (backpressure), and the Redis feed")
+@router.get("/api/live/clients", summary="Connected WebSocket clients, what each has queued (backpressure), and the Redis feed",
+            response_model=LiveClients)
 def live_clients(_: ViewerRole, hub: Hub, request: Request) -> dict[str, Any]:
     feed = getattr(request.app.state, "redis_feed", None)  # set by the lifespan
     redis = {"connected": feed.connected, "messages": feed.messages} if feed is not None else None
-    return {"tick": hub.tick, "clients": hub.client_stats(), "redis_feed": redis}
+    return {"tick": hub.tick, "max_clients": hub.max_clients, "overflows": hub.overflows, "clients": hub.client_stats(),
+            "redis_feed": redis}
 
 
 @router.websocket("/ws")
@@ -39,9 +43,18 @@ async def live(websocket: WebSocket, key: str | None = Query(None, description="
         await websocket.accept()
         await websocket.close(code=CLOSE_UNAUTHORIZED, reason="missing or unknown API key: connect to /ws?key=<viewer or admin key>")
         return
-    await websocket.accept()
     hub: LiveHub = websocket.app.state.hub
-    client = hub.register()
+    try:
+        client = hub.register()  # before the first await: concurrent connections cannot pass the cap together
+    except TooManyClients as exc:
+        await websocket.accept()
+        await websocket.close(code=CLOSE_TRY_AGAIN_LATER, reason=str(exc))
+        return
+    try:
+        await websocket.accept()
+    except BaseException:
+        hub.unregister(client)
+        raise
     sender = asyncio.create_task(_send_forever(websocket, hub, client))
     try:
         while True:

@@ -7,46 +7,44 @@ from typing import Any
 from fastapi import APIRouter
 
 from agents_sim.api.deps import Runtime, ViewerRole
+from agents_sim.api.models import Metrics, Overview, SimStatus, ZoneMetrics
 
 router = APIRouter(prefix="/api", tags=["status"])
 
 JsonObject = dict[str, Any]
 
 
-@router.get("/sim/status", summary="Lifecycle state, simulated time, speed, counts")
+@router.get("/sim/status", summary="Lifecycle state, simulated time, speed (set and achieved), lag, broker, counts",
+            response_model=SimStatus)
 def sim_status(_: ViewerRole, runtime: Runtime) -> JsonObject:
     return runtime.status()
 
 
-@router.get("/metrics", summary="Every metric section at once")
+@router.get("/metrics", summary="Every metric section at once", response_model=Metrics)
 def all_metrics(_: ViewerRole, runtime: Runtime) -> JsonObject:
     return runtime.metrics()
 
 
-def _section(runtime: Runtime, name: str) -> Any:
-    return runtime.metrics().get(name, {})
-
-
-@router.get("/metrics/overview", summary="Headline counters: trips, revenue, events, agents")
+@router.get("/metrics/overview", summary="Headline counters: trips, cancellations, fares", response_model=Overview)
 def overview(_: ViewerRole, runtime: Runtime) -> JsonObject:
-    return _section(runtime, "overview")
+    return runtime.metrics()["overview"]
 
 
-@router.get("/metrics/zones", summary="Per-zone demand, supply and current surge multiplier")
-def zones(_: ViewerRole, runtime: Runtime) -> Any:
-    return _section(runtime, "zones")
+@router.get("/metrics/zones", summary="Per-zone demand, supply and current surge multiplier", response_model=list[ZoneMetrics])
+def zones(_: ViewerRole, runtime: Runtime) -> list[JsonObject]:
+    return runtime.metrics()["zones"]
 
 
-@router.get("/metrics/trips", summary="Trips by state")
-def trips_by_state(_: ViewerRole, runtime: Runtime) -> JsonObject:
-    return _section(runtime, "trips_by_state")
+@router.get("/metrics/trips", summary="Trips in flight by state", response_model=dict[str, int])
+def trips_by_state(_: ViewerRole, runtime: Runtime) -> dict[str, int]:
+    return runtime.metrics()["trips_by_state"]
 
 
-@router.get("/metrics/drivers", summary="Drivers by status")
-def drivers_by_status(_: ViewerRole, runtime: Runtime) -> JsonObject:
-    return _section(runtime, "drivers_by_status")
+@router.get("/metrics/drivers", summary="Drivers by status", response_model=dict[str, int])
+def drivers_by_status(_: ViewerRole, runtime: Runtime) -> dict[str, int]:
+    return runtime.metrics()["drivers_by_status"]
 
 
-@router.get("/metrics/riders", summary="Riders by status")
-def riders_by_status(_: ViewerRole, runtime: Runtime) -> JsonObject:
-    return _section(runtime, "riders_by_status")
+@router.get("/metrics/riders", summary="Riders by status", response_model=dict[str, int])
+def riders_by_status(_: ViewerRole, runtime: Runtime) -> dict[str, int]:
+    return runtime.metrics()["riders_by_status"]

@@ -22,7 +22,8 @@ async def _fetch(client: httpx.AsyncClient, url: str) -> WorkerTopology:
         return WorkerTopology(url=url, ok=False, error=f"{type(exc).__name__}: {exc}")
 
 
-@router.get("/topology", summary="Each Faust worker's /topology/ view", responses={503: {"description": "no worker answered"}})
+@router.get("/topology", summary="Each Faust worker's /topology/ view", response_model=TopologyView,
+            responses={503: {"description": "no worker answered"}})
 async def topology(_: ViewerRole, request: Request) -> TopologyView:
     urls: list[str] = request.app.state.worker_urls
     if not urls:

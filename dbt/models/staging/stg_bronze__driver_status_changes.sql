@@ -1,2 +1,32 @@
--- Silver driver status changes: typed, validated, one row per event_id (incremental on the ingestion watermark).
-{{ staged_events('driver_status', driver_status_invalid_reason, ['event_id', 'event_time', 'session_id', 'correlation_id', 'causation_id', 'driver_id', 'previous_status', 'new_status', 'reason', 'zone_id', 'driver_lat', 'driver_lon', 'trip_id'], 'quarantine_bronze__driver_status_changes') }}
+-- Driver availability changes: bronze columns renamed and cast, one row per bronze record.
+with source as (
+    select * from {{ source('bronze', 'driver_status') }}
+),
+
+renamed as (
+    select
+        kafka_topic,
+        cast(kafka_partition as {{ dbt.type_int() }}) as kafka_partition,
+        kafka_offset,
+        kafka_key,
+        kafka_timestamp,
+        raw_value as raw_avro,
+        ingestion_time,
+        event_date,
+        event_id,
+        event_time,
+        session_id,
+        correlation_id,
+        causation_id,
+        driver_id,
+        previous_status,
+        new_status,
+        reason,
+        zone_id,
+        driver_lat,
+        driver_lon,
+        trip_id
+    from source
+)
+
+select * from renamed

@@ -1,2 +1,31 @@
--- Silver surge updates: typed, validated, one row per event_id (incremental on the ingestion watermark).
-{{ staged_events('surge', surge_update_invalid_reason, ['event_id', 'event_time', 'session_id', 'zone_id', 'surge_multiplier', 'previous_multiplier', 'demand_count', 'supply_count', 'window_start', 'window_end'], 'quarantine_bronze__surge_updates') }}
+-- Surge multiplier updates per zone and window: bronze columns renamed and cast, one row per bronze record.
+with source as (
+    select * from {{ source('bronze', 'surge') }}
+),
+
+renamed as (
+    select
+        kafka_topic,
+        cast(kafka_partition as {{ dbt.type_int() }}) as kafka_partition,
+        kafka_offset,
+        kafka_key,
+        kafka_timestamp,
+        raw_value as raw_avro,
+        ingestion_time,
+        event_date,
+        event_id,
+        event_time,
+        session_id,
+        correlation_id,
+        causation_id,
+        zone_id,
+        surge_multiplier,
+        previous_multiplier,
+        cast(demand_count as {{ dbt.type_int() }}) as demand_count,
+        cast(supply_count as {{ dbt.type_int() }}) as supply_count,
+        window_start,
+        window_end
+    from source
+)
+
+select * from renamed

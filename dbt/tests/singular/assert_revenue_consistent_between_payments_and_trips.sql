@@ -2,11 +2,11 @@
 -- that trip's fare, and the two revenue totals (captured payments vs completed trips paid)
 -- agree to the centavo. Returns one row per inconsistency.
 with payments as (
-    select trip_id, fare_brl, status from {{ ref('fact_payments') }}
+    select trip_id, fare_brl, status from {{ ref('fct_payments') }}
 ),
 
 trips as (
-    select trip_id, fare_brl, payment_status from {{ ref('fact_trips') }}
+    select trip_id, fare_brl, payment_status from {{ ref('fct_trips') }}
 ),
 
 per_trip as (

@@ -1,8 +1,24 @@
-// WebSocket protocol of `/ws`: the messages the API pushes, and a parser that turns a raw frame into a
-// typed message (or says exactly what is wrong with it). Positions are keyed `<entity_type>:<entity_id>`,
-// the same member format as the live-state Redis contract (schemas/live_state.py).
+// WebSocket protocol of `/ws`. The wire messages are the API's `LiveSnapshot` and `LiveDelta` models, typed
+// here from the generated OpenAPI types (schema.d.ts), so a change on the server fails the type check. The
+// parser checks the frame's shape once (a frame we cannot apply makes the client ask for a fresh snapshot)
+// and maps it to the reducer's types; positions are keyed `<entity_type>:<entity_id>`, as in the live-state
+// Redis contract (schemas/live_state.py).
 
-export type EntityType = 'driver' | 'rider';
+import type { components } from './schema';
+
+type Schemas = components['schemas'];
+type WireSnapshot = Schemas['LiveSnapshot'];
+type WireDelta = Schemas['LiveDelta'];
+type WirePosition = Schemas['LivePosition'];
+type WireTrip = Schemas['LiveTrip'];
+type WireSurge = Schemas['SurgeZone'];
+
+/** The simulation's status as GET /api/sim/status returns it and the frames carry it. */
+export type SimStatus = Schemas['SimStatus'];
+/** The simulation's headline counters. */
+export type Overview = Schemas['Overview'];
+
+export type EntityType = WirePosition['entity_type'];
 
 export type LonLat = [number, number];
 
@@ -12,24 +28,24 @@ export interface Position {
   entityId: string;
   lon: number;
   lat: number;
-  /** Driver status (available, on_trip, ...) or rider status (waiting, ...). */
+  /** Driver status (available, on_trip, ...) or `waiting` for riders. */
   status: string;
   headingDeg: number;
   speedKmh: number;
   tripId: string | null;
-  /** Simulated time of the ping, ms since the epoch. */
+  /** Simulated time of the position, ms since the epoch. */
   eventTime: number;
 }
 
 export interface TripChange {
   tripId: string;
-  /** The trip_event event_type that happened last (requested, driver_assigned, in_transit, completed...). */
+  /** The trip's state (requested, driver_assigned, in_transit, completed...). */
   state: string;
   riderId: string | null;
   driverId: string | null;
   pickup: LonLat | null;
   dropoff: LonLat | null;
-  /** Route as [[lon, lat], ...]; empty when the server did not send one. */
+  /** Route as [[lon, lat], ...]; empty while the trip is not on a leg. */
   route: LonLat[];
   eventTime: number;
 }
@@ -42,31 +58,13 @@ export interface SurgeZone {
   windowEnd: number;
 }
 
-/** Simulation status as returned by GET /api/status and pushed in frames. */
-export interface SimStatus {
-  state: string;
-  sessionId: string | null;
-  seed: number | null;
-  simTimeMs: number | null;
-  speed: number | null;
-  speedAchieved: number | null;
-  eventsEmitted: number | null;
-  drivers: number | null;
-  riders: number | null;
-  /** Why the simulation thread died, when it did. */
-  error: string | null;
-}
-
-/** Free-form numeric overview counters (trips completed, drivers by status, ...). */
-export type Stats = Record<string, number>;
-
 export interface Snapshot {
   type: 'snapshot';
   positions: Position[];
   trips: TripChange[];
   surge: SurgeZone[];
-  stats: Stats;
-  status: SimStatus | null;
+  overview: Overview;
+  status: SimStatus;
 }
 
 export interface Delta {
@@ -76,16 +74,12 @@ export interface Delta {
   removed: string[];
   trips: TripChange[];
   surge: SurgeZone[];
-  stats: Stats | null;
+  /** Null in the frames between two stats updates: the client keeps the previous ones. */
+  overview: Overview | null;
   status: SimStatus | null;
 }
 
-export interface ServerError {
-  type: 'error';
-  message: string;
-}
-
-export type ServerMessage = Snapshot | Delta | ServerError;
+export type ServerMessage = Snapshot | Delta;
 
 export class ProtocolError extends Error {
   constructor(message: string) {
@@ -94,163 +88,58 @@ export class ProtocolError extends Error {
   }
 }
 
-type Json = Record<string, unknown>;
-
-function isObject(value: unknown): value is Json {
+function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-function num(value: unknown): number | null {
-  return typeof value === 'number' && Number.isFinite(value) ? value : null;
+function finite(value: unknown): value is number {
+  return typeof value === 'number' && Number.isFinite(value);
 }
 
-function str(value: unknown): string | null {
-  return typeof value === 'string' && value.length > 0 ? value : null;
+function listOf<T>(frame: Record<string, unknown>, name: string): T[] {
+  const value = frame[name];
+  if (!Array.isArray(value)) throw new ProtocolError(`"${name}" must be a list`);
+  return value as T[];
 }
 
-function first(obj: Json, ...names: string[]): unknown {
-  for (const name of names) {
-    if (obj[name] !== undefined && obj[name] !== null) return obj[name];
-  }
-  return undefined;
-}
-
-function list(obj: Json, ...names: string[]): unknown[] {
-  const value = first(obj, ...names);
-  if (value === undefined) return [];
-  if (Array.isArray(value)) return value;
-  // A map keyed by id ({"Z1": {...}}) is accepted as its values.
-  if (isObject(value)) return Object.values(value);
-  throw new ProtocolError(`"${names[0]}" must be a list`);
-}
-
-function partition<T>(items: readonly T[], predicate: (item: T) => boolean): [T[], T[]] {
-  const yes: T[] = [];
-  const no: T[] = [];
-  for (const item of items) (predicate(item) ? yes : no).push(item);
-  return [yes, no];
-}
-
-function lonLat(value: unknown): LonLat | null {
-  if (Array.isArray(value) && value.length >= 2) {
-    const lon = num(value[0]);
-    const lat = num(value[1]);
-    return lon !== null && lat !== null ? [lon, lat] : null;
-  }
-  if (isObject(value)) {
-    const lon = num(first(value, 'lon', 'lng'));
-    const lat = num(value.lat);
-    return lon !== null && lat !== null ? [lon, lat] : null;
-  }
-  return null;
-}
-
-export function parsePosition(raw: unknown): Position {
-  if (!isObject(raw)) throw new ProtocolError('position must be an object');
-  const entityType = first(raw, 'entity_type', 'type');
-  if (entityType !== 'driver' && entityType !== 'rider') {
-    throw new ProtocolError(`position has unknown entity_type ${JSON.stringify(entityType)}`);
-  }
-  const entityId = str(first(raw, 'entity_id', 'id'));
-  if (entityId === null) throw new ProtocolError('position without entity_id');
-  const lat = num(raw.lat);
-  const lon = num(first(raw, 'lon', 'lng'));
-  if (lat === null || lon === null) throw new ProtocolError(`position ${entityId} without numeric lat/lon`);
-  const status = str(first(raw, 'status', 'driver_status', 'rider_status')) ?? (entityType === 'rider' ? 'waiting' : 'unknown');
+export function toPosition(p: WirePosition): Position {
+  if (!finite(p.lat) || !finite(p.lon)) throw new ProtocolError(`position ${p.entity_id} without numeric lat/lon`);
   return {
-    key: `${entityType}:${entityId}`,
-    entityType,
-    entityId,
-    lon,
-    lat,
-    status,
-    headingDeg: num(raw.heading_deg) ?? 0,
-    speedKmh: num(raw.speed_kmh) ?? 0,
-    tripId: str(raw.trip_id),
-    eventTime: num(first(raw, 'event_time', 'window_end')) ?? 0,
+    key: `${p.entity_type}:${p.entity_id}`,
+    entityType: p.entity_type,
+    entityId: p.entity_id,
+    lon: p.lon,
+    lat: p.lat,
+    status: p.status,
+    headingDeg: p.heading_deg,
+    speedKmh: p.speed_kmh,
+    tripId: p.trip_id,
+    eventTime: p.event_time,
   };
 }
 
-function parseRoute(value: unknown): LonLat[] {
-  if (!Array.isArray(value)) return [];
-  const points: LonLat[] = [];
-  for (const point of value) {
-    const p = lonLat(point);
-    if (p !== null) points.push(p);
-  }
-  return points;
-}
+type Place = Schemas['Place'];
 
-export function parseTrip(raw: unknown): TripChange {
-  if (!isObject(raw)) throw new ProtocolError('trip must be an object');
-  const tripId = str(raw.trip_id);
-  if (tripId === null) throw new ProtocolError('trip without trip_id');
-  const state = str(first(raw, 'state', 'event_type', 'status'));
-  if (state === null) throw new ProtocolError(`trip ${tripId} without state`);
-  const pickup = lonLat(raw.pickup) ?? lonLat({ lon: raw.pickup_lon, lat: raw.pickup_lat });
-  const dropoff = lonLat(raw.dropoff) ?? lonLat({ lon: raw.dropoff_lon, lat: raw.dropoff_lat });
+const lonLat = (place: Place | null | undefined): LonLat | null => (place ? [place.lon, place.lat] : null);
+
+/** A trip as the WebSocket (`LiveTrip`) or GET /api/trips (`TripView`) sends it. */
+export function toTrip(t: WireTrip | Schemas['TripView']): TripChange {
+  if (typeof t.trip_id !== 'string' || typeof t.state !== 'string') throw new ProtocolError('trip without trip_id or state');
   return {
-    tripId,
-    state,
-    riderId: str(raw.rider_id),
-    driverId: str(raw.driver_id),
-    pickup,
-    dropoff,
-    route: parseRoute(first(raw, 'route', 'route_lonlat', 'polyline')),
-    eventTime: num(first(raw, 'event_time', 'updated_at')) ?? 0,
+    tripId: t.trip_id,
+    state: t.state,
+    riderId: t.rider_id,
+    driverId: t.driver_id,
+    pickup: lonLat(t.pickup),
+    dropoff: lonLat(t.dropoff),
+    route: t.route,
+    eventTime: 'event_time' in t ? t.event_time : t.requested_ms,
   };
 }
 
-export function parseSurge(raw: unknown): SurgeZone {
-  if (!isObject(raw)) throw new ProtocolError('surge must be an object');
-  const zoneId = str(raw.zone_id);
-  if (zoneId === null) throw new ProtocolError('surge without zone_id');
-  const multiplier = num(first(raw, 'surge_multiplier', 'multiplier'));
-  if (multiplier === null) throw new ProtocolError(`surge ${zoneId} without numeric surge_multiplier`);
-  return {
-    zoneId,
-    multiplier,
-    demand: num(first(raw, 'demand_count', 'demand')) ?? 0,
-    supply: num(first(raw, 'supply_count', 'supply')) ?? 0,
-    windowEnd: num(raw.window_end) ?? 0,
-  };
-}
-
-export function parseStatus(raw: unknown): SimStatus {
-  if (!isObject(raw)) throw new ProtocolError('status must be an object');
-  const state = str(raw.state);
-  if (state === null) throw new ProtocolError('status without state');
-  return {
-    state,
-    sessionId: str(raw.session_id),
-    seed: num(raw.seed),
-    simTimeMs: num(raw.sim_time_ms),
-    speed: num(raw.speed),
-    speedAchieved: num(raw.speed_achieved),
-    eventsEmitted: num(raw.events_emitted),
-    drivers: num(raw.drivers),
-    riders: num(raw.riders),
-    error: str(raw.error),
-  };
-}
-
-/** Keeps the numeric leaves of a (possibly nested) stats object, flattened with dotted keys. */
-export function parseStats(raw: unknown, prefix = ''): Stats {
-  const out: Stats = {};
-  if (!isObject(raw)) return out;
-  for (const [name, value] of Object.entries(raw)) {
-    const key = prefix ? `${prefix}.${name}` : name;
-    if (typeof value === 'number' && Number.isFinite(value)) out[key] = value;
-    else if (isObject(value)) Object.assign(out, parseStats(value, key));
-  }
-  return out;
-}
-
-// The status comes either top-level (snapshots) or inside the stats object (`stats.status`, deltas).
-function optionalStatus(obj: Json): SimStatus | null {
-  const stats = first(obj, 'stats', 'metrics');
-  const raw = first(obj, 'status', 'simulation') ?? (isObject(stats) ? stats.status : undefined);
-  return raw === undefined || raw === null ? null : parseStatus(raw);
+export function toSurge(s: WireSurge): SurgeZone {
+  if (!finite(s.surge_multiplier)) throw new ProtocolError(`surge ${s.zone_id} without numeric surge_multiplier`);
+  return { zoneId: s.zone_id, multiplier: s.surge_multiplier, demand: s.demand_count, supply: s.supply_count, windowEnd: s.window_end };
 }
 
 export function parseServerMessage(frame: string): ServerMessage {
@@ -261,35 +150,29 @@ export function parseServerMessage(frame: string): ServerMessage {
     throw new ProtocolError('frame is not JSON');
   }
   if (!isObject(data)) throw new ProtocolError('frame must be a JSON object');
-  switch (data.type) {
-    case 'snapshot':
-      return {
-        type: 'snapshot',
-        positions: list(data, 'positions').filter((p) => !(isObject(p) && p.removed === true)).map(parsePosition),
-        trips: list(data, 'trips', 'active_trips').map(parseTrip),
-        surge: list(data, 'surge').map(parseSurge),
-        stats: parseStats(first(data, 'stats', 'metrics')),
-        status: optionalStatus(data),
-      };
-    case 'delta': {
-      // A position `{"entity_type", "entity_id", "removed": true}` says the entity left the map.
-      const [gone, moved] = partition(list(data, 'positions'), (p) => isObject(p) && p.removed === true);
-      return {
-        type: 'delta',
-        positions: moved.map(parsePosition),
-        removed: [
-          ...list(data, 'removed').filter((k): k is string => typeof k === 'string'),
-          ...gone.map((p) => `${String((p as Json).entity_type ?? 'driver')}:${String((p as Json).entity_id)}`),
-        ],
-        trips: list(data, 'trips').map(parseTrip),
-        surge: list(data, 'surge').map(parseSurge),
-        stats: first(data, 'stats', 'metrics') === undefined ? null : parseStats(first(data, 'stats', 'metrics')),
-        status: optionalStatus(data),
-      };
-    }
-    case 'error':
-      return { type: 'error', message: str(data.message) ?? str(data.detail) ?? 'unknown server error' };
-    default:
-      throw new ProtocolError(`unknown message type ${JSON.stringify(data.type)}`);
+  if (data.type === 'snapshot') {
+    const snapshot = data as unknown as WireSnapshot;
+    if (!isObject(snapshot.status) || !isObject(snapshot.stats)) throw new ProtocolError('snapshot without status or stats');
+    return {
+      type: 'snapshot',
+      positions: listOf<WirePosition>(data, 'positions').map(toPosition),
+      trips: listOf<WireTrip>(data, 'trips').map(toTrip),
+      surge: listOf<WireSurge>(data, 'surge').map(toSurge),
+      overview: snapshot.stats.overview,
+      status: snapshot.status,
+    };
   }
+  if (data.type === 'delta') {
+    const delta = data as unknown as WireDelta;
+    return {
+      type: 'delta',
+      positions: listOf<WirePosition>(data, 'positions').map(toPosition),
+      removed: listOf<string>(data, 'removed'),
+      trips: listOf<WireTrip>(data, 'trips').map(toTrip),
+      surge: listOf<WireSurge>(data, 'surge').map(toSurge),
+      overview: delta.stats?.overview ?? null,
+      status: delta.stats?.status ?? null,
+    };
+  }
+  throw new ProtocolError(`unknown message type ${JSON.stringify(data.type)}`);
 }

@@ -28,7 +28,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Connected WebSocket clients and what each has queued (backpressure) */
+        /** Connected WebSocket clients, what each has queued (backpressure), and the Redis feed */
         get: operations["live_clients_api_live_clients_get"];
         put?: never;
         post?: never;
@@ -79,7 +79,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Headline counters: trips, revenue, events, agents */
+        /** Headline counters: trips, cancellations, fares */
         get: operations["overview_api_metrics_overview_get"];
         put?: never;
         post?: never;
@@ -113,7 +113,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Trips by state */
+        /** Trips in flight by state */
         get: operations["trips_by_state_api_metrics_trips_get"];
         put?: never;
         post?: never;
@@ -250,7 +250,7 @@ export interface paths {
             cookie?: never;
         };
         get?: never;
-        /** Set the speed factor (simulated seconds per wall second) */
+        /** Set the speed: a factor of real time, `max` or `auto` */
         put: operations["set_speed_api_sim_speed_put"];
         post?: never;
         delete?: never;
@@ -283,7 +283,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Lifecycle state, simulated time, speed, counts */
+        /** Lifecycle state, simulated time, speed (set and achieved), lag, broker, counts */
         get: operations["sim_status_api_sim_status_get"];
         put?: never;
         post?: never;
@@ -416,10 +416,395 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /**
+         * BrokerStatus
+         * @description The Kafka broker as the simulation's producer sees it.
+         */
+        BrokerStatus: {
+            /**
+             * Available
+             * @description False during an outage (None until the first report).
+             */
+            available: boolean | null;
+            /** Down For S */
+            down_for_s: number | null;
+            /** Last Error */
+            last_error: string | null;
+            /**
+             * Queued
+             * @description Events queued or in flight, not yet acknowledged.
+             */
+            queued: number;
+            /**
+             * Undelivered
+             * @description Events still queued when the run stopped during an outage.
+             */
+            undelivered: number;
+        };
+        /** ClientStats */
+        ClientStats: {
+            /** Bytes Sent */
+            bytes_sent: number;
+            /** Connected At */
+            connected_at: number;
+            /** Frames Coalesced */
+            frames_coalesced: number;
+            /** Frames Sent */
+            frames_sent: number;
+            /** Pending Bytes */
+            pending_bytes: number;
+            /** Pending Objects */
+            pending_objects: number;
+            /** Resyncs */
+            resyncs: number;
+            /** Snapshots Sent */
+            snapshots_sent: number;
+        };
+        /** Destination */
+        Destination: {
+            /** Kind */
+            kind: string;
+            /** Lat */
+            lat: number;
+            /** Lon */
+            lon: number;
+            /** Zone Id */
+            zone_id: string;
+        };
+        /** DriverDNA */
+        DriverDNA: {
+            /** Acceptance Rate */
+            acceptance_rate: number;
+            /** Cancel Tendency */
+            cancel_tendency: number;
+            /** Days Per Week */
+            days_per_week: number;
+            /** Driver Id */
+            driver_id: string;
+            /** Email */
+            email: string;
+            /** Full Name */
+            full_name: string;
+            /** Home Lat */
+            home_lat: number;
+            /** Home Lon */
+            home_lon: number;
+            /** Home Zone Id */
+            home_zone_id: string;
+            /** Hours Per Day */
+            hours_per_day: number;
+            /** License Plate */
+            license_plate: string;
+            /** Min Rider Rating */
+            min_rider_rating: number;
+            /** Phone */
+            phone: string;
+            /** Response Time S */
+            response_time_s: number;
+            /** Service Quality */
+            service_quality: number;
+            /** Shift Preference */
+            shift_preference: string;
+            /** Shift Start Hour */
+            shift_start_hour: number;
+            /** Split Shift Pm Hour */
+            split_shift_pm_hour: number | null;
+            /** Surge Acceptance Modifier */
+            surge_acceptance_modifier: number;
+            /** Vehicle Color */
+            vehicle_color: string;
+            /** Vehicle Make */
+            vehicle_make: string;
+            /** Vehicle Model */
+            vehicle_model: string;
+            /** Vehicle Year */
+            vehicle_year: number;
+            /** Work Days */
+            work_days: number[];
+        };
+        /** DriverView */
+        DriverView: {
+            active_trip: components["schemas"]["TripView"] | null;
+            dna: components["schemas"]["DriverDNA"];
+            /** Driver Id */
+            driver_id: string;
+            /** History */
+            history: components["schemas"]["HistoryEntry"][];
+            /** Lat */
+            lat: number;
+            /** Lon */
+            lon: number;
+            /** Profile */
+            profile: {
+                [key: string]: string | number | boolean | null;
+            };
+            /** Rating */
+            rating: number;
+            /** Shift End Ms */
+            shift_end_ms: number | null;
+            /** Status */
+            status: string;
+            /** Trips Completed */
+            trips_completed: number;
+        };
         /** HTTPValidationError */
         HTTPValidationError: {
             /** Detail */
             detail?: components["schemas"]["ValidationError"][];
+        };
+        /** Health */
+        Health: {
+            /**
+             * Status
+             * @constant
+             */
+            status: "ok";
+        };
+        /**
+         * HistoryEntry
+         * @description A status change (`status`, `reason`) or a finished trip (`trip_id`, `outcome`).
+         */
+        HistoryEntry: {
+            /** Outcome */
+            outcome?: string | null;
+            /** Reason */
+            reason?: string | null;
+            /** Status */
+            status?: string | null;
+            /** T */
+            t: number;
+            /** Trip Id */
+            trip_id?: string | null;
+        };
+        /**
+         * LagStatus
+         * @description The real-time stream workers' backlog, from their consumer group's committed offsets.
+         */
+        LagStatus: {
+            /**
+             * Drain Per S
+             * @description Records per second the group commits.
+             */
+            drain_per_s: number | null;
+            /** Group Id */
+            group_id: string;
+            /**
+             * Readable
+             * @description Did the last reading answer (None: not read yet).
+             */
+            readable: boolean | null;
+            /**
+             * Records
+             * @description Records the group is behind, over all its partitions.
+             */
+            records: number | null;
+            /**
+             * Seconds
+             * @description Wall seconds of work behind: records / drain rate.
+             */
+            seconds: number | null;
+            /**
+             * Target S
+             * @description What `auto` keeps `seconds` near.
+             */
+            target_s: number;
+        };
+        /** LiveClients */
+        LiveClients: {
+            /** Clients */
+            clients: components["schemas"]["ClientStats"][];
+            /** Max Clients */
+            max_clients: number;
+            /**
+             * Overflows
+             * @description Times the changes outgrew the bound and every client was sent a snapshot instead.
+             */
+            overflows: number;
+            redis_feed: components["schemas"]["RedisFeedStatus"] | null;
+            /** Tick */
+            tick: number;
+        };
+        /**
+         * LiveDelta
+         * @description Changes since the previous frame, latest value per identity.
+         */
+        LiveDelta: {
+            /** Positions */
+            positions: components["schemas"]["LivePosition"][];
+            /**
+             * Removed
+             * @description Keys (`driver:D1`) of entities that left the map.
+             */
+            removed: string[];
+            /** @description The status and counters, at most twice a second; null in the frames between. */
+            stats: components["schemas"]["LiveStats"] | null;
+            /** Surge */
+            surge: components["schemas"]["SurgeZone"][];
+            /** Tick */
+            tick: number;
+            /** Trips */
+            trips: components["schemas"]["LiveTrip"][];
+            /**
+             * Type
+             * @constant
+             */
+            type: "delta";
+        };
+        /**
+         * LivePosition
+         * @description One entity on the map (key `<entity_type>:<entity_id>`, as in the live-state Redis contract).
+         */
+        LivePosition: {
+            /** Entity Id */
+            entity_id: string;
+            /**
+             * Entity Type
+             * @enum {string}
+             */
+            entity_type: "driver" | "rider";
+            /**
+             * Event Time
+             * @description Simulated time of the position, ms since the epoch.
+             */
+            event_time: number;
+            /** Heading Deg */
+            heading_deg: number;
+            /** Lat */
+            lat: number;
+            /** Lon */
+            lon: number;
+            /** Speed Kmh */
+            speed_kmh: number;
+            /**
+             * Status
+             * @description Driver status (available, on_trip, ...) or `waiting` for riders.
+             */
+            status: string;
+            /** Trip Id */
+            trip_id: string | null;
+            /**
+             * Window End
+             * @description End of the GPS window it was aggregated in (positions from the GPS topology); null for positions read from the simulation itself.
+             */
+            window_end: number | null;
+        };
+        /**
+         * LiveSnapshot
+         * @description First message of every connection (and after a resync): the whole live state.
+         */
+        LiveSnapshot: {
+            /** Positions */
+            positions: components["schemas"]["LivePosition"][];
+            stats: components["schemas"]["LiveStats"];
+            status: components["schemas"]["SimStatus"];
+            /** Surge */
+            surge: components["schemas"]["SurgeZone"][];
+            /** Tick */
+            tick: number;
+            /** Trips */
+            trips: components["schemas"]["LiveTrip"][];
+            /**
+             * Type
+             * @constant
+             */
+            type: "snapshot";
+        };
+        /** LiveStats */
+        LiveStats: {
+            /** Clients */
+            clients: number;
+            overview: components["schemas"]["Overview"];
+            status: components["schemas"]["SimStatus"];
+        };
+        /**
+         * LiveTrip
+         * @description A trip's latest state; `route` is the leg being driven while the trip is in flight.
+         */
+        LiveTrip: {
+            /** Driver Id */
+            driver_id: string | null;
+            dropoff: components["schemas"]["Place"] | null;
+            /** Event Time */
+            event_time: number;
+            pickup: components["schemas"]["Place"] | null;
+            /** Rider Id */
+            rider_id: string | null;
+            /** Route */
+            route: [
+                number,
+                number
+            ][];
+            /** Route Purpose */
+            route_purpose: string | null;
+            /** State */
+            state: string;
+            /** Trip Id */
+            trip_id: string;
+        };
+        /** Metrics */
+        Metrics: {
+            /** Drivers By Status */
+            drivers_by_status: {
+                [key: string]: number;
+            };
+            /** Events By Schema */
+            events_by_schema: {
+                [key: string]: number;
+            };
+            /** Events Emitted */
+            events_emitted: number;
+            overview: components["schemas"]["Overview"];
+            /** Riders By Status */
+            riders_by_status: {
+                [key: string]: number;
+            };
+            /** Sim Time Ms */
+            sim_time_ms: number;
+            /** Trips By State */
+            trips_by_state: {
+                [key: string]: number;
+            };
+            /** Zones */
+            zones: components["schemas"]["ZoneMetrics"][];
+        };
+        /** NodeLag */
+        NodeLag: {
+            /** Partitions */
+            partitions: {
+                [key: string]: number;
+            };
+            /** Total */
+            total: number;
+        };
+        /** Overview */
+        Overview: {
+            /**
+             * Cancel Reasons
+             * @description `<by>:<reason>` -> count.
+             */
+            cancel_reasons: {
+                [key: string]: number;
+            };
+            /** Cancelled */
+            cancelled: number;
+            /** Cancelled By Driver */
+            cancelled_by_driver: number;
+            /** Cancelled By Rider */
+            cancelled_by_rider: number;
+            /** Completed */
+            completed: number;
+            /** Completion Rate */
+            completion_rate: number | null;
+            /** Median Fare Brl */
+            median_fare_brl: number | null;
+            /** No Drivers Available */
+            no_drivers_available: number;
+            /** Offers */
+            offers: number;
+            /** Requests */
+            requests: number;
+            /** Surge Refusals */
+            surge_refusals: number;
         };
         /** PauseRequest */
         PauseRequest: {
@@ -429,6 +814,145 @@ export interface components {
              * @default 120
              */
             drain_timeout_s: number;
+        };
+        /** Place */
+        Place: {
+            /** Lat */
+            lat: number;
+            /** Lon */
+            lon: number;
+            /** Zone Id */
+            zone_id: string;
+        };
+        /** Polygon */
+        Polygon: {
+            /** Coordinates */
+            coordinates: [
+                number,
+                number
+            ][][];
+            /**
+             * Type
+             * @constant
+             */
+            type: "Polygon";
+        };
+        /** RedisFeedStatus */
+        RedisFeedStatus: {
+            /** Connected */
+            connected: boolean;
+            /** Messages */
+            messages: number;
+        };
+        /** RiderDNA */
+        RiderDNA: {
+            /** Behaviour Factor */
+            behaviour_factor: number;
+            /** Destinations */
+            destinations: components["schemas"]["Destination"][];
+            /** Email */
+            email: string;
+            /** Full Name */
+            full_name: string;
+            /** Home Lat */
+            home_lat: number;
+            /** Home Lon */
+            home_lon: number;
+            /** Home Zone Id */
+            home_zone_id: string;
+            /** Max Surge */
+            max_surge: number;
+            /** Patience S */
+            patience_s: number;
+            /** Payment Method */
+            payment_method: string;
+            /** Phone */
+            phone: string;
+            /** Rating Generosity */
+            rating_generosity: number;
+            /** Rider Id */
+            rider_id: string;
+            /** Rides Per Week */
+            rides_per_week: number;
+        };
+        /** RiderView */
+        RiderView: {
+            active_trip: components["schemas"]["TripView"] | null;
+            dna: components["schemas"]["RiderDNA"];
+            /** History */
+            history: components["schemas"]["HistoryEntry"][];
+            /** Lat */
+            lat: number;
+            /** Lon */
+            lon: number;
+            /** Profile */
+            profile: {
+                [key: string]: string | number | boolean | null;
+            };
+            /** Rating */
+            rating: number;
+            /** Rider Id */
+            rider_id: string;
+            /** Status */
+            status: string;
+            /** Trips Completed */
+            trips_completed: number;
+            /** Zone Id */
+            zone_id: string;
+        };
+        /** SimStatus */
+        SimStatus: {
+            /** Active Trips */
+            active_trips: number;
+            /**
+             * Auto Factor
+             * @description With speed `auto`: the factor it paces at now.
+             */
+            auto_factor: number | null;
+            /**
+             * Backpressure
+             * @description True while the simulation waits for the broker to take its queued events.
+             */
+            backpressure: boolean;
+            /** @description None when the run has no Kafka sink. */
+            broker: components["schemas"]["BrokerStatus"] | null;
+            /** Drivers */
+            drivers: number;
+            /**
+             * Error
+             * @description Why the simulation thread died, when it did.
+             */
+            error: string | null;
+            /** Events Emitted */
+            events_emitted: number;
+            /** @description None when the run has no Kafka sink. */
+            lag: components["schemas"]["LagStatus"] | null;
+            /** Riders */
+            riders: number;
+            /** Seed */
+            seed: number;
+            /** Session Id */
+            session_id: string;
+            /**
+             * Sim Time Ms
+             * @description Simulated now, ms since the epoch (UTC).
+             */
+            sim_time_ms: number;
+            /**
+             * Speed
+             * @description Simulated seconds per wall-clock second (0.5-1000), `max` for as fast as possible, or `auto`: paced by the stream workers' consumer lag (kept near 2 s).
+             */
+            speed: number | ("max" | "auto");
+            /**
+             * Speed Achieved
+             * @description Simulated seconds per wall second, measured over the last second.
+             */
+            speed_achieved: number;
+            /**
+             * State
+             * @enum {string}
+             */
+            state: "created" | "running" | "draining" | "paused" | "stopped";
         };
         /** SpawnRequest */
         SpawnRequest: {
@@ -449,14 +973,92 @@ export interface components {
         SpeedRequest: {
             /**
              * Speed
-             * @description Simulated seconds per wall-clock second (0.5-1000), or null for as fast as possible.
+             * @description Simulated seconds per wall-clock second (0.5-1000), `max` for as fast as possible, or `auto`: paced by the stream workers' consumer lag (kept near 2 s).
              */
-            speed: number | null;
+            speed: number | ("max" | "auto");
+        };
+        /** SurgeZone */
+        SurgeZone: {
+            /** Demand Count */
+            demand_count: number;
+            /** Supply Count */
+            supply_count: number;
+            /** Surge Multiplier */
+            surge_multiplier: number;
+            /** Window End */
+            window_end: number;
+            /** Zone Id */
+            zone_id: string;
+        };
+        /** TopologyGraph */
+        TopologyGraph: {
+            /** Description */
+            description: string;
+            /** Edges */
+            edges: [
+                string,
+                string
+            ][];
+            /** Name */
+            name: string;
+            /** Nodes */
+            nodes: components["schemas"]["TopologyNode"][];
+        } & {
+            [key: string]: unknown;
+        };
+        /** TopologyNode */
+        TopologyNode: {
+            /** Description */
+            description: string;
+            /** Errors */
+            errors: number;
+            /** Events In */
+            events_in: number;
+            /** Events Out */
+            events_out: number;
+            /** Id */
+            id: string;
+            /** Kind */
+            kind: string;
+            lag?: components["schemas"]["NodeLag"] | null;
+            /** Target */
+            target: string;
+        } & {
+            [key: string]: unknown;
         };
         /** TopologyView */
         TopologyView: {
             /** Workers */
             workers: components["schemas"]["WorkerTopology"][];
+        };
+        /** TripView */
+        TripView: {
+            /** Driver Id */
+            driver_id: string | null;
+            dropoff: components["schemas"]["Place"];
+            /** Fare Estimate Brl */
+            fare_estimate_brl: number;
+            pickup: components["schemas"]["Place"];
+            /** Requested Ms */
+            requested_ms: number;
+            /** Rider Id */
+            rider_id: string;
+            /**
+             * Route
+             * @description The leg being driven, [[lon, lat], ...] (empty when none).
+             */
+            route: [
+                number,
+                number
+            ][];
+            /** Route Purpose */
+            route_purpose: string | null;
+            /** State */
+            state: string;
+            /** Surge Multiplier */
+            surge_multiplier: number;
+            /** Trip Id */
+            trip_id: string;
         };
         /** ValidationError */
         ValidationError: {
@@ -471,16 +1073,100 @@ export interface components {
             /** Error Type */
             type: string;
         };
+        /** WorkerGraphs */
+        WorkerGraphs: {
+            /**
+             * Consumer
+             * @description The worker's consumer state (flow, partitions).
+             */
+            consumer?: {
+                [key: string]: unknown;
+            };
+            /** Topologies */
+            topologies: components["schemas"]["TopologyGraph"][];
+        } & {
+            [key: string]: unknown;
+        };
         /** WorkerTopology */
         WorkerTopology: {
             /** Error */
             error?: string | null;
             /** Ok */
             ok: boolean;
-            /** Topology */
-            topology?: unknown | null;
+            topology?: components["schemas"]["WorkerGraphs"] | null;
             /** Url */
             url: string;
+        };
+        /** ZoneCollection */
+        ZoneCollection: {
+            /** Features */
+            features: components["schemas"]["ZoneFeature"][];
+            /**
+             * Type
+             * @constant
+             */
+            type: "FeatureCollection";
+        };
+        /** ZoneDetail */
+        ZoneDetail: {
+            feature: components["schemas"]["ZoneFeature"];
+            metrics: components["schemas"]["ZoneMetrics"] | null;
+        };
+        /** ZoneFeature */
+        ZoneFeature: {
+            geometry: components["schemas"]["Polygon"];
+            /** Id */
+            id: string;
+            properties: components["schemas"]["ZoneProperties"];
+            /**
+             * Type
+             * @constant
+             */
+            type: "Feature";
+        };
+        /** ZoneMetrics */
+        ZoneMetrics: {
+            /** Active Trips */
+            active_trips: number;
+            /** Available Drivers */
+            available_drivers: number;
+            /** Cancelled */
+            cancelled: number;
+            /** Completed */
+            completed: number;
+            /** Name */
+            name: string;
+            /** No Drivers */
+            no_drivers: number;
+            /** Requests */
+            requests: number;
+            /** Surge Multiplier */
+            surge_multiplier: number;
+            /** Zone Id */
+            zone_id: string;
+        };
+        /** ZoneProperties */
+        ZoneProperties: {
+            /** Area Km2 */
+            area_km2: number;
+            /** Centroid Lat */
+            centroid_lat: number;
+            /** Centroid Lon */
+            centroid_lon: number;
+            /** Demand Weight */
+            demand_weight: number;
+            /** Dense Core */
+            dense_core: boolean;
+            /** Name */
+            name: string;
+            /** Sigla */
+            sigla: string;
+            /** Subprefecture */
+            subprefecture: string;
+            /** Surge Sensitivity */
+            surge_sensitivity: number;
+            /** Zone Id */
+            zone_id: string;
         };
     };
     responses: never;
@@ -508,10 +1194,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["DriverView"];
                 };
+            };
+            /** @description No such id in this simulation. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description Validation Error */
             422: {
@@ -539,9 +1230,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["LiveClients"];
                 };
             };
         };
@@ -561,9 +1250,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["Metrics"];
                 };
             };
         };
@@ -584,7 +1271,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
-                        [key: string]: unknown;
+                        [key: string]: number;
                     };
                 };
             };
@@ -605,9 +1292,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["Overview"];
                 };
             };
         };
@@ -628,7 +1313,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
-                        [key: string]: unknown;
+                        [key: string]: number;
                     };
                 };
             };
@@ -650,7 +1335,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
-                        [key: string]: unknown;
+                        [key: string]: number;
                     };
                 };
             };
@@ -671,7 +1356,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["ZoneMetrics"][];
                 };
             };
         };
@@ -693,10 +1378,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["RiderView"];
                 };
+            };
+            /** @description No such id in this simulation. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description Validation Error */
             422: {
@@ -731,14 +1421,33 @@ export interface operations {
                     "application/json": components["schemas"]["Spawned"];
                 };
             };
-            /** @description Validation Error */
+            /** @description The simulation's state does not allow this (e.g. resume while running). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The request body is too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Invalid input: the message says what is allowed. */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                content?: never;
+            };
+            /** @description Too many changes: retry after the Retry-After seconds. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
                 };
+                content?: never;
             };
         };
     };
@@ -761,19 +1470,36 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["SimStatus"];
                 };
             };
-            /** @description Validation Error */
+            /** @description The simulation's state does not allow this (e.g. resume while running). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The request body is too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Invalid input: the message says what is allowed. */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                content?: never;
+            };
+            /** @description Too many changes: retry after the Retry-After seconds. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
                 };
+                content?: never;
             };
         };
     };
@@ -792,10 +1518,36 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["SimStatus"];
                 };
+            };
+            /** @description The simulation's state does not allow this (e.g. resume while running). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The request body is too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Invalid input: the message says what is allowed. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Too many changes: retry after the Retry-After seconds. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
         };
     };
@@ -814,10 +1566,36 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["SimStatus"];
                 };
+            };
+            /** @description The simulation's state does not allow this (e.g. resume while running). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The request body is too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Invalid input: the message says what is allowed. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Too many changes: retry after the Retry-After seconds. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
         };
     };
@@ -843,14 +1621,33 @@ export interface operations {
                     "application/json": components["schemas"]["Spawned"];
                 };
             };
-            /** @description Validation Error */
+            /** @description The simulation's state does not allow this (e.g. resume while running). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The request body is too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Invalid input: the message says what is allowed. */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                content?: never;
+            };
+            /** @description Too many changes: retry after the Retry-After seconds. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
                 };
+                content?: never;
             };
         };
     };
@@ -873,19 +1670,36 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["SimStatus"];
                 };
             };
-            /** @description Validation Error */
+            /** @description The simulation's state does not allow this (e.g. resume while running). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The request body is too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Invalid input: the message says what is allowed. */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                content?: never;
+            };
+            /** @description Too many changes: retry after the Retry-After seconds. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
                 };
+                content?: never;
             };
         };
     };
@@ -904,10 +1718,36 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["SimStatus"];
                 };
+            };
+            /** @description The simulation's state does not allow this (e.g. resume while running). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The request body is too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Invalid input: the message says what is allowed. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Too many changes: retry after the Retry-After seconds. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
         };
     };
@@ -926,9 +1766,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["SimStatus"];
                 };
             };
         };
@@ -948,10 +1786,36 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["SimStatus"];
                 };
+            };
+            /** @description The simulation's state does not allow this (e.g. resume while running). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The request body is too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Invalid input: the message says what is allowed. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Too many changes: retry after the Retry-After seconds. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
         };
     };
@@ -997,9 +1861,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    }[];
+                    "application/json": components["schemas"]["TripView"][];
                 };
             };
         };
@@ -1019,9 +1881,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["ZoneCollection"];
                 };
             };
         };
@@ -1043,10 +1903,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["ZoneDetail"];
                 };
+            };
+            /** @description No such id in this simulation. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description Validation Error */
             422: {
@@ -1074,9 +1939,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: string;
-                    };
+                    "application/json": components["schemas"]["Health"];
                 };
             };
         };

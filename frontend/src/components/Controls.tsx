@@ -1,7 +1,8 @@
 import { useState } from 'react';
 
 import { ApiError, type ApiClient } from '../api/client';
-import { type SimStatus, parseStatus } from '../api/protocol';
+import { SPAWN_PER_REQUEST_MAX, SPEED_AUTO, SPEED_MAX } from '../api/limits';
+import type { SimStatus } from '../api/protocol';
 import { formatSpeed } from '../format';
 import { type ControlAction, availableActions, parseSpeedInput } from '../state/controls';
 
@@ -28,15 +29,11 @@ export function Controls({ client, status, onStatus }: Props) {
   const [spawnCount, setSpawnCount] = useState(10);
   const allowed = availableActions(status?.state);
 
-  const run = async (label: string, call: () => Promise<unknown>) => {
+  const run = async (label: string, call: () => Promise<void>) => {
     setBusy(true);
     setMessage(null);
     try {
-      const result = await call();
-      if (result && typeof result === 'object' && 'state' in result) onStatus(parseStatus(result));
-      if (result && typeof result === 'object' && 'count' in result) {
-        setMessage({ error: false, text: `${label}: ${(result as { count: number }).count} added` });
-      }
+      await call();
     } catch (error) {
       const text = error instanceof ApiError && error.status === 403 ? 'this key may only watch: use an admin key to control the simulation' : String((error as Error).message);
       setMessage({ error: true, text: `${label} failed: ${text}` });
@@ -44,6 +41,11 @@ export function Controls({ client, status, onStatus }: Props) {
       setBusy(false);
     }
   };
+  const spawn = (kind: 'drivers' | 'riders') =>
+    run(kind, async () => {
+      const spawned = await client.post(`/api/sim/${kind}`, { count: spawnCount });
+      setMessage({ error: false, text: `${kind}: ${spawned.count} added` });
+    });
 
   const applySpeed = () => {
     const parsed = parseSpeedInput(speedText);
@@ -51,7 +53,7 @@ export function Controls({ client, status, onStatus }: Props) {
       setMessage({ error: true, text: parsed.error });
       return;
     }
-    void run('speed', () => client.put('/api/sim/speed', { speed: parsed.speed }));
+    void run('speed', async () => onStatus(await client.put('/api/sim/speed', { speed: parsed.speed })));
   };
 
   return (
@@ -63,7 +65,7 @@ export function Controls({ client, status, onStatus }: Props) {
             key={action}
             data-testid={`control-${action}`}
             disabled={busy || !allowed.has(action)}
-            onClick={() => void run(label, () => client.post(`/api/sim/${action}`))}
+            onClick={() => void run(label, async () => onStatus(await client.post(`/api/sim/${action}`)))}
           >
             {label}
           </button>
@@ -72,7 +74,14 @@ export function Controls({ client, status, onStatus }: Props) {
       <div className="row">
         <label>
           Speed <small>(now {formatSpeed(status?.speed)})</small>
-          <input data-testid="speed-input" value={speedText} placeholder="30 or max" onChange={(e) => setSpeedText(e.target.value)} size={6} />
+          <input
+            data-testid="speed-input"
+            value={speedText}
+            placeholder={`30, ${SPEED_MAX} or ${SPEED_AUTO}`}
+            title={`${SPEED_AUTO}: as fast as the stream workers keep up`}
+            onChange={(e) => setSpeedText(e.target.value)}
+            size={8}
+          />
         </label>
         <button data-testid="control-speed" disabled={busy || !allowed.has('speed')} onClick={applySpeed}>
           Set
@@ -85,16 +94,16 @@ export function Controls({ client, status, onStatus }: Props) {
             data-testid="spawn-count"
             type="number"
             min={1}
-            max={1000}
+            max={SPAWN_PER_REQUEST_MAX}
             value={spawnCount}
             onChange={(e) => setSpawnCount(Number(e.target.value))}
             style={{ width: '5em' }}
           />
         </label>
-        <button data-testid="spawn-drivers" disabled={busy || !allowed.has('spawn')} onClick={() => void run('drivers', () => client.post('/api/sim/drivers', { count: spawnCount }))}>
+        <button data-testid="spawn-drivers" disabled={busy || !allowed.has('spawn')} onClick={() => void spawn('drivers')}>
           drivers
         </button>
-        <button data-testid="spawn-riders" disabled={busy || !allowed.has('spawn')} onClick={() => void run('riders', () => client.post('/api/sim/riders', { count: spawnCount }))}>
+        <button data-testid="spawn-riders" disabled={busy || !allowed.has('spawn')} onClick={() => void spawn('riders')}>
           riders
         </button>
       </div>

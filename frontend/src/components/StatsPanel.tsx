@@ -1,41 +1,64 @@
 import { useMemo } from 'react';
 
-import type { SimStatus, Stats, SurgeZone } from '../api/protocol';
-import { formatInt, formatLabel, formatMultiplier, formatSimTime, formatSpeed } from '../format';
+import type { Overview, SimStatus, SurgeZone } from '../api/protocol';
+import { formatInt, formatLabel, formatLag, formatMultiplier, formatRate, formatSeconds, formatSimTime, formatSpeed } from '../format';
 import { DRIVER_STATUS_COLORS, cssColor } from '../map/colors';
 import type { EntityCounts } from '../state/live';
 import { topSurgeZones } from '../state/selection';
 
 interface Props {
   status: SimStatus | null;
-  stats: Stats;
+  overview: Overview | null;
   counts: EntityCounts;
   surge: Readonly<Record<string, SurgeZone>>;
   zoneNames: Readonly<Record<string, string>>;
   onSelectZone: (zoneId: string) => void;
 }
 
-export function StatsPanel({ status, stats, counts, surge, zoneNames, onSelectZone }: Props) {
-  const overview = useMemo(
-    () => Object.entries(stats).filter(([key]) => key.startsWith('overview.')).map(([key, value]) => [key.slice('overview.'.length), value] as const),
-    [stats],
-  );
+/** The overview's counters shown as a list (the nested cancel reasons are left to the API). */
+function counters(overview: Overview | null): [string, number][] {
+  if (overview === null) return [];
+  const { cancel_reasons: _reasons, ...numbers } = overview;
+  return Object.entries(numbers).filter((entry): entry is [string, number] => typeof entry[1] === 'number');
+}
+
+export function StatsPanel({ status, overview, counts, surge, zoneNames, onSelectZone }: Props) {
+  const rows = useMemo(() => counters(overview), [overview]);
+  const lag = status?.lag ?? null;
+  const broker = status?.broker ?? null;
   const hottest = useMemo(() => topSurgeZones(surge, 5), [surge]);
   return (
     <section className="panel stats">
       <h2>Live</h2>
       {status?.error && <p className="error">The simulation stopped with an error: {status.error} (see the API log)</p>}
+      {broker?.available === false && (
+        <p className="error" data-testid="broker-unavailable">
+          Kafka is unavailable: the simulation waits ({formatInt(broker.queued)} events queued
+          {broker.down_for_s !== null ? `, for ${formatSeconds(broker.down_for_s)}` : ''}) and continues when it is back.
+        </p>
+      )}
       <dl>
         <dt>State</dt>
         <dd data-testid="sim-state">{status?.state ?? 'unknown'}</dd>
         <dt>Sim time</dt>
-        <dd data-testid="sim-time">{formatSimTime(status?.simTimeMs)}</dd>
+        <dd data-testid="sim-time">{formatSimTime(status?.sim_time_ms)}</dd>
         <dt>Speed</dt>
-        <dd>
-          {formatSpeed(status?.speed)} <small>(achieved {formatSpeed(status?.speedAchieved)})</small>
+        <dd data-testid="speed">
+          {formatSpeed(status?.speed)}
+          {status?.auto_factor != null && ` (now ${formatSpeed(status.auto_factor)})`}{' '}
+          <small>(achieved {formatSpeed(status?.speed_achieved)})</small>
         </dd>
+        {lag !== null && (
+          <>
+            <dt>Workers' lag</dt>
+            <dd data-testid="lag" title={`consumer group ${lag.group_id}; auto keeps it near ${formatSeconds(lag.target_s)}`}>
+              {lag.readable === false ? 'not readable' : `${formatLag(lag.records)} records · ${formatSeconds(lag.seconds)}`}{' '}
+              <small>({formatRate(lag.drain_per_s)})</small>
+            </dd>
+          </>
+        )}
         <dt>Events</dt>
-        <dd>{formatInt(status?.eventsEmitted)}</dd>
+        <dd>{formatInt(status?.events_emitted)}</dd>
         <dt>Drivers on map</dt>
         <dd data-testid="driver-count">{formatInt(counts.drivers)}</dd>
         <dt>Riders waiting</dt>
@@ -49,9 +72,9 @@ export function StatsPanel({ status, stats, counts, surge, zoneNames, onSelectZo
           </li>
         ))}
       </ul>
-      {overview.length > 0 && (
+      {rows.length > 0 && (
         <dl className="overview">
-          {overview.map(([key, value]) => (
+          {rows.map(([key, value]) => (
             <div key={key}>
               <dt>{formatLabel(key)}</dt>
               <dd>{Number.isInteger(value) ? formatInt(value) : value.toFixed(2)}</dd>

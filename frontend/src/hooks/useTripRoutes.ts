@@ -4,7 +4,7 @@
 import { useCallback } from 'react';
 
 import type { ApiClient } from '../api/client';
-import { parseTrip } from '../api/protocol';
+import { toTrip } from '../api/protocol';
 import { type LiveAction, tripsMissingRoutes } from '../state/live';
 import type { LiveState } from '../state/live';
 import { usePolling } from './usePolling';
@@ -12,8 +12,8 @@ import { usePolling } from './usePolling';
 export function useTripRoutes(client: ApiClient, trips: LiveState['trips'], dispatch: (action: LiveAction) => void): void {
   const missing = tripsMissingRoutes(trips) > 0;
   const load = useCallback(async () => {
-    const answer: unknown = await client.get('/api/trips');
-    if (Array.isArray(answer)) dispatch({ kind: 'trip-routes', trips: answer.map(parseTrip) });
+    const trips = await client.get('/api/trips');
+    dispatch({ kind: 'trip-routes', trips: trips.map(toTrip) });
   }, [client, dispatch]);
   usePolling(load, 3000, missing);
 }

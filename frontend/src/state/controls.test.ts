@@ -19,16 +19,17 @@ describe('availableActions', () => {
 });
 
 describe('parseSpeedInput', () => {
-  it('accepts factors in range, with or without ×, and max/empty for as fast as possible', () => {
+  it('accepts factors in range, with or without ×, and the words max and auto', () => {
     expect(parseSpeedInput('30')).toEqual({ ok: true, speed: 30 });
     expect(parseSpeedInput(' 2.5x ')).toEqual({ ok: true, speed: 2.5 });
-    expect(parseSpeedInput('max')).toEqual({ ok: true, speed: null });
-    expect(parseSpeedInput('')).toEqual({ ok: true, speed: null });
+    expect(parseSpeedInput('MAX')).toEqual({ ok: true, speed: 'max' });
+    expect(parseSpeedInput('auto')).toEqual({ ok: true, speed: 'auto' });
   });
 
-  it('explains what is wrong with other input', () => {
-    expect(parseSpeedInput('fast')).toEqual({ ok: false, error: '"fast" is not a number: use e.g. 30 or max' });
+  it('has one spelling of as fast as possible and explains what is wrong with other input', () => {
+    expect(parseSpeedInput('fast')).toEqual({ ok: false, error: '"fast" is not a speed: use e.g. 30, max or auto' });
+    for (const other of ['', '0', 'null']) expect(parseSpeedInput(other)).toMatchObject({ ok: false });
     expect(parseSpeedInput('0.1')).toMatchObject({ ok: false });
-    expect(parseSpeedInput('5000')).toMatchObject({ ok: false });
+    expect(parseSpeedInput('5000')).toMatchObject({ ok: false, error: 'speed must be between 0.5 and 1000 (or max, or auto)' });
   });
 });

@@ -1,6 +1,8 @@
 // Which lifecycle controls make sense in a given simulation state (the API validates too; this keeps
 // the buttons honest). Unknown states enable everything and let the API answer.
 
+import { SPEED_AUTO, SPEED_FACTOR_MAX, SPEED_FACTOR_MIN, SPEED_MAX, type Speed } from '../api/limits';
+
 export type ControlAction = 'start' | 'pause' | 'resume' | 'stop' | 'reset' | 'speed' | 'spawn';
 
 const ALL: readonly ControlAction[] = ['start', 'pause', 'resume', 'stop', 'reset', 'speed', 'spawn'];
@@ -20,13 +22,15 @@ export function availableActions(state: string | null | undefined): ReadonlySet<
   return new Set(BY_STATE[state.toLowerCase()] ?? ALL);
 }
 
-/** Parses the speed field: a factor in 0.5..1000, or "max" / empty for as fast as possible. */
-export function parseSpeedInput(text: string): { ok: true; speed: number | null } | { ok: false; error: string } {
+/** Parses the speed field: a factor within the limits (with or without ×), `max` or `auto` (schemas/limits.py). */
+export function parseSpeedInput(text: string): { ok: true; speed: Speed } | { ok: false; error: string } {
   const lowered = text.trim().toLowerCase();
-  if (lowered === '' || lowered === 'max') return { ok: true, speed: null };
+  if (lowered === SPEED_MAX || lowered === SPEED_AUTO) return { ok: true, speed: lowered };
   const trimmed = lowered.replace(/\s*[x×]$/, '');
-  const value = Number(trimmed);
-  if (!Number.isFinite(value)) return { ok: false, error: `"${text}" is not a number: use e.g. 30 or max` };
-  if (value < 0.5 || value > 1000) return { ok: false, error: 'speed must be between 0.5 and 1000 (or max)' };
+  const value = trimmed === '' ? Number.NaN : Number(trimmed);
+  if (!Number.isFinite(value)) return { ok: false, error: `"${text}" is not a speed: use e.g. 30, ${SPEED_MAX} or ${SPEED_AUTO}` };
+  if (value < SPEED_FACTOR_MIN || value > SPEED_FACTOR_MAX) {
+    return { ok: false, error: `speed must be between ${SPEED_FACTOR_MIN} and ${SPEED_FACTOR_MAX} (or ${SPEED_MAX}, or ${SPEED_AUTO})` };
+  }
   return { ok: true, speed: value };
 }

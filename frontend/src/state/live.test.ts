@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 
-import type { Delta, Position, SimStatus, Snapshot, SurgeZone, TripChange } from '../api/protocol';
+import type { Delta, Overview, Position, SimStatus, Snapshot, SurgeZone, TripChange } from '../api/protocol';
 import {
   MAX_TRIPS,
   MIN_STALE_WALL_MS,
@@ -27,16 +27,26 @@ function surge(zoneId: string, multiplier: number, windowEnd: number): SurgeZone
   return { zoneId, multiplier, demand: 1, supply: 1, windowEnd };
 }
 
-function status(state: string, speed: number | null): SimStatus {
-  return { state, sessionId: null, seed: null, simTimeMs: null, speed, speedAchieved: null, eventsEmitted: null, drivers: null, riders: null, error: null };
+function status(state: SimStatus['state'], speed: SimStatus['speed'], extra: Partial<SimStatus> = {}): SimStatus {
+  return {
+    state, session_id: 's', seed: 1, sim_time_ms: 0, speed, speed_achieved: 0, auto_factor: null, events_emitted: 0, drivers: 0,
+    riders: 0, active_trips: 0, lag: null, broker: null, backpressure: false, error: null, ...extra,
+  };
+}
+
+function overview(completed: number): Overview {
+  return {
+    requests: 0, completed, cancelled: 0, cancelled_by_rider: 0, cancelled_by_driver: 0, no_drivers_available: 0, surge_refusals: 0,
+    offers: 0, completion_rate: null, median_fare_brl: null, cancel_reasons: {},
+  };
 }
 
 function snapshot(partial: Partial<Snapshot>): Snapshot {
-  return { type: 'snapshot', positions: [], trips: [], surge: [], stats: {}, status: null, ...partial };
+  return { type: 'snapshot', positions: [], trips: [], surge: [], overview: overview(0), status: status('created', 30), ...partial };
 }
 
 function delta(partial: Partial<Delta>): Delta {
-  return { type: 'delta', positions: [], removed: [], trips: [], surge: [], stats: null, status: null, ...partial };
+  return { type: 'delta', positions: [], removed: [], trips: [], surge: [], overview: null, status: null, ...partial };
 }
 
 const apply = (state: typeof initialLiveState, message: Snapshot | Delta, receivedAt = 0) => liveReducer(state, { kind: 'message', message, receivedAt });
@@ -50,7 +60,7 @@ describe('liveReducer', () => {
         positions: [position('driver', 'D1', -46.6, 'available'), position('driver', 'D2', -46.7, 'offline'), position('rider', 'R1', -46.5, 'waiting')],
         trips: [trip('T1', 'in_transit', 1), trip('T2', 'completed', 1)],
         surge: [surge('63', 1.5, 10)],
-        status: { state: 'running', sessionId: null, seed: null, simTimeMs: 5, speed: 30, speedAchieved: null, eventsEmitted: null, drivers: null, riders: null, error: null },
+        status: status('running', 30, { sim_time_ms: 5 }),
       }),
     );
     expect(Object.keys(after.entities).sort()).toEqual(['driver:D1', 'rider:R1']);
@@ -67,7 +77,7 @@ describe('liveReducer', () => {
     expect(moved.entities).not.toBe(start.entities);
     expect(moved.trips).toBe(start.trips);
     expect(moved.surge).toBe(start.surge);
-    expect(moved.stats).toBe(start.stats);
+    expect(moved.overview).toBe(start.overview);
   });
 
   it('ignores a position older than the one it already has', () => {
@@ -114,16 +124,18 @@ describe('liveReducer', () => {
     expect(after.surge['2']?.multiplier).toBe(2.0);
   });
 
-  it('merges delta stats into the previous ones and takes a newer status', () => {
-    const start = apply(initialLiveState, snapshot({ stats: { a: 1, b: 2 } }));
-    const after = apply(start, delta({ stats: { b: 3 }, status: { ...start.status!, state: 'paused' } as never }));
-    expect(after.stats).toEqual({ a: 1, b: 3 });
+  it('takes a newer overview and status, and keeps both through deltas that carry none', () => {
+    const start = apply(initialLiveState, snapshot({ overview: overview(1) }));
+    const between = apply(start, delta({}));
+    expect(between.overview).toBe(start.overview);
+    const after = apply(between, delta({ overview: overview(3), status: status('paused', 30) }));
+    expect(after.overview?.completed).toBe(3);
     expect(after.status?.state).toBe('paused');
   });
 
-  it('records server errors and connection changes without touching the map', () => {
+  it('records protocol errors and connection changes without touching the map', () => {
     const start = apply(initialLiveState, snapshot({ positions: [position('driver', 'D1', 1, 'available')] }));
-    const errored = liveReducer(start, { kind: 'message', message: { type: 'error', message: 'boom' }, receivedAt: 0 });
+    const errored = liveReducer(start, { kind: 'protocol-error', error: 'boom' });
     expect(errored.lastError).toBe('boom');
     expect(errored.entities).toBe(start.entities);
     const open = liveReducer(errored, { kind: 'connection', connection: 'open' });
@@ -163,19 +175,25 @@ describe('entities leaving the map', () => {
     const start = apply(initialLiveState, snapshot({ status: status('running', 30), positions: [position('driver', 'PARKED', 1, 'available')] }), 0);
     const wait = staleAfterWallMs(status('running', 30));
     const paused = apply(start, delta({ status: status('paused', 30) }), 1_000);
-    const stillPaused = apply(paused, delta({ stats: { x: 1 } }), 10 * wait);
+    const stillPaused = apply(paused, delta({}), 10 * wait);
     expect(stillPaused.entities).toHaveProperty('driver:PARKED');
     const resumed = apply(stillPaused, delta({ status: status('running', 30) }), 10 * wait + 1);
-    const shortlyAfter = apply(resumed, delta({ stats: { x: 2 } }), 10 * wait + wait / 2);
+    const shortlyAfter = apply(resumed, delta({}), 10 * wait + wait / 2);
     expect(shortlyAfter.entities).toHaveProperty('driver:PARKED');
-    const muchLater = apply(shortlyAfter, delta({ stats: { x: 3 } }), 12 * wait);
+    const muchLater = apply(shortlyAfter, delta({}), 12 * wait);
     expect(muchLater.entities).toEqual({});
   });
 
   it('waits longer at slower speeds, never less than the minimum', () => {
     expect(staleAfterWallMs(status('running', 1))).toBe(STALE_AFTER_SIM_MS);
     expect(staleAfterWallMs(status('running', 1000))).toBe(MIN_STALE_WALL_MS);
-    expect(staleAfterWallMs(status('running', null))).toBe(MIN_STALE_WALL_MS);
+    expect(staleAfterWallMs(null)).toBe(MIN_STALE_WALL_MS);
+  });
+
+  it('reads the factor that auto paces at, or what max achieves', () => {
+    expect(staleAfterWallMs(status('running', 'auto', { auto_factor: 2 }))).toBe(STALE_AFTER_SIM_MS / 2);
+    expect(staleAfterWallMs(status('running', 'max', { speed_achieved: 4 }))).toBe(STALE_AFTER_SIM_MS / 4);
+    expect(staleAfterWallMs(status('running', 'max', { speed_achieved: 0 }))).toBe(MIN_STALE_WALL_MS);
   });
 
   it('keeps everything when nothing is old enough', () => {

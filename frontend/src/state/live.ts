@@ -2,7 +2,7 @@
 // Copy-on-write per slice: a frame that only moves drivers leaves `trips` and `surge` referentially
 // equal, so the deck.gl layers built from them (useMemo) do not rebuild their attributes.
 
-import type { Delta, Position, ServerMessage, SimStatus, Snapshot, Stats, SurgeZone, TripChange } from '../api/protocol';
+import type { Delta, Overview, Position, ServerMessage, SimStatus, Snapshot, SurgeZone, TripChange } from '../api/protocol';
 
 /** Trip states after which a trip leaves the map. */
 export const TERMINAL_TRIP_STATES: ReadonlySet<string> = new Set(['completed', 'cancelled', 'no_drivers_available']);
@@ -46,7 +46,7 @@ export interface LiveState {
   entities: Readonly<Record<string, TrackedPosition>>;
   trips: Readonly<Record<string, TripChange>>;
   surge: Readonly<Record<string, SurgeZone>>;
-  stats: Stats;
+  overview: Overview | null;
   status: SimStatus | null;
   /** Wall ms when the simulation was last seen entering the running state (silence counts from there). */
   runningSince: number;
@@ -62,7 +62,7 @@ export const initialLiveState: LiveState = {
   entities: {},
   trips: {},
   surge: {},
-  stats: {},
+  overview: null,
   status: null,
   runningSince: 0,
   prunedAt: 0,
@@ -146,10 +146,17 @@ export function applySurge(current: Readonly<Record<string, SurgeZone>>, updates
   return next;
 }
 
+/** The factor of real time the simulation runs at: the set factor, auto's current one, or what `max` achieves. */
+export function currentFactor(status: SimStatus | null): number | null {
+  if (status === null) return null;
+  if (typeof status.speed === 'number') return status.speed;
+  return status.speed === 'auto' ? status.auto_factor : status.speed_achieved;
+}
+
 /** Wall ms of silence after which an entity is stale, at the simulation's current speed. */
 export function staleAfterWallMs(status: SimStatus | null): number {
-  const speed = status?.speed ?? null;
-  return speed === null || speed <= 0 ? MIN_STALE_WALL_MS : Math.max(MIN_STALE_WALL_MS, STALE_AFTER_SIM_MS / speed);
+  const factor = currentFactor(status);
+  return factor === null || factor <= 0 ? MIN_STALE_WALL_MS : Math.max(MIN_STALE_WALL_MS, STALE_AFTER_SIM_MS / factor);
 }
 
 /** Drops entities silent for longer than `staleAfterMs` while running (silence counts from `runningSince`). */
@@ -217,7 +224,7 @@ function applySnapshot(state: LiveState, snapshot: Snapshot, now: number): LiveS
     entities,
     trips: boundTrips(byKey(snapshot.trips.filter((t) => !TERMINAL_TRIP_STATES.has(t.state)), (t) => t.tripId)),
     surge: byKey(snapshot.surge, (s) => s.zoneId),
-    stats: snapshot.stats,
+    overview: snapshot.overview,
     frames: state.frames + 1,
     lastError: null,
   };
@@ -238,7 +245,7 @@ function applyDelta(state: LiveState, delta: Delta, now: number): LiveState {
     prunedAt,
     trips: applyTrips(next.trips, delta.trips),
     surge: applySurge(next.surge, delta.surge),
-    stats: delta.stats === null ? next.stats : { ...next.stats, ...delta.stats },
+    overview: delta.overview ?? next.overview,
     frames: next.frames + 1,
   };
 }
@@ -255,9 +262,7 @@ export function liveReducer(state: LiveState, action: LiveAction): LiveState {
       return { ...state, trips: applyRoutes(state.trips, action.trips) };
     case 'message': {
       const message = action.message;
-      if (message.type === 'snapshot') return applySnapshot(state, message, action.receivedAt);
-      if (message.type === 'delta') return applyDelta(state, message, action.receivedAt);
-      return { ...state, lastError: message.message };
+      return message.type === 'snapshot' ? applySnapshot(state, message, action.receivedAt) : applyDelta(state, message, action.receivedAt);
     }
   }
 }

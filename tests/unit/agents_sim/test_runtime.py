@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,9 @@ from agents_sim.trips import TERMINAL, TripState
 
 START = "2026-03-02T07:30:00-03:00"
 CONFIG = SimConfig(seed=9, drivers=120, riders=1500, start=START)
+# Trip states in which the rider waits on the street (the map shows them as waiting riders).
+WAITING_FOR_PICKUP = {s.value for s in (TripState.REQUESTED, TripState.OFFER_SENT, TripState.OFFER_EXPIRED, TripState.OFFER_REJECTED,
+                                        TripState.DRIVER_ASSIGNED, TripState.EN_ROUTE_PICKUP, TripState.AT_PICKUP)}
 
 
 def wait_for(predicate: Callable[[], bool], timeout_s: float = 30.0) -> None:
@@ -27,7 +31,7 @@ def wait_for(predicate: Callable[[], bool], timeout_s: float = 30.0) -> None:
 
 @pytest.fixture
 def runtime() -> SimulationRuntime:
-    rt = SimulationRuntime(CONFIG, ListSink(), speed=None)
+    rt = SimulationRuntime(CONFIG, ListSink(), speed="max")
     yield rt
     rt.stop()
 
@@ -58,10 +62,13 @@ def test_real_time_speed_is_never_exceeded() -> None:
 
 def test_speed_is_validated() -> None:
     rt = SimulationRuntime(CONFIG.replace(drivers=2, riders=2), ListSink())
-    for bad in (0.1, 1001, -1):
+    for bad in (0.1, 1001, -1, 0, None, "fast", float("nan")):
         with pytest.raises(ValueError, match="speed"):
-            rt.set_speed(bad)
-    rt.set_speed(None)
+            rt.set_speed(bad)  # type: ignore[arg-type]  # bad values on purpose
+    with pytest.raises(ValueError, match="consumer lag"):
+        rt.set_speed("auto")  # no Kafka sink: nothing to pace by
+    rt.set_speed("max")
+    assert rt.status()["speed"] == "max"
     rt.set_speed(1000)
     assert rt.status()["speed"] == 1000
 
@@ -114,13 +121,18 @@ def test_spawn_is_bounded_and_adds_agents(runtime: SimulationRuntime) -> None:
 
 
 def test_views_expose_positions_trips_drivers_and_metrics(runtime: SimulationRuntime) -> None:
-    runtime.start()
-    wait_for(lambda: any(t["route"] for t in runtime.active_trips()))
-    trip = next(t for t in runtime.active_trips() if t["route"])
+    # Views are read at one simulated instant: a running thread would move the world between two reads
+    # (at full speed a rider waiting for the car at the first read may be riding at the next one).
+    runtime.sim.run_until(runtime.sim.now + 20 * 60_000)
+    trips = runtime.active_trips()
+    trip = next(t for t in trips if t["route"])
     lon, lat = trip["route"][0]
     assert -47 < lon < -46 and -24.1 < lat < -23.3
     positions = runtime.positions()
-    assert {p["entity_type"] for p in positions} == {"driver", "rider"}
+    waiting = {t["rider_id"] for t in trips if t["state"] in WAITING_FOR_PICKUP}
+    assert waiting and {p["entity_id"] for p in positions if p["entity_type"] == "rider"} == waiting
+    online = {d for d, driver in runtime.sim.drivers.items() if driver.status != "offline"}
+    assert online and {p["entity_id"] for p in positions if p["entity_type"] == "driver"} == online
     metrics = runtime.metrics()
     assert len(metrics["zones"]) == 96 and metrics["overview"]["requests"] > 0
     assert sum(metrics["drivers_by_status"].values()) == 120
@@ -184,3 +196,54 @@ def test_restore_rejects_foreign_files(tmp_path: Path) -> None:
     bogus.write_bytes(b"not a checkpoint")
     with pytest.raises(CheckpointError):
         checkpoint.load(bogus, CONFIG, ListSink())
+
+
+class _RecordingLockstep:
+    """A lockstep surge source that records each step it is asked to complete and what another thread sees then."""
+
+    step_ms = 60_000
+    mode = "lockstep"
+
+    def __init__(self, runtime_of: Callable[[], SimulationRuntime]) -> None:
+        self.runtime_of = runtime_of
+        self.steps: list[tuple[str, int, int]] = []  # session, boundary, simulated now seen from another thread
+        self.begun: list[tuple[str, int]] = []
+
+    def begin(self, session_id: str, start_ms: int) -> None:
+        self.begun.append((session_id, start_ms))
+
+    def complete_step(self, session_id: str, step_end_ms: int) -> float:
+        with ThreadPoolExecutor(1) as other:  # the lock is free: another thread reads the status at once
+            now = other.submit(lambda: self.runtime_of().status()["sim_time_ms"]).result(timeout=2)
+        self.steps.append((session_id, step_end_ms, now))
+        return 0.01
+
+    def multiplier(self, zone_id: str) -> float:
+        return 1.0
+
+    def poll(self) -> int:
+        return 0
+
+    def snapshot(self) -> dict[str, float]:
+        return {}
+
+    def close(self) -> None:
+        return None
+
+
+def test_lockstep_steps_are_completed_at_each_boundary_outside_the_lock() -> None:
+    holder: list[SimulationRuntime] = []
+    surge = _RecordingLockstep(lambda: holder[0])
+    runtime = SimulationRuntime(CONFIG.replace(drivers=20, riders=200), ListSink(), surge=surge, speed="max")
+    holder.append(runtime)
+    runtime.start()
+    try:
+        wait_for(lambda: len(surge.steps) >= 10)
+    finally:
+        runtime.stop()
+    boundaries = [boundary for _, boundary, _ in surge.steps]
+    first = (CONFIG.start_ms // 60_000 + 1) * 60_000
+    assert surge.begun == [("sim-9", CONFIG.start_ms)]  # the session began (its first marker) before any step
+    assert boundaries[:10] == [first + i * 60_000 for i in range(10)]  # every boundary, in order, none skipped
+    assert all(session == "sim-9" and now == boundary for session, boundary, now in surge.steps)  # stopped exactly there
+    assert runtime.surge_wait_s >= 0.01 * len(surge.steps) - 1e-9

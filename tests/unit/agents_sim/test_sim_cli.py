@@ -7,8 +7,9 @@ import pytest
 from typer.testing import CliRunner
 
 from agents_sim.exceptions import ConfigError
+from core.settings import load_settings
 from rideshare.cli import app
-from rideshare.cli.sim import build_sink, parse_speed
+from rideshare.simulations import build_sink, speed_option
 
 runner = CliRunner()
 
@@ -34,14 +35,23 @@ def test_sim_describe_lists_the_zone_model() -> None:
     assert "PINHEIROS" in result.output or "JARDIM PAULISTA" in result.output
 
 
+def test_speed_has_one_spelling_for_as_fast_as_possible() -> None:
+    assert speed_option("max") == "max" and speed_option("auto") == "auto" and speed_option("60") == 60.0
+    for other_spelling in ("0", "null", "none", ""):
+        with pytest.raises(ConfigError, match="max"):
+            speed_option(other_spelling)
+
+
 def test_bad_options_say_what_is_allowed() -> None:
-    assert parse_speed("max") is None and parse_speed("60") == 60.0
     with pytest.raises(ConfigError, match=r"0\.5\.\.1000"):
-        parse_speed("5000")
-    with pytest.raises(ConfigError, match="kafka, jsonl:PATH, null"):
-        build_sink("s3://nope")
-    result = runner.invoke(app, ["sim", "run", "--speed", "fast", "--sink", "null"])
-    assert result.exit_code == 1 and "neither a number nor 'max'" in result.output
+        speed_option("5000")
+    with pytest.raises(ConfigError, match=r"kafka \(catalog topics\), jsonl:PATH"):
+        build_sink(load_settings(), "s3://nope")
+    result = runner.invoke(app, ["sim", "run", "--speed", "fast", "--sink", "null"], env={"COLUMNS": "200"})
+    assert result.exit_code == 1 and "'max' (as fast as possible)" in result.output
+    # auto paces by the stream workers' lag: a file run has none to read, and says so
+    result = runner.invoke(app, ["sim", "run", "--speed", "auto", "--sink", "null", "--duration", "60"], env={"COLUMNS": "200"})
+    assert result.exit_code == 1 and "consumer lag" in result.output
 
 
 def test_sim_describe_marks_the_service_area_of_the_fleet() -> None:

@@ -81,7 +81,22 @@ def test_delta_message_lists_each_identity_once() -> None:
     delta.add_surge({"zone_id": "7", "surge_multiplier": 1.5})
     message = delta.to_message(3)
     assert [p["lat"] for p in message["positions"]] == [2, 3]
-    assert message["surge"] == [{"zone_id": "7", "surge_multiplier": 1.5}] and "stats" not in message
+    assert message["surge"] == [{"zone_id": "7", "surge_multiplier": 1.5}] and message["stats"] is None
+
+
+def test_an_entity_is_either_moved_or_removed_in_a_delta_the_latest_wins() -> None:
+    older, newer = Delta(), Delta()
+    older.add_positions([{"entity_type": "driver", "entity_id": "d1", "lat": 1}, {"entity_type": "driver", "entity_id": "d2", "lat": 1}])
+    newer.add_removed(["driver:d1"])
+    newer.add_positions([{"entity_type": "driver", "entity_id": "d3", "lat": 1}])
+    older.merge(newer)
+    message = older.to_message(1)
+    assert [p["entity_id"] for p in message["positions"]] == ["d2", "d3"] and message["removed"] == ["driver:d1"]
+    back = Delta()
+    back.add_positions([{"entity_type": "driver", "entity_id": "d1", "lat": 2}])  # it came back on the map
+    older.merge(back)
+    assert "driver:d1" not in older.removed and older.positions["driver:d1"]["lat"] == 2
+    assert older.object_count == 3
 
 
 def test_mailbox_rejects_a_zero_bound() -> None:

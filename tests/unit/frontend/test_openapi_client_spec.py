@@ -46,3 +46,12 @@ def test_generated_types_cover_every_api_path() -> None:
     types = (FRONTEND / "src" / "api" / "schema.d.ts").read_text(encoding="utf-8")
     missing = [path for path in spec["paths"] if f'"{path}": {{' not in types]
     assert not missing, f"schema.d.ts is older than openapi.json (missing {missing}): run `npm run gen:api`"
+
+
+def test_committed_ui_limits_match_the_limits_contract() -> None:
+    spec = importlib.util.spec_from_file_location("dump_limits", FRONTEND / "scripts" / "dump_limits.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    committed = (FRONTEND / "src" / "api" / "limits.ts").read_text(encoding="utf-8")
+    assert committed == module.limits_ts(), "schemas/limits.py changed: run `cd frontend && npm run gen:api` and commit src/api/limits.ts"

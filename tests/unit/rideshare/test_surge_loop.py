@@ -46,7 +46,7 @@ class RecordingSurge(StaticSurge):
 
 def _closed_loop_run(sink: Sink, minutes: int) -> tuple[SimulationRuntime, InProcessSurge]:
     loop = InProcessSurge(SurgeConfig())
-    runtime = SimulationRuntime(CONFIG, loop.tap(sink), surge=loop, speed=None, end_ms=CONFIG.start_ms + minutes * 60_000)
+    runtime = SimulationRuntime(CONFIG, loop.tap(sink), surge=loop, speed="max", end_ms=CONFIG.start_ms + minutes * 60_000)
     runtime.start()
     assert runtime.wait(120)
     runtime.stop()
@@ -57,7 +57,7 @@ def _closed_loop_run(sink: Sink, minutes: int) -> tuple[SimulationRuntime, InPro
 def test_the_runtime_completes_every_step_boundary_once_with_all_earlier_events_emitted_before() -> None:
     sink = ListSink()
     surge = RecordingSurge(sink)
-    runtime = SimulationRuntime(CONFIG, sink, surge=surge, speed=None, end_ms=CONFIG.start_ms + 30 * 60_000)
+    runtime = SimulationRuntime(CONFIG, sink, surge=surge, speed="max", end_ms=CONFIG.start_ms + 30 * 60_000)
     runtime.start()
     assert runtime.wait(60)
     runtime.stop()

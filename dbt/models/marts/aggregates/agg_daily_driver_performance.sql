@@ -1,30 +1,38 @@
 -- Per driver and day: trips, earnings, ratings received, offer acceptance and time online.
 with trips as (
-    select driver_id, completed_date_key as date_key, count(*) as completed_trips, sum(fare_brl) as gross_fare_brl
-    from {{ ref('fact_trips') }} group by all
+    select driver_id, completed_date_key as date_key, count(*) as completed_trips, round(sum(fare_brl), 2) as gross_fare_brl
+    from {{ ref('fct_trips') }}
+    group by driver_id, completed_date_key
 ),
 
 payouts as (
-    select driver_id, date_key, sum(driver_payout_brl) as driver_payout_brl
-    from {{ ref('fact_payments') }} where status = 'captured' group by all
+    select driver_id, date_key, round(sum(driver_payout_brl), 2) as driver_payout_brl
+    from {{ ref('fct_payments') }}
+    where status = 'captured'
+    group by driver_id, date_key
 ),
 
 ratings as (
     select driver_id, date_key, avg(stars) as avg_rating_received, count(*) as ratings_received
-    from {{ ref('fact_ratings') }} where rater_type = 'rider' group by all
+    from {{ ref('fct_ratings') }}
+    where rater_type = 'rider'
+    group by driver_id, date_key
 ),
 
 offers as (
     select driver_id, date_key, count(*) as offers_received, count(*) filter (where outcome = 'accepted') as offers_accepted
-    from {{ ref('fact_offers') }} group by all
+    from {{ ref('fct_offers') }}
+    group by driver_id, date_key
 ),
 
 activity as (
     select
-        driver_id, date_key,
-        sum(duration_s) filter (where status <> 'offline') as online_s,
-        sum(duration_s) filter (where status = 'on_trip') as on_trip_s
-    from {{ ref('fact_driver_activity') }} group by all
+        driver_id,
+        date_key,
+        round(sum(duration_s) filter (where status <> 'offline'), 3) as online_s,
+        round(sum(duration_s) filter (where status = 'on_trip'), 3) as on_trip_s
+    from {{ ref('fct_driver_activity') }}
+    group by driver_id, date_key
 ),
 
 driver_days as (
@@ -49,8 +57,8 @@ select
     coalesce(activity.online_s, 0) as online_s,
     coalesce(activity.on_trip_s, 0) as on_trip_s
 from driver_days
-left join trips using (driver_id, date_key)
-left join payouts using (driver_id, date_key)
-left join ratings using (driver_id, date_key)
-left join offers using (driver_id, date_key)
-left join activity using (driver_id, date_key)
+left join trips on trips.driver_id = driver_days.driver_id and trips.date_key = driver_days.date_key
+left join payouts on payouts.driver_id = driver_days.driver_id and payouts.date_key = driver_days.date_key
+left join ratings on ratings.driver_id = driver_days.driver_id and ratings.date_key = driver_days.date_key
+left join offers on offers.driver_id = driver_days.driver_id and offers.date_key = driver_days.date_key
+left join activity on activity.driver_id = driver_days.driver_id and activity.date_key = driver_days.date_key

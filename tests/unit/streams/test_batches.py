@@ -1,0 +1,210 @@
+"""The lean batch path's buffer and agent: fair batches, bounded buffering, acks only after a checkpoint,
+and nothing left for Faust to wait for when partitions are revoked mid-batch."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass, field
+
+from faust.types import TP
+
+from streams.batches import BatchAgent, MessageBuffer
+
+
+@dataclass(frozen=True, eq=False)
+class Message:
+    tp: TP
+    offset: int
+
+
+@dataclass
+class Consumer:
+    """What the buffer and the agent use of Faust's consumer: tracked messages, acks, partition pauses."""
+
+    _unacked_messages: set[Message] = field(default_factory=set)
+    acked: list[Message] = field(default_factory=list)
+    full: list[TP] = field(default_factory=list)
+    dropped: list[TP] = field(default_factory=list)
+
+    def ack(self, message: Message) -> None:
+        self._unacked_messages.discard(message)
+        self.acked.append(message)
+
+    def on_buffer_full(self, tp: TP) -> None:
+        self.full.append(tp)
+
+    def on_buffer_drop(self, tp: TP) -> None:
+        self.dropped.append(tp)
+
+    def hold(self, tps: set[TP]) -> None:
+        pass
+
+
+class FlowControl:
+    async def acquire(self) -> None:
+        return None
+
+
+@dataclass
+class App:
+    consumer: Consumer = field(default_factory=Consumer)
+    flow_control: FlowControl = field(default_factory=FlowControl)
+
+    async def crash(self, exc: BaseException) -> None:
+        raise AssertionError(f"the agent crashed: {exc!r}")
+
+
+A, B = TP("gps", 0), TP("gps", 1)
+
+
+def fill(buffer: MessageBuffer, consumer: Consumer, tp: TP, count: int, start: int = 0) -> list[Message]:
+    """Deliver offsets start..start+count-1 of `tp` as the consumer's drain loop does."""
+    buffer.expect(tp, start)
+    messages = [Message(tp, offset) for offset in range(start, start + count)]
+    for message in messages:
+        if buffer.put(tp, message):
+            consumer._unacked_messages.add(message)
+    return messages
+
+
+def test_a_deep_partition_does_not_starve_the_others_and_order_is_kept_per_partition() -> None:
+    consumer = Consumer()
+    buffer = MessageBuffer(lambda: consumer, max_buffered=1_000)
+    fill(buffer, consumer, A, 100)
+    fill(buffer, consumer, B, 5)
+    batch = asyncio.run(buffer.take(20, within_s=0.0))
+    assert [m.offset for m in batch if m.tp == B] == [0, 1, 2, 3, 4]
+    assert [m.offset for m in batch if m.tp == A] == list(range(15))
+    assert len(buffer) == 85 and buffer.next_offset == {A: 100, B: 5}
+
+
+def test_a_full_buffer_stops_fetching_and_resumes_below_half() -> None:
+    consumer = Consumer()
+    buffer = MessageBuffer(lambda: consumer, max_buffered=10)
+    fill(buffer, consumer, A, 10)
+    assert consumer.full == [A]
+    asyncio.run(buffer.take(4, within_s=0.0))
+    assert consumer.dropped == []  # 6 left: not below half yet
+    asyncio.run(buffer.take(2, within_s=0.0))
+    assert consumer.dropped == [A]
+
+
+def test_take_returns_empty_after_the_idle_time_when_nothing_arrives() -> None:
+    consumer = Consumer()
+    buffer = MessageBuffer(lambda: consumer, max_buffered=10)
+    assert asyncio.run(buffer.take(5, within_s=1.0, idle_s=0.01)) == []
+
+
+def test_clear_forgets_buffered_messages_so_a_rebalance_does_not_wait_for_them() -> None:
+    consumer = Consumer()
+    buffer = MessageBuffer(lambda: consumer, max_buffered=100)
+    fill(buffer, consumer, A, 7)
+    buffer.clear()
+    assert len(buffer) == 0 and not consumer._unacked_messages and buffer.next_offset == {}
+
+
+def test_a_partition_accepts_only_its_next_offset_from_where_it_was_sought() -> None:
+    consumer = Consumer()
+    buffer = MessageBuffer(lambda: consumer, max_buffered=100)
+    assert not buffer.put(A, Message(A, 0))  # not sought yet: nothing is accepted
+    buffer.expect(A, 10)
+    buffer.expect(A, 3)  # a second seek does not move a partition that has a position
+    assert [buffer.put(A, Message(A, offset)) for offset in (10, 11, 12)] == [True, True, True]
+    # a seek back re-delivers offsets already buffered: dropped, not buffered twice
+    assert [buffer.put(A, Message(A, offset)) for offset in (10, 11, 12, 13)] == [False, False, False, True]
+    assert buffer.ahead == set()
+    # a record past the position (fetched before a seek went back) is dropped, and the partition is to be re-read
+    assert not buffer.put(A, Message(A, 20))
+    assert buffer.ahead == {A} and buffer.next_offset[A] == 14
+
+
+def test_rewind_drops_the_buffered_messages_from_the_offset_on_and_reads_on_from_it() -> None:
+    consumer = Consumer()
+    buffer = MessageBuffer(lambda: consumer, max_buffered=100)
+    fill(buffer, consumer, A, 10)
+    fill(buffer, consumer, B, 3)
+    buffer.rewind(A, 4)
+    assert len(buffer) == 7 and buffer.buffered(A) == 4 and buffer.next_offset[A] == 4
+    assert {m.offset for m in consumer._unacked_messages if m.tp == A} == {0, 1, 2, 3}
+    assert buffer.put(A, Message(A, 4)) and not buffer.put(A, Message(A, 9))
+    batch = asyncio.run(buffer.take(100, within_s=0.0))
+    assert [m.offset for m in batch if m.tp == A] == [0, 1, 2, 3, 4]
+
+
+class Processor:
+    def __init__(self) -> None:
+        self.processed: list[Message] = []
+        self.checkpoints = 0
+
+    async def process(self, messages: list[Message]) -> None:
+        self.processed.extend(messages)
+
+    def checkpoint(self) -> None:
+        self.checkpoints += 1
+
+
+def agent_for(app: App, processor: Processor, buffer: MessageBuffer, checkpoint_s: float) -> BatchAgent:
+    return BatchAgent(app, buffer, processor, name="gps", max_events=10, within_s=0.0, checkpoint_s=checkpoint_s)
+
+
+def test_messages_are_acked_only_after_the_checkpoint_that_includes_them() -> None:
+    async def scenario() -> tuple[Processor, list[int]]:
+        app = App()
+        buffer = MessageBuffer(lambda: app.consumer, max_buffered=100)
+        processor = Processor()
+        agent = agent_for(app, processor, buffer, checkpoint_s=0.3)
+        await agent.start()
+        fill(buffer, app.consumer, A, 25)
+        await asyncio.sleep(0.1)  # the first batch (10) is checkpointed at once, the next checkpoint is 0.3 s later
+        acked = [len(app.consumer.acked)]
+        fill(buffer, app.consumer, A, 5, start=25)
+        await asyncio.sleep(0.05)
+        acked.append(len(app.consumer.acked))
+        await asyncio.sleep(0.4)  # nothing more arrives: the agent wakes up for the checkpoint anyway
+        acked.append(len(app.consumer.acked))
+        await agent.stop()
+        return processor, acked
+
+    processor, acked = asyncio.run(scenario())
+    assert len(processor.processed) == 30
+    assert acked == [10, 10, 30]
+
+
+def test_a_batch_taken_as_partitions_are_revoked_is_not_left_for_faust_to_wait_for() -> None:
+    async def scenario() -> tuple[Processor, Consumer]:
+        app = App()
+        buffer = MessageBuffer(lambda: app.consumer, max_buffered=100)
+        processor = Processor()
+        agent = agent_for(app, processor, buffer, checkpoint_s=0.0)
+        await agent.start()
+        await asyncio.sleep(0.01)  # the agent waits in take
+        fill(buffer, app.consumer, A, 5)
+        await agent.before_revoke()  # the revoke begins before the agent gets to run the batch
+        await asyncio.sleep(0.05)
+        buffer.clear()
+        await agent.stop()
+        return processor, app.consumer
+
+    processor, consumer = asyncio.run(scenario())
+    # processed and acked, or dropped and read again by the next owner: never tracked forever
+    assert not consumer._unacked_messages
+    assert {m.offset for m in processor.processed} == {m.offset for m in consumer.acked}
+
+
+def test_pending_messages_are_checkpointed_and_acked_before_a_revoke() -> None:
+    async def scenario() -> tuple[Processor, Consumer]:
+        app = App()
+        buffer = MessageBuffer(lambda: app.consumer, max_buffered=100)
+        processor = Processor()
+        agent = agent_for(app, processor, buffer, checkpoint_s=60.0)
+        agent._next_checkpoint = time.monotonic() + 60
+        await agent.start()
+        fill(buffer, app.consumer, A, 8)
+        await asyncio.sleep(0.05)
+        await agent.before_revoke()
+        await agent.stop()
+        return processor, app.consumer
+
+    processor, consumer = asyncio.run(scenario())
+    assert processor.checkpoints == 1 and len(consumer.acked) == 8 and not consumer._unacked_messages
