@@ -4,9 +4,9 @@ SimPy processes are generators and cannot be saved, so a checkpoint holds the *d
 (clock, counters, RNG states, every agent's DNA, profile and status, legs being driven, active trips
 with their state and planned decisions) and `load` rebuilds the processes from it: a trip resumes
 in the phase it was in (a car on its way keeps its route and arrival time; an offer in flight
-expires; a rider being driven arrives when planned). Drivers that were repositioning stop where
+expires; a rider being driven arrives when planned). Idle drivers that were driving about stop where
 they are. The events after a restore continue the same world but are not byte-identical to an
-uninterrupted run (per-rider request clocks restart from their seeds).
+uninterrupted run (every rider's next request time is drawn anew).
 """
 
 from __future__ import annotations
@@ -19,15 +19,15 @@ from typing import Any
 
 from agents_sim.agents.state import Driver, Rider, Trip
 from agents_sim.exceptions import CheckpointError
+from agents_sim.fleet import MATCHABLE
 from agents_sim.params import SimConfig
 from agents_sim.simulation import Simulation
 from agents_sim.sinks import Sink
 from agents_sim.surge import SurgeSource
-from agents_sim.trip_flow import serve_trip
 
 __all__ = ["FORMAT", "load", "save"]
 
-FORMAT = "rideshare-sim-checkpoint/1"
+FORMAT = "rideshare-sim-checkpoint/3"
 
 
 def _driver_data(d: Driver) -> dict[str, Any]:
@@ -51,14 +51,15 @@ def save(sim: Simulation, path: Path) -> Path:
     """Write the world to `path` (pickle of plain data; only load files you wrote yourself)."""
     data = {
         "format": FORMAT, "config": sim.config, "session_id": sim.session_id, "now": sim.now,
-        "event_counter": sim.events.counter, "by_schema": dict(sim.events.by_schema), "trip_counter": sim.trip_counter,
-        "rng": sim.rng.getstate(), "gps_rng": sim.gps_rng.getstate(), "stats": sim.stats,
+        "event_counter": sim.events.counter, "by_schema": dict(sim.events.by_schema), "trip_counter": sim.trip_flow.trip_counter,
+        "random": sim.random.getstate(), "stats": sim.stats,
         "accepting_requests": sim.accepting_requests,
-        "heatmap": dict(sim.heatmap),
+        "heatmap": dict(sim.heatmap.recent),
         "drivers": [_driver_data(d) for d in sim.drivers.values()],
         "riders": [_rider_data(r) for r in sim.riders.values()],
         "trips": [{**{name: getattr(t, name) for name in _TRIP_FIELDS}, "rider_id": t.rider.rider_id,
-                   "driver_id": t.driver.driver_id if t.driver is not None else None} for t in sim.trips.values()],
+                   "driver_id": t.driver.driver_id if t.driver is not None else None,
+                   "queued": t.driver is not None and t.driver.next_trip is t} for t in sim.trips.values()],
     }
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -86,17 +87,16 @@ def load(path: Path, config: SimConfig, sink: Sink, *, surge: SurgeSource | None
         sim.events.trip_listeners = listeners
     sim.events.counter = data["event_counter"]
     sim.events.by_schema = data["by_schema"]
-    sim.trip_counter = data["trip_counter"]
-    sim.rng.setstate(data["rng"])
-    sim.gps_rng.setstate(data["gps_rng"])
+    sim.trip_flow.trip_counter = data["trip_counter"]
+    sim.random.setstate(data["random"])
     sim.stats = data["stats"]
     sim.accepting_requests = data["accepting_requests"]
-    sim.heatmap = data["heatmap"]
+    sim.heatmap.recent = data["heatmap"]
     for item in data["drivers"]:
         history = item.pop("history")
         driver = Driver(**item)
         driver.history = deque(history, maxlen=driver.history.maxlen)
-        sim.drivers[driver.driver_id] = driver
+        sim.fleet.add(driver)
     for item in data["riders"]:
         history = item.pop("history")
         rider = Rider(**item)
@@ -105,9 +105,13 @@ def load(path: Path, config: SimConfig, sink: Sink, *, surge: SurgeSource | None
     for item in data["trips"]:
         rider = sim.riders[item.pop("rider_id")]
         driver_id = item.pop("driver_id")
+        queued = item.pop("queued")
         trip = Trip(rider=rider, driver=sim.drivers[driver_id] if driver_id else None, **item)
         rider.trip = trip
-        if trip.driver is not None and trip.state.value not in ("offer_sent", "offer_expired", "offer_rejected"):
+        if trip.driver is not None and queued:  # accepted while the driver carries another rider
+            trip.driver.next_trip = trip
+            trip.handover = sim.env.event()
+        elif trip.driver is not None and trip.state.value not in ("offer_sent", "offer_expired", "offer_rejected"):
             trip.driver.trip = trip
             trip.driver.leg = trip.leg
         sim.trips[trip.trip_id] = trip
@@ -118,23 +122,22 @@ def load(path: Path, config: SimConfig, sink: Sink, *, surge: SurgeSource | None
 def _reattach(sim: Simulation) -> None:
     """Index, GPS schedule and processes of the restored agents and trips."""
     for driver in sim.drivers.values():
-        if driver.status == "repositioning" and driver.trip is None:
-            assert driver.leg is not None
+        if driver.status in MATCHABLE and driver.trip is None and driver.leg is not None:  # driving about: stop there
             driver.lat, driver.lon, driver.heading = driver.leg.position(sim.now)
             driver.leg = None
-            sim.set_status(driver, "available", "restored")
-        if driver.status in ("available", "repositioning"):
-            sim.index.put(driver.driver_id, driver, driver.lat, driver.lon)
+            if driver.status == "repositioning":
+                sim.fleet.set_status(driver, "available", "restored")
+        if driver.status in MATCHABLE:
+            sim.fleet.index.put(driver.driver_id, driver, driver.lat, driver.lon)
+        if driver.status == "on_trip" and driver.trip is not None and driver.next_trip is None:
+            sim.fleet.riding(driver, driver.trip.dropoff)
         if driver.status != "offline":
-            if driver.leg is not None:
-                sim.gps.set_moving(driver.driver_id, driver.ordinal, driver)
-            else:
-                sim.gps.set_parked(driver.driver_id, driver.ordinal, driver)
-        driver.proc = sim.env.process(sim.work_shifts(driver))
+            sim.fleet.track(driver)
+        driver.proc = sim.env.process(sim.shifts.work_shifts(driver))
     for rider in sim.riders.values():
         if rider.status == "waiting":
             sim.gps.set_rider(rider.rider_id, rider.ordinal, rider)
-        rider.proc = sim.env.process(sim.request_rides(rider))
+        rider.proc = sim.env.process(sim.rider_demand.request_rides(rider))
     for trip in sim.trips.values():
-        trip.proc = sim.env.process(serve_trip(sim, trip))
+        trip.proc = sim.env.process(sim.trip_flow.serve_trip(trip))
     sim.start_world_processes()

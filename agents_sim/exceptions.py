@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from core.exceptions import RideshareError
 
-__all__ = ["CheckpointError", "ConfigError", "InvalidTransition", "RuntimeBusyError", "RuntimeStateError", "SimulationError"]
+__all__ = ["CheckpointError", "ConfigError", "InvalidTransition", "RuntimeBusyError", "RuntimeStateError", "SimulationError",
+           "SurgeLoopError"]
 
 
 class SimulationError(RideshareError):
@@ -29,3 +30,8 @@ class RuntimeBusyError(RuntimeStateError):
 
 class CheckpointError(SimulationError):
     """A checkpoint file cannot be written or read back."""
+
+
+class SurgeLoopError(SimulationError):
+    """The lockstep surge loop cannot close a step (no surge topology answering, surge topic missing or
+    unreadable); the message says what to start."""

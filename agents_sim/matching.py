@@ -8,7 +8,7 @@ from agents_sim.params import MatchingParams
 
 __all__ = ["Candidate", "rank_candidates", "score"]
 
-_ETA_SCALE_S = 900.0  # ETAs are compared on a 15-minute scale
+_MIN_STARS, _MAX_STARS = 1.0, 5.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,8 +21,8 @@ class Candidate:
 
 def score(params: MatchingParams, candidate: Candidate) -> float:
     """Higher is better; each term is in [0, 1] before weighting."""
-    eta_term = 1.0 - min(candidate.eta_s, _ETA_SCALE_S) / _ETA_SCALE_S
-    rating_term = (min(max(candidate.rating, 1.0), 5.0) - 1.0) / 4.0
+    eta_term = 1.0 - min(candidate.eta_s, params.eta_scale_s) / params.eta_scale_s
+    rating_term = (min(max(candidate.rating, _MIN_STARS), _MAX_STARS) - _MIN_STARS) / (_MAX_STARS - _MIN_STARS)
     return params.eta_weight * eta_term + params.rating_weight * rating_term + params.acceptance_weight * candidate.acceptance_rate
 
 

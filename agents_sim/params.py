@@ -22,6 +22,8 @@ __all__ = [
     "GpsParams",
     "MatchingParams",
     "PricingParams",
+    "ProfileParams",
+    "RatingParams",
     "RiderParams",
     "ServiceAreaParams",
     "SimConfig",
@@ -91,20 +93,28 @@ class TrafficParams:
 
 @dataclass(frozen=True)
 class DemandParams:
-    """When riders ask for trips. Hourly shares of a weekday's requests: AM peak 7–9 h, larger PM peak
-    17–20 h, 0–6 h ~10 % (band 8–14 %, Metrô OD survey 2017 shape, NYC/Chicago TNC curves). Weekday
-    factors: Friday heaviest, weekend days busier (+10–20 %)."""
+    """When riders ask for trips. Hourly shares of a weekday's requests: AM peak at 8 h, a larger and longer PM
+    peak over 17–19 h, 0–6 h ~13 % (band 8–14 %), shape of the Metrô OD survey 2017 and NYC/Chicago TNC curves.
+    The PM peak is broad rather than tall (three hours near 7 %): the busiest hour stays within 6–8 % of the
+    day, and the PM peak exceeds the AM peak by ~25 %, well above an hour's sampling noise at a few thousand
+    requests a day (retries after a refused surge or a failed search also land later in the morning).
+    Weekday factors: Friday heaviest, weekend days busier (+10–20 %)."""
 
     hourly_share: tuple[float, ...] = (
         0.024, 0.015, 0.011, 0.009, 0.011, 0.024,  # 0–5 h (9.4 %), plus 6 h below -> 0–6 h ≈ 13 % of requests
-        0.035, 0.062, 0.068, 0.055,                # 6–9 h: AM peak (smaller than the PM peak, OD survey)
-        0.041, 0.040, 0.043, 0.043, 0.042, 0.046, 0.055,  # 10–16 h
-        0.072, 0.075, 0.066,                       # 17–19 h: PM peak (largest; peak hour 6–8 % of the day)
-        0.053, 0.046, 0.036, 0.029,                # 20–23 h
+        0.040, 0.051, 0.054, 0.046,                # 6–9 h: AM peak at 8 h (smaller than the PM peak, OD survey)
+        0.042, 0.042, 0.046, 0.046, 0.046, 0.051, 0.059,  # 10–16 h: the AM peak stands ~25 % above the midday hours
+        0.068, 0.069, 0.066,                       # 17–19 h: PM peak (largest; peak hour 6–8 % of the day)
+        0.058, 0.050, 0.040, 0.032,                # 20–23 h
     )
     day_factor: tuple[float, ...] = (0.95, 0.97, 1.0, 1.03, 1.15, 1.15, 1.0)  # Monday..Sunday
     # A rider refused by surge or left without a driver tries again after this many minutes (mean).
     retry_after_min: float = 12.0
+    # Share of a zone's trips made by app (the rest by transit), for riders away from home: (the zone's demand
+    # weight relative to the mean zone) ** this exponent, capped at 1. Requests are weighted by zone demand, so
+    # riders dropped off in the outskirts mostly return by other means (Metrô OD survey: app trips concentrate in
+    # the expanded centre); the square root keeps a quiet zone's share from vanishing.
+    app_share_exponent: float = 0.5
 
     def __post_init__(self) -> None:
         _check_hourly("hourly_share", self.hourly_share)
@@ -121,7 +131,7 @@ class RiderParams:
 
     # ~0.55 requests/rider-day: at 400 drivers / 6,000 riders this loads drivers to ~1.6 trips per online hour
     # (band 1.5–2.5) and the scaled city volume to ~1 M trips/day (band 0.8–1.2 M).
-    rides_per_week_median: float = 3.85
+    rides_per_week_median: float = 4.0
     rides_per_week_sigma: float = 0.6
     trip_km_median: float = 4.5
     trip_km_sigma: float = 0.80
@@ -137,10 +147,45 @@ class RiderParams:
         ("credit_card", 0.46), ("debit_card", 0.12), ("pix", 0.24), ("cash", 0.10), ("wallet", 0.08),
     )
     # Share of requests a rider cancels before any driver arrives for reasons of their own (changed plans).
-    spontaneous_cancel_p: float = 0.065  # with late-car cancels -> rider cancels 5–10 % of requests
+    spontaneous_cancel_p: float = 0.055  # with late-car cancels -> rider cancels 5–10 % of requests
     # From the car's arrival to the rider getting in: riders follow the car on the app and most are at the
     # curb (free waiting time is 2 min at Uber/99, rarely used up).
-    boarding_s_range: tuple[float, float] = (10.0, 75.0)
+    boarding_s_range: tuple[float, float] = (10.0, 30.0)
+    trip_km_min: float = 0.6  # shorter hops are walked
+    # A heavy user's rides per week are capped at this multiple of the median (no robots among riders).
+    rides_per_week_cap_factor: float = 10.0
+    # Trip chaining: a rider more than `return_home_min_away_m` from home goes home next with this probability
+    # (home-based trips are about half of all trips in the Metrô OD survey; the rest chain errands and work).
+    return_home_min_away_m: float = 1500.0
+    return_home_p: float = 0.6
+    # Weight of a one-off destination against frequent ones (affinity 4 in their hours, 0.5 otherwise), and the
+    # affinities: a "work" destination draws trips in commute hours, "leisure" in the evening (agents/dna.py).
+    one_off_destination_weight: float = 1.5
+    destination_affinity_in_hours: float = 4.0
+    destination_affinity_off_hours: float = 0.5
+    # A frequent destination closer than this (degrees, ~500 m) to the rider is walked, not ridden.
+    min_destination_deg: float = 0.005
+    # A rider quoted above their surge limit tries again later with this probability (the rest take the bus);
+    # the retry comes after an exponential wait (DemandParams.retry_after_min) plus a floor.
+    surge_retry_p: float = 0.7
+    surge_retry_floor_s: float = 60.0
+    # A rider left without a driver tries again with this probability (the rest give up), after the same wait
+    # with a shorter floor; after a driver cancellation every rider retries, sooner (mean 1.5 min).
+    unfulfilled_retry_p: float = 0.5
+    retry_floor_s: float = 30.0
+    retry_after_driver_cancel_min: float = 1.5
+    # Spontaneous cancellations (changed plans, a ride found otherwise) come within the free-cancellation window
+    # of Uber/99 in São Paulo (2 min after the request; later ones cost a fee), before the car arrives.
+    spontaneous_cancel_s_range: tuple[float, float] = (20.0, 120.0)
+    # A late car is cancelled no sooner than this after the assignment (the rider sees the ETA first).
+    late_car_cancel_min_s: float = 30.0
+    # Riders who never show up; the driver cancels after the free waiting time (5 min at Uber/99).
+    no_show_p: float = 0.01
+    no_show_wait_s: float = 300.0
+    # Politeness/punctuality (drives the stars drivers give): beta(12, 1.5), mean ~0.89; and how much a rider's
+    # own generosity shifts the stars they give (uniform range, weighted by RatingParams.generosity_weight).
+    behaviour_factor_alpha_beta: tuple[float, float] = (12.0, 1.5)
+    rating_generosity_range: tuple[float, float] = (-0.3, 0.3)
 
     def __post_init__(self) -> None:
         _check(0.1 <= self.rides_per_week_median <= 1000, "rides_per_week_median must be 0.1..1000")
@@ -158,36 +203,75 @@ class DriverParams:
     """Driver DNA ranges and shift shapes. Hours online per active day 5–9 (Cebrap: 22–31 h/week over
     4.2 days); shifts centred on demand so supply follows it."""
 
-    # Shifts follow demand: a shift is centred on an hour drawn from the demand curve raised to this power
-    # (1 = in proportion to demand; >1 sharpens the peaks but starves the night, <1 flattens). Drivers
-    # choose their hours by earnings, which follow demand (Cebrap; Uber "busy hours" guidance). Tuned on
-    # 400/6,000 weekdays: 1.0 keeps unfulfilled requests at 2–8 % at night as well as at the peaks.
-    shift_peak_focus: float = 1.0
+    # Shifts follow the work demand brings (agents/shift_plan.py): supply at the commute peaks and at night
+    # (0–5 h) is this share of what the same demand gets at other hours. Supply lags demand there (a shift
+    # lasts hours, and few drivers choose the night: robbery risk after midnight is the first reason São
+    # Paulo drivers give for avoiding it), which is why pickups take 20–40 % longer then (wait band).
+    busy_hour_supply_factor: float = 0.85
+    # Square-root staffing (agents/shift_plan.py): an hour's supply is its work plus this many times the square
+    # root of its work (relative to the day's mean hour), so the quiet hours keep enough cars about.
+    supply_slack: float = 0.3
     flexible_share: float = 0.15  # drivers whose start varies ±1.5 h day to day (others ±0.5 h)
     # Part-timers who drive the commute peaks only (two blocks a day); they make supply peak with demand
     # (shift centres themselves are spread over the demand curve evenly, see agents/dna.py).
-    split_shift_share: float = 0.15
-    # Fewer drivers choose night shifts than night demand alone would attract (robbery risk after midnight is
-    # the first reason São Paulo drivers give for avoiding it): shift centres at 0–5 h are this much less
-    # likely, so night pickups take longer than daytime ones (wait band: +20–40 % at peaks and 0–5 h).
-    night_shift_factor: float = 0.6
+    split_shift_share: float = 0.25
     hours_per_day_range: tuple[float, float] = (4.5, 8.0)  # mean ~6.2 h (Cebrap: 22–31 h/week over 4.2 days = 5.2–7.4 h)
     days_per_week_range: tuple[int, int] = (4, 6)  # ~71 % of drivers work on a given day
-    acceptance_rate_range: tuple[float, float] = (0.78, 0.99)
+    acceptance_rate_range: tuple[float, float] = (0.7, 0.98)
     # Probability a driver cancels an accepted trip (band 3–8 % of accepted trips).
     cancel_tendency_range: tuple[float, float] = (0.01, 0.07)
-    response_time_s_range: tuple[float, float] = (2.0, 10.0)
+    response_time_s_range: tuple[float, float] = (3.0, 12.0)
     min_rider_rating_range: tuple[float, float] = (4.3, 4.75)
     surge_acceptance_modifier_range: tuple[float, float] = (0.0, 0.25)  # extra acceptance when surged
     service_quality_alpha_beta: tuple[float, float] = (18.0, 1.6)  # beta: mean ~0.92, few poor drivers (≤ 3 % below 4.6)
     idle_dwell_min_range: tuple[float, float] = (3.0, 10.0)  # idle wait before deciding to reposition
     reposition_p: float = 0.55  # after a dwell, chance to drive toward demand instead of waiting again
+    # Repositioning: a target zone within this radius drawn by the app's demand heatmap over
+    # (1 + (d / gravity)^2), so drivers in the periphery serve their side of town instead of all converging on
+    # the centre; drawing the driver's own zone means waiting there. Driven a little slower than traffic
+    # (drivers cruise and look for requests).
+    reposition_radius_km: float = 8.0
+    reposition_gravity_km: float = 3.0
+    reposition_speed_factor: float = 0.8
+    # Drivers chase surge: a district's pull is multiplied by its surge multiplier to this power (the driver app
+    # shows the surge map; drivers move toward surge, Chen & Sheldon 2016 on Uber), so supply flows to where
+    # surge is and surge resolves.
+    surge_chase_exponent: float = 2.0
+    # A driver who dropped a rider off outside the service area drives straight back (no request is coming
+    # there) at traffic speed.
+    return_speed_factor: float = 1.0
+    return_entry_candidates: int = 4  # points of the nearest district considered; the nearest is driven to
+    # Day-to-day variation of a shift: its centre moves within ±spread/2 hours (fixed vs flexible drivers) and
+    # its length by a factor low .. low + width (a driver's hours vary ±15 % around their habit).
+    fixed_shift_spread_h: float = 1.0
+    flexible_shift_spread_h: float = 3.0
+    shift_hours_factor_low: float = 0.85
+    shift_hours_factor_width: float = 0.3
+    # A shift block with less than this left is skipped (nobody logs in for a few minutes).
+    min_shift_left_min: float = 10.0
+    # Split-shift drivers centre their two blocks on the AM and PM commute peaks (demand curve: 8 h, 18 h),
+    # ± this jitter.
+    split_shift_centres_h: tuple[float, float] = (8.0, 18.5)
+    split_shift_jitter_h: float = 0.5
+    # Offer acceptance: a driver takes low-rated riders (below their DNA minimum) and far pickups
+    # (> far_pickup_s away) less often, and answers within their mean response time × a jitter.
+    low_rating_acceptance_factor: float = 0.3
+    far_pickup_acceptance_factor: float = 0.6
+    far_pickup_s: float = 600.0
+    response_jitter_range: tuple[float, float] = (0.4, 1.6)
+    # A driver who cancels does so after this share of the pickup drive (they see the traffic, or a better trip).
+    cancel_after_leg_share_range: tuple[float, float] = (0.05, 0.7)
+    # The demand heatmap drivers see in the app: recent requests per zone with a prior of this many requests
+    # spread by static demand weight (a zone with no recent request is not a desert), decayed by
+    # `heat_decay` every `heat_decay_s` (half-life ~20 min).
+    heat_prior_requests: float = 3.0
+    heat_decay: float = 0.84
+    heat_decay_s: int = 300
 
     def __post_init__(self) -> None:
-        _check(0 <= self.shift_peak_focus <= 5, "shift_peak_focus must be 0..5")
+        _check(0 < self.busy_hour_supply_factor <= 2, "busy_hour_supply_factor must be 0..2")
         _check(0 <= self.flexible_share <= 1, "flexible_share must be 0..1")
         _check(0 <= self.split_shift_share <= 1, "split_shift_share must be 0..1")
-        _check(0 < self.night_shift_factor <= 1, "night_shift_factor must be 0..1")
         _check(0 < self.hours_per_day_range[0] <= self.hours_per_day_range[1] <= 16, "bad hours_per_day_range")
         _check(1 <= self.days_per_week_range[0] <= self.days_per_week_range[1] <= 7, "bad days_per_week_range")
         _check(0 < self.acceptance_rate_range[0] <= self.acceptance_rate_range[1] <= 1, "bad acceptance_rate_range")
@@ -202,21 +286,37 @@ class MatchingParams:
     h3_resolution: int = 9
     max_ring_k: int = 20           # ~6 km search radius
     max_candidates: int = 4        # offers per search round
-    offer_timeout_s: float = 12.0
+    offer_timeout_s: float = 15.0
     retry_search_s: float = 10.0   # wait before searching again when a round found nobody (dispatch re-batches every few s)
     give_up_s: float = 90.0        # the app stops searching and reports no driver available (unfulfilled 2–8 %)
     # Apps do not dispatch a car more than ~13 min away (the rider would rather wait for a nearer one or
     # give up): this bounds the pickup-wait p95 (band 10–15 min incl. matching) and feeds unfulfilled (2–8 %).
-    max_pickup_eta_s: float = 780.0
-    eta_weight: float = 0.7
-    rating_weight: float = 0.15
-    acceptance_weight: float = 0.15
+    max_pickup_eta_s: float = 720.0
+    # The search starts with cars this close (estimated pickup) and widens by `pickup_eta_growth` seconds of
+    # reach per second the rider has waited, up to the cap: a far car is sent only when no nearer one became
+    # free meanwhile, which keeps pickups short at a few seconds' more matching.
+    initial_pickup_eta_s: float = 360.0
+    pickup_eta_growth: float = 6.0
+    # Forward dispatch: a driver dropping a rider off within this many seconds can accept the next trip nearby
+    # and drives there right after the drop-off (Uber's trip queue, 99's "corrida em sequência"); at the peaks
+    # most cars are busy, and the nearest free car is often one about to drop off.
+    forward_dispatch_s: float = 120.0
+    eta_weight: float = 0.9
+    rating_weight: float = 0.05
+    acceptance_weight: float = 0.05
+    # Candidate ETAs before routing: straight line × the grid router's mean detour (4/pi ≈ 1.27) × the traffic
+    # detour factor, at the hour's street speed, plus a fixed overhead (the driver pulls out, finds the rider).
+    eta_detour: float = 1.27
+    eta_overhead_s: float = 30.0
+    eta_scale_s: float = 900.0  # candidates' ETAs are scored on a 15-minute scale
 
     def __post_init__(self) -> None:
         _check(0 <= self.h3_resolution <= 15, "h3_resolution must be 0..15")
         _check(1 <= self.max_ring_k <= 40, "max_ring_k must be 1..40")
         _check(self.max_candidates >= 1, "max_candidates must be >= 1")
         _check(self.offer_timeout_s > 0 and self.retry_search_s > 0, "timeouts must be positive")
+        _check(0 <= self.forward_dispatch_s <= 900, "forward_dispatch_s must be 0..900")
+        _check(0 < self.initial_pickup_eta_s <= self.max_pickup_eta_s and self.pickup_eta_growth >= 0, "bad pickup ETA reach")
 
 
 @dataclass(frozen=True)
@@ -231,11 +331,53 @@ class PricingParams:
     minimum_brl: float = 9.0
     take_rate_range: tuple[float, float] = (0.20, 0.30)
     surge_cap: float = 3.0
+    # Card payments that fail at capture (declined cards; issuers report well under 1 % for small recurring
+    # amounts).
+    payment_failure_p: float = 0.004
+    # With the wall-clock ("live") surge source, how often the simulation applies updates received from Kafka
+    # (simulated seconds).
+    live_surge_poll_s: int = 5
 
     def __post_init__(self) -> None:
         _check(min(self.base_brl, self.per_km_brl, self.per_min_brl, self.minimum_brl) >= 0, "prices must be >= 0")
         _check(0 <= self.take_rate_range[0] <= self.take_rate_range[1] < 1, "bad take_rate_range")
         _check(self.surge_cap >= 1, "surge_cap must be >= 1")
+
+
+@dataclass(frozen=True)
+class RatingParams:
+    """Stars after a completed trip. Five stars with probability min(cap, base + per_quality × quality) (quality
+    0..1 from the ratee's DNA), else 4/3/2/1 by the cumulative split below: mean ~4.87, 5-star ~90 % (bands
+    4.75–4.92 and 85–93 %; Uber Brazil's average rider rating 4.88). Most riders rate (the app asks at the
+    end of the trip), drivers almost always."""
+
+    rider_rates_p: float = 0.75
+    driver_rates_p: float = 0.9
+    generosity_weight: float = 0.2  # how much a rider's generosity (RiderParams) adds to the driver's quality
+    five_star_base: float = 0.5
+    five_star_per_quality: float = 0.45
+    five_star_cap: float = 0.99
+    # Among ratings below five: the cumulative shares of 4, 3 and 2 stars (the rest are ones).
+    lower_stars_cumulative: tuple[float, float, float] = (0.68, 0.9, 0.96)
+
+    def __post_init__(self) -> None:
+        _check(0 <= self.rider_rates_p <= 1 and 0 <= self.driver_rates_p <= 1, "rating probabilities must be 0..1")
+        a, b, c = self.lower_stars_cumulative
+        _check(0 <= a <= b <= c <= 1, "lower_stars_cumulative must rise within 0..1")
+
+
+@dataclass(frozen=True)
+class ProfileParams:
+    """Profile changes (SCD2 history downstream): ~2 % of drivers and ~1 % of riders change contact data,
+    vehicle or payment method per day (judgement: a phone or car change every few years); loyalty tiers by
+    completed trips."""
+
+    driver_change_p_per_day: float = 0.02
+    rider_change_p_per_day: float = 0.01
+    loyalty_tiers: tuple[tuple[int, str], ...] = ((40, "platinum"), (10, "gold"))
+
+    def __post_init__(self) -> None:
+        _check(0 <= self.driver_change_p_per_day <= 1 and 0 <= self.rider_change_p_per_day <= 1, "change rates must be 0..1")
 
 
 @dataclass(frozen=True)
@@ -250,6 +392,12 @@ class GpsParams:
     noise_sigma_m: float = 7.0
     core_outlier_p: float = 0.03
     outlier_m_range: tuple[float, float] = (30.0, 100.0)
+    # Reported speed of a moving car: the leg's mean speed × low .. low + width (the speedometer varies along a
+    # street); reported accuracy: sigma × low .. low + width (phones report their own 1-sigma estimate).
+    speed_jitter_low: float = 0.85
+    speed_jitter_width: float = 0.3
+    accuracy_low: float = 0.7
+    accuracy_width: float = 0.6
 
     def __post_init__(self) -> None:
         _check(1 <= self.moving_interval_s <= 60, "moving_interval_s must be 1..60")
@@ -305,6 +453,8 @@ class SimConfig:
     matching: MatchingParams = field(default_factory=MatchingParams)
     pricing: PricingParams = field(default_factory=PricingParams)
     gps: GpsParams = field(default_factory=GpsParams)
+    rating: RatingParams = field(default_factory=RatingParams)
+    profiles: ProfileParams = field(default_factory=ProfileParams)
     service_area: ServiceAreaParams = field(default_factory=ServiceAreaParams)
     max_drivers: int = 20_000
     max_riders: int = 200_000

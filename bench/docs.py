@@ -21,7 +21,7 @@ from typing import Any
 from rich.table import Table
 from rich.text import Text
 
-from bench import lakehouse, latency, soak, topologies
+from bench import calibration, lakehouse, latency, soak, topologies
 from core.settings import PROJECT_ROOT
 
 RESULTS_DIR = PROJECT_ROOT / "bench" / "results"
@@ -43,6 +43,9 @@ BENCHMARKS = (
               "process, lag of both groups, and every event in bronze exactly once", soak.tables),
     Benchmark("lakehouse", "Lakehouse builds (full and +1 h incremental) on DuckDB and Spark next to a plain "
               "DuckDB scan of the same bronze", lakehouse.tables),
+    Benchmark("calibration", "KPI bands in band of whole simulated weekdays for ten fresh random seeds at two world "
+              "sizes, surge from the in-process closed loop of the surge topology's engine, next to the seeds the "
+              "defaults were tuned on", calibration.tables),
 )
 
 

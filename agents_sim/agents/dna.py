@@ -8,13 +8,15 @@ import random
 from dataclasses import dataclass
 
 from agents_sim.agents import identity
+from agents_sim.agents.shift_plan import ShiftPlan
 from agents_sim.params import DriverParams, RiderParams
 from agents_sim.rng import derive_seed, stream
 from agents_sim.world.sampling import PlaceSampler
 
-__all__ = ["DESTINATION_KINDS", "Destination", "DriverDNA", "RiderDNA", "make_driver_dna", "make_rider_dna"]
+__all__ = ["DESTINATION_KINDS", "Destination", "DriverDNA", "RiderDNA", "fleet_quantile", "make_driver_dna", "make_rider_dna"]
 
-# Frequent-destination kinds and the local hours they attract trips (time-of-day affinity).
+# Frequent-destination kinds and the local hours they attract trips (time-of-day affinity, weighted by
+# RiderParams.destination_affinity_in_hours / _off_hours).
 DESTINATION_KINDS: dict[str, tuple[int, ...]] = {
     "work": (6, 7, 8, 9, 10),
     "study": (6, 7, 8, 12, 13, 18, 19),
@@ -30,9 +32,6 @@ class Destination:
     lon: float
     zone_id: str
     kind: str
-
-    def affinity(self, local_hour: int) -> float:
-        return 4.0 if local_hour in DESTINATION_KINDS[self.kind] else 0.5
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,7 +90,7 @@ def _pick_weighted(rng: random.Random, options: tuple[tuple[str, float], ...]) -
 
 
 def _trip_km(rng: random.Random, params: RiderParams) -> float:
-    return min(params.trip_km_max, max(0.6, rng.lognormvariate(math.log(params.trip_km_median), params.trip_km_sigma)))
+    return min(params.trip_km_max, max(params.trip_km_min, rng.lognormvariate(math.log(params.trip_km_median), params.trip_km_sigma)))
 
 
 def _shift_name(start_hour: float) -> str:
@@ -104,47 +103,55 @@ def _shift_name(start_hour: float) -> str:
     return "night"
 
 
-_GOLDEN = 0.6180339887498949
+# Low-discrepancy fleet coordinates: the R4 sequence (Roberts' generalised golden ratio, g^5 = g + 1). Driver i's
+# coordinate d is frac(phase_d + i / g^(d+1)); drivers 0..N-1 fill the 4-D unit cube evenly for any N, so every
+# weekday gets its share of drivers and the drivers of one day cover the shift-centre distribution evenly.
+_R4 = 1.1673039782614187
+_FLEET_DIMENSIONS = ("shift-centre", "work-week", "days-per-week", "split-shift")
 
 
-def _shift_centre_hour(seed: int, index: int, weights: list[float]) -> float:
-    """The local hour a driver's shift is centred on: the demand-weighted hour distribution inverted at a
-    low-discrepancy quantile (golden-ratio sequence over the driver index, phase from the seed). Drivers
-    0..N-1 cover the distribution evenly for any N, so the fleet's supply curve follows demand hour by
-    hour instead of carrying the ±10 % sampling noise of independent draws at a few hundred drivers (which
-    made the pickup-wait profile of a 400-driver day depend on the seed); each driver stays independent of
-    the population size."""
-    u = (derive_seed(seed, "shift-phase") / 2**64 + index * _GOLDEN) % 1.0
-    target = u * sum(weights)
-    for hour, weight in enumerate(weights):
-        if target < weight:
-            return hour + target / weight
-        target -= weight
-    return 23.999
+def fleet_quantile(seed: int, index: int, dimension: str) -> float:
+    """Driver `index`'s coordinate in one dimension of the fleet's schedule (0..1), phase from the seed.
+
+    Independent draws per driver left a 400-driver fleet's Monday supply ±5–8 % off the plan in every hour
+    and its driver count ±3 % (which drivers happen to work that day), so the pickup waits of a day depended
+    on the seed; stratified coordinates keep the supply curve on plan, and each driver still depends only on
+    the seed and its index."""
+    d = _FLEET_DIMENSIONS.index(dimension)
+    return (derive_seed(seed, "fleet-phase", dimension) / 2**64 + index / _R4 ** (d + 1)) % 1.0
 
 
-def make_driver_dna(seed: int, index: int, params: DriverParams, places: PlaceSampler, hourly_share: tuple[float, ...]) -> DriverDNA:
+def _work_days(seed: int, index: int, params: DriverParams) -> tuple[int, ...]:
+    """A block of consecutive working days (days off together, as most drivers take them)."""
+    lo, hi = params.days_per_week_range
+    days = lo + min(hi - lo, int(fleet_quantile(seed, index, "days-per-week") * (hi - lo + 1)))
+    first = int(fleet_quantile(seed, index, "work-week") * 7)
+    return tuple(sorted((first + k) % 7 for k in range(days)))
+
+
+def make_driver_dna(seed: int, index: int, params: DriverParams, places: PlaceSampler, plan: ShiftPlan) -> DriverDNA:
     rng = stream(seed, "driver", index)
     name = identity.full_name(rng)
     make, model, year, color = identity.vehicle(rng)
     lat, lon, zone_id = places.weighted_point(rng)
     hours = rng.uniform(*params.hours_per_day_range)
-    weights = [share**params.shift_peak_focus * (params.night_shift_factor if hour < 6 else 1.0) for hour, share in enumerate(hourly_share)]
-    start_hour = (_shift_centre_hour(seed, index, weights) - hours / 2) % 24
+    start_hour = (plan.centre_hour(fleet_quantile(seed, index, "shift-centre")) - hours / 2) % 24
     pm_hour = None
-    if rng.random() < params.split_shift_share:  # two blocks of hours/2 centred on 8:00 and 18:30
-        start_hour = 8.0 + rng.uniform(-0.5, 0.5) - hours / 4
-        pm_hour = 18.5 + rng.uniform(-0.5, 0.5) - hours / 4
+    if fleet_quantile(seed, index, "split-shift") < params.split_shift_share:  # two blocks of hours/2 around the commute peaks
+        am_centre, pm_centre = params.split_shift_centres_h
+        jitter = params.split_shift_jitter_h
+        start_hour = am_centre + rng.uniform(-jitter, jitter) - hours / 4
+        pm_hour = pm_centre + rng.uniform(-jitter, jitter) - hours / 4
     shift = "flexible" if rng.random() < params.flexible_share else _shift_name(start_hour)
-    days = rng.randint(*params.days_per_week_range)
+    work_days = _work_days(seed, index, params)
     return DriverDNA(
         driver_id=f"D{seed % 100_000:05d}-{index:06d}",
         full_name=name, email=identity.email_for(name, rng), phone=identity.phone_number(rng),
         vehicle_make=make, vehicle_model=model, vehicle_year=year, vehicle_color=color,
         license_plate=identity.license_plate(rng),
         home_lat=lat, home_lon=lon, home_zone_id=zone_id,
-        shift_preference=shift, shift_start_hour=start_hour, split_shift_pm_hour=pm_hour, hours_per_day=hours, days_per_week=days,
-        work_days=tuple(sorted(rng.sample(range(7), days))),
+        shift_preference=shift, shift_start_hour=start_hour, split_shift_pm_hour=pm_hour, hours_per_day=hours,
+        days_per_week=len(work_days), work_days=work_days,
         acceptance_rate=rng.uniform(*params.acceptance_rate_range),
         cancel_tendency=rng.uniform(*params.cancel_tendency_range),
         service_quality=rng.betavariate(*params.service_quality_alpha_beta),
@@ -167,14 +174,14 @@ def make_rider_dna(seed: int, index: int, params: RiderParams, places: PlaceSamp
         rider_id=f"R{seed % 100_000:05d}-{index:07d}",
         full_name=name, email=identity.email_for(name, rng), phone=identity.phone_number(rng),
         home_lat=lat, home_lon=lon, home_zone_id=zone_id,
-        behaviour_factor=rng.betavariate(12, 1.5),
+        behaviour_factor=rng.betavariate(*params.behaviour_factor_alpha_beta),
         patience_s=rng.uniform(*params.patience_min_range) * 60,
         max_surge=rng.uniform(*params.max_surge_range),
-        rides_per_week=min(10 * params.rides_per_week_median,
+        rides_per_week=min(params.rides_per_week_cap_factor * params.rides_per_week_median,
                            rng.lognormvariate(math.log(params.rides_per_week_median), params.rides_per_week_sigma)),
         destinations=tuple(destinations),
         payment_method=_pick_weighted(rng, params.payment_mix),
-        rating_generosity=rng.uniform(-0.3, 0.3),
+        rating_generosity=rng.uniform(*params.rating_generosity_range),
     )
 
 

@@ -28,6 +28,7 @@ class Driver:
     leg: Leg | None = None
     trip: Trip | None = None
     offered: str | None = None  # trip id of a pending offer
+    next_trip: Trip | None = None  # a trip accepted while finishing the current one (forward dispatch)
     idle_wait: bool = False     # the driver's process waits in an interruptible idle step
     shift_end_ms: int = 0
     rating_sum: float = 4.8 * 5  # prior of five 4.8-star ratings
@@ -93,6 +94,7 @@ class Trip:
     driver_cancel_at_ms: int | None = None  # when the assigned driver will cancel, if at all
     search_deadline_ms: int = 0
     proc: Any = None
+    handover: Any = None  # a queued trip: triggered when its driver drops the current rider off
 
     def move(self, target: TripState) -> None:
         check_transition(self.state, target)

@@ -14,6 +14,7 @@ from agents_sim.report.fold import KpiAccumulator
 from agents_sim.report.kpis import KpiReport, KpiRow, compute_kpis, evaluate, report_of
 from agents_sim.report.measures import DEFAULT_CITY_ACTIVE_DRIVERS, Measurements, measure
 from agents_sim.report.sources import read_jsonl
+from agents_sim.report.tee import KpiTee
 
 __all__ = [
     "BANDS",
@@ -23,6 +24,7 @@ __all__ = [
     "KpiAccumulator",
     "KpiReport",
     "KpiRow",
+    "KpiTee",
     "Measurements",
     "ReportError",
     "compute_kpis",

@@ -113,6 +113,7 @@ class KpiAccumulator:
         self.online_ms = {"idle": 0, "to_pickup": 0, "with_rider": 0}
         self._shift_starts: dict[str, list[int]] = {}  # driver → times it went online (a few per day)
         self.gps = GpsNoiseEstimator()
+        self.surge_modes: Counter[str] = Counter()  # surge mode of each started session (simulation_control detail)
 
     # -- dispatch ---------------------------------------------------------------------------------
 
@@ -256,12 +257,19 @@ class KpiAccumulator:
     def _on_gps(self, ping: dict[str, Any]) -> None:
         self.gps.add(ping)
 
+    def _on_control(self, control: dict[str, Any]) -> None:
+        if control["action"] != "started":
+            return
+        fields = dict(part.split("=", 1) for part in (control.get("detail") or "").split() if "=" in part)
+        self.surge_modes[fields.get("surge", "unknown")] += 1
+
     _HANDLERS: ClassVar[dict[str, Callable[[KpiAccumulator, dict[str, Any]], None]]] = {
         "trip_event": _on_trip_event,
         "driver_status": _on_driver_status,
         "payment": _on_payment,
         "rating": _on_rating,
         "gps_ping": _on_gps,
+        "simulation_control": _on_control,
     }
 
     # -- end of data --------------------------------------------------------------------------------

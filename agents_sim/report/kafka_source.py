@@ -1,5 +1,6 @@
 """Reading a run's events back from Kafka: every catalog topic of a namespace, from the beginning to the
-end offsets seen when reading starts (a snapshot: records produced meanwhile are left for the next report)."""
+end offsets seen when reading starts (a snapshot: records produced meanwhile are left for the next report).
+The step markers of a lockstep run (schemas/markers.py) are control records, not events: counted, skipped."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from agents_sim.report.exceptions import ReportError
 from core.settings import Settings
 from schemas.catalog import CATALOG
 from schemas.codec import DecodeError, decode
+from schemas.markers import parse_marker
 
 __all__ = ["KafkaEvents"]
 
@@ -24,7 +26,8 @@ class KafkaEvents:
     """Iterable of (schema_name, record) pairs of all catalog topics of `namespace` (default: the settings').
 
     Within a partition records come in offset order, which keeps each trip, driver and GPS entity in
-    order — all the KPI fold needs. Undecodable records are skipped and counted in `undecodable`.
+    order — all the KPI fold needs. Undecodable records are skipped and counted in `undecodable`, step
+    markers in `markers`.
     """
 
     def __init__(self, settings: Settings, *, namespace: str | None = None) -> None:
@@ -32,6 +35,7 @@ class KafkaEvents:
         self.namespace = settings.topic_namespace if namespace is None else namespace
         self.read = 0
         self.undecodable = 0
+        self.markers = 0
         self.total: int | None = None  # records in the snapshot, known once reading started
 
     def __iter__(self) -> Iterator[tuple[str, dict[str, Any]]]:
@@ -93,6 +97,9 @@ class KafkaEvents:
                     continue
                 if message.offset() >= ends[key] - 1:
                     self._finish(consumer, remaining, key)
+                if message.value() is None and parse_marker(message.headers()) is not None:
+                    self.markers += 1
+                    continue
                 try:
                     schema, record = decode(message.value())
                 except DecodeError:

@@ -14,7 +14,7 @@ from typing import Any
 from agents_sim.report.fold import SAO_PAULO, KpiAccumulator
 from agents_sim.report.gps_noise import GpsQuality
 
-__all__ = ["DEFAULT_CITY_ACTIVE_DRIVERS", "FULL_DAY_HOURS", "Measurements", "measure"]
+__all__ = ["DEFAULT_CITY_ACTIVE_DRIVERS", "FULL_DAY_HOURS", "SURGE_MODES", "Measurements", "measure", "surge_mode_of"]
 
 # Drivers active on a weekday in the whole city (judgement): the regulator's ~29 M trips/month (≈1 M/day)
 # at 1.5–2.5 trips per online hour and 5–9 h online (the productivity band) need 50–130 k driver-days;
@@ -28,6 +28,15 @@ SPEED_WINDOWS = {"speed.h07_10_kmh": range(7, 10), "speed.h10_17_kmh": range(10,
                  "speed.h17_20_kmh": range(17, 20), "speed.h00_05_kmh": range(0, 5)}
 WAIT_BUSY_HOURS = frozenset([*range(0, 5), *range(7, 10), *range(17, 20)])  # "peaks and 0–5 h" of the wait band
 DRIVER_RATING_FLOOR = 4.6
+# What each surge mode of a run (simulation_control `started` detail) means for its surge KPIs.
+SURGE_MODES = {
+    "lockstep": "lockstep closed loop through Kafka: the surge topology's multipliers applied step by step (replays byte for byte)",
+    "in-process": "in-process closed loop: the surge topology's engine in the simulation's process (the multipliers of lockstep)",
+    "live": "live: surge updates applied as they arrived in wall time (depends on the workers' speed, not replayable)",
+    "off": "surge off: 1.0 everywhere",
+    "static": "fixed multipliers given to the simulation (tests)",
+    "unknown": "not recorded (no simulation_control 'started' event naming it)",
+}
 MIN_RATED_DRIVERS = 10
 
 
@@ -207,10 +216,18 @@ def _covered_nights_and_days(acc: KpiAccumulator) -> tuple[list[dt.date], list[d
     return nights, days
 
 
+def surge_mode_of(acc: KpiAccumulator) -> str:
+    """The surge mode that produced the events: one of SURGE_MODES, or "mixed: a, b" for several sessions."""
+    modes = sorted(acc.surge_modes) or ["unknown"]
+    return modes[0] if len(modes) == 1 else "mixed: " + ", ".join(modes)
+
+
 def _money(acc: KpiAccumulator, out: _Values) -> None:
     # Surge, over completed trips: share with a multiplier above 1.0, mean multiplier of those, p99 and max of all.
     if acc.surged == 0 and acc.events_by_schema["surge_update"] == 0:
-        reason = "no surge in the run: no surge_update events and every trip at 1.0× (is the surge topology running?)"
+        mode = surge_mode_of(acc)
+        reason = ("the run had surge off (--surge off)" if mode == "off" else
+                  "no surge in the run: no surge_update events and every trip at 1.0× (is the surge topology running?)")
         for metric in ("surge.surged_share", "surge.mean_when_surged", "surge.p99", "surge.max"):
             out.put(metric, None, reason)
     else:
@@ -283,6 +300,7 @@ def _series(acc: KpiAccumulator) -> dict[str, Any]:
 def _facts(acc: KpiAccumulator, quality: GpsQuality, city_active_drivers: int) -> dict[str, Any]:
     return {
         "events": sum(acc.events_by_schema.values()),
+        "surge_mode": surge_mode_of(acc),
         "events_by_schema": dict(sorted(acc.events_by_schema.items())),
         "first_event_ms": acc.first_ms,
         "last_event_ms": acc.last_ms,

@@ -9,15 +9,22 @@ from rich.table import Table
 from rich.text import Text
 
 from agents_sim.report.kpis import KpiReport, band_text, value_text
+from agents_sim.report.measures import SURGE_MODES
 
-__all__ = ["kpi_table", "markdown_table", "write_json"]
+__all__ = ["kpi_table", "markdown_table", "surge_mode_note", "write_json"]
 
 _MARK = {"pass": ("✓", "green"), "miss": ("✗", "red"), "n/a": ("n/a", "yellow")}
 
 
+def surge_mode_note(report: KpiReport) -> str:
+    """Which surge mode produced the events, and what that means for the surge KPIs."""
+    mode = str(report.measurements.facts.get("surge_mode", "unknown"))
+    return f"surge mode {mode}: {SURGE_MODES.get(mode, 'several sessions with different modes')}"
+
+
 def kpi_table(report: KpiReport, *, title: str = "KPIs vs São Paulo calibration bands") -> Table:
     """One line per number of a band (a KPI spans several lines), each with its value, band and mark."""
-    table = Table(title=title, caption=f"{report.in_band} of {report.total} KPIs in band")
+    table = Table(title=title, caption=f"{report.in_band} of {report.total} KPIs in band · {surge_mode_note(report)}")
     for header in ("KPI", "measure", "value", "band", "", "note"):
         table.add_column(header)
     for row in report.rows:
@@ -57,5 +64,5 @@ def markdown_table(report: KpiReport) -> str:
         status = {"pass": "✓", "miss": "✗", "n/a": "n/a"}[row.status]
         note = f" ({row.reason})" if row.status == "n/a" else ""
         lines.append(f"| {row.band.title} | {values} | {bands} | {status}{note} |")
-    lines.append(f"\n**{report.in_band} of {report.total} KPIs in band.**")
+    lines.append(f"\n**{report.in_band} of {report.total} KPIs in band** ({surge_mode_note(report)}).")
     return "\n".join(lines) + "\n"

@@ -12,36 +12,16 @@ from rich.table import Table
 
 from agents_sim.exceptions import ConfigError
 from agents_sim.params import SimConfig
-from agents_sim.sinks import Sink
+from agents_sim.report.tee import KpiTee
+from agents_sim.surge import DEFAULT_STEP_TIMEOUT_S, LockstepSurge
 from rideshare.cli import sim_report
 from rideshare.cli.common import console, settings, user_errors
 from rideshare.cli.world_options import DEFAULTS, DriversOption, RidersOption, SeedOption, SpeedOption, StartOption
-from rideshare.simulations import SINK_HELP, WorldOptions, build_runtime, build_sink, speed_option
+from rideshare.simulations import SINK_HELP, SURGE_HELP, WorldOptions, build_runtime, build_sink, speed_option
 from schemas.limits import SPEED_MAX
 
 app = typer.Typer(help="The SimPy São Paulo ride-hailing simulation.", no_args_is_help=True)
 app.command("report")(sim_report.report)
-
-
-class _KpiTee:
-    """Feeds every event to the KPI accumulator as well as to the real sink."""
-
-    def __init__(self, sink: Sink) -> None:
-        from agents_sim.report import KpiAccumulator
-
-        self.sink = sink
-        self.backpressure = sink.backpressure
-        self.accumulator = KpiAccumulator()
-
-    def emit(self, schema_name: str, record: dict[str, Any]) -> None:
-        self.sink.emit(schema_name, record)
-        self.accumulator.add(schema_name, record)
-
-    def flush(self) -> None:
-        self.sink.flush()
-
-    def close(self) -> None:
-        self.sink.close()
 
 
 def _fmt_ms(t_ms: int) -> str:
@@ -75,16 +55,22 @@ def run(
     start: StartOption = DEFAULTS.start,
     sink: Annotated[str, typer.Option(help=f"Where events go: {SINK_HELP}.")] = "jsonl:.local/sim/events.jsonl",
     kpis: Annotated[bool, typer.Option(help="Print the KPI report (calibration bands) at the end.")] = True,
+    surge: Annotated[str, typer.Option(help=f"How surge reaches the simulation: {SURGE_HELP}.")] = "auto",
+    surge_timeout: Annotated[float, typer.Option(
+        min=1, help="Lockstep: seconds to wait for the surge topology's result of one step before failing.")]
+    = DEFAULT_STEP_TIMEOUT_S,
 ) -> None:
     """Run the simulation and stream its events to Kafka, a jsonl file or nowhere.
 
     Examples:
 
-      rideshare sim run --duration 86400 --sink jsonl:day.jsonl          # one weekday to a file
+      rideshare sim run --duration 86400 --sink jsonl:day.jsonl          # one weekday to a file (surge in-process)
 
-      rideshare sim run --speed 60 --sink kafka                           # a live stream, 1 min per second
+      rideshare worker &  rideshare sim run --duration 86400 --sink kafka # a replayable weekday through Kafka (lockstep)
 
-      rideshare sim run --speed auto --sink kafka                         # as fast as the stream workers keep up
+      rideshare sim run --speed 60 --sink kafka --surge live              # a live stream, 1 min per second
+
+      rideshare sim run --speed auto --sink kafka --surge live            # as fast as the stream workers keep up
     """
     with user_errors():
         s = settings()
@@ -95,10 +81,13 @@ def run(
         end_ms = config.start_ms + int(duration * 1000)
         with console.status("building the world (zones, agents' DNA, profiles)..."):
             try:
-                runtime = build_runtime(s, world, real_sink, speed=pace, end_ms=end_ms, wrap_sink=_KpiTee if kpis else None)
+                runtime = build_runtime(s, world, real_sink, speed=pace, end_ms=end_ms, wrap_sink=KpiTee if kpis else None,
+                                        surge_mode=surge, surge_timeout_s=surge_timeout)
             except ValueError as exc:
                 raise ConfigError(str(exc)) from None
         event_sink = runtime.sink
+        # the KPI tee is the sink itself, or under the in-process surge loop's tap
+        tee = next((inner for inner in (event_sink, getattr(event_sink, "sink", None)) if isinstance(inner, KpiTee)), None)
         started = time.monotonic()
         runtime.start()
         try:
@@ -114,11 +103,11 @@ def run(
             raise ConfigError(f"the simulation failed: {runtime.error!r}")
         wall = time.monotonic() - started
         console.print(_summary(runtime, wall, sink))
-        if isinstance(event_sink, _KpiTee):
+        if tee is not None:
             from agents_sim.report import report_of
             from agents_sim.report.render import kpi_table
 
-            console.print(kpi_table(report_of(event_sink.accumulator)))
+            console.print(kpi_table(report_of(tee.accumulator)))
 
 
 def _summary(runtime: Any, wall_s: float, sink_spec: str) -> Table:
@@ -129,6 +118,14 @@ def _summary(runtime: Any, wall_s: float, sink_spec: str) -> Table:
     table.add_column("what")
     table.add_column("value", justify="right")
     table.add_row("sink", sink_spec)
+    surge = sim.surge
+    table.add_row("surge", surge.mode + (f" (steps of {surge.step_ms / 1000:g} s event time)" if surge.step_ms else ""))
+    if isinstance(surge, LockstepSurge):
+        per_step = runtime.surge_wait_s / surge.steps * 1000 if surge.steps else 0.0
+        table.add_row("waited on the surge loop", f"{runtime.surge_wait_s:,.1f} s over {surge.steps:,} steps ({per_step:,.0f} ms/step)")
+    applied = getattr(surge, "applied", None)  # closed loops count the surge updates they applied
+    if applied is not None:
+        table.add_row("surge updates applied", f"{applied:,}")
     table.add_row("speed (sim s / wall s)", f"{sim_s / max(wall_s, 1e-9):,.0f}×")
     table.add_row("events", f"{sim.events.counter:,} ({sim.events.counter / max(wall_s, 1e-9):,.0f}/s)")
     for schema, count in sorted(sim.events.by_schema.items()):
@@ -164,3 +161,36 @@ def describe(top: Annotated[int, typer.Option(min=1, max=96, help="How many zone
     share = sum(z.demand_weight for z in zones if z.zone_id in area)
     console.print(f"Service area for {config.drivers:,} drivers — {area.describe()}, {share:.0%} of the city's demand weight "
                   "(agents_sim/world/service_area.py; requests, homes and repositioning stay inside, some destinations leave it).")
+
+
+@app.command()
+def backtest(update: Annotated[bool, typer.Option(help="Store this run's summary as the new golden one (after an intended change).")]
+             = False) -> None:
+    """Run the golden scenario (a seeded Monday morning of 120 drivers / 1,800 riders in a closed surge loop) and
+    show which KPIs moved against the summary stored in tests/golden/backtest.json. Exit code 1 when something
+    moved and --update was not given.
+
+    Examples:
+
+      rideshare sim backtest             # what did my change move?
+
+      rideshare sim backtest --update    # the change is intended: store the new numbers
+    """
+    from rideshare.backtest import GOLDEN_PATH, compare, load_golden, run_scenario, write_golden
+
+    with console.status("running the golden scenario..."):
+        now = run_scenario()
+    golden = load_golden() if GOLDEN_PATH.is_file() else None
+    moved = compare(golden, now) if golden is not None else []
+    table = Table(title=f"Golden backtest: {len(moved)} change(s) against {GOLDEN_PATH.name}" if golden else "Golden backtest")
+    for header in ("what", "golden", "now"):
+        table.add_column(header)
+    for item in moved:
+        table.add_row(item.name, str(item.golden), str(item.now))
+    if golden is not None:
+        console.print(table if moved else f"nothing moved: {now['events']:,} events, {now['in_band']} bands in band, "
+                                          f"digest {now['events_sha256'][:16]} as stored")
+    if update or golden is None:
+        console.print(f"stored the summary in {write_golden(now)}")
+    elif moved:
+        raise typer.Exit(1)

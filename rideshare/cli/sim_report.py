@@ -78,6 +78,8 @@ def report(
             result: KpiReport = compute_kpis(_with_progress(source, progress), city_active_drivers=city_drivers)
         if isinstance(source, KafkaEvents) and source.undecodable:
             console.print(f"[yellow]skipped {source.undecodable:,} undecodable records[/]")
+        if isinstance(source, KafkaEvents) and source.markers:
+            console.print(f"skipped {source.markers:,} step markers of the lockstep surge loop (control records, not events)")
         console.print(kpi_table(result))
         written_json = write_json(result, json_path or default_json)
         written_html = write_html(result, html_path or default_html)

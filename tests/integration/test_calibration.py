@@ -1,7 +1,8 @@
-"""A simulated São Paulo weekday, scaled down (400 drivers / 6,000 riders), lands
-inside at least 13 of the 16 calibration bands — for two different seeds, so the calibration is not a
-lucky draw. Runs the real `rideshare sim run` to a jsonl file and `rideshare sim report` on it, the two
-seeds as parallel processes (one per core)."""
+"""A simulated São Paulo weekday, scaled down (400 drivers / 6,000 riders), lands inside at least 14 of
+the 16 calibration bands, surge included (the surge topology's engine in a closed loop in process) —
+for two seeds the defaults were not tuned on (bench/calibration.py's TUNING_SEEDS), so the calibration
+is not a lucky draw. Runs the real `rideshare sim run` to a jsonl file and `rideshare sim report` on it,
+the two seeds as parallel processes (one per core)."""
 
 from __future__ import annotations
 
@@ -21,8 +22,8 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 DRIVERS = 400
 RIDERS = 6_000
 DAY_S = 86_400
-MIN_IN_BAND = 13
-SEEDS = (7, 2026)
+MIN_IN_BAND = 14
+SEEDS = (11, 4099)  # not the tuning seeds (7, 2026), nor any seed the defaults were tried on
 TIMEOUT_S = 900
 
 
@@ -62,9 +63,11 @@ def test_the_default_start_is_a_weekday() -> None:
 
 
 @pytest.mark.parametrize("seed", SEEDS)
-def test_a_simulated_weekday_lands_inside_at_least_13_of_16_bands(weekdays: dict[int, dict[str, Any]], seed: int) -> None:
+def test_a_simulated_weekday_lands_inside_at_least_14_of_16_bands(weekdays: dict[int, dict[str, Any]], seed: int) -> None:
     report = weekdays[seed]
     assert report["total"] == 16
     assert report["facts"]["span_hours"] >= 23, "the run must cover a whole simulated day"
     assert report["facts"]["drivers_online"] > DRIVERS // 2
+    surge = next(row for row in report["rows"] if row["key"] == "surge")
+    assert surge["status"] != "n/a", "surge must be measured: a file run closes the loop with the surge topology's engine"
     assert report["in_band"] >= MIN_IN_BAND, f"seed {seed}: {report['in_band']} of 16 in band; misses:\n{_misses(report)}"

@@ -80,13 +80,13 @@ class Run:
             "rating_id": f"g{next(self._ids)}", "trip_id": "trip", "rater_type": rater_type, "rater_id": "x",
             "ratee_id": ratee, "stars": stars}))
 
-    def control(self, t: int, action: str) -> None:
+    def control(self, t: int, action: str, detail: str | None = None) -> None:
         self.events.append(("simulation_control", self._base(t, "s") | {
-            "action": action, "speed": None, "drivers": 1, "riders": 1, "seed": 1, "detail": None}))
+            "action": action, "speed": None, "drivers": 1, "riders": 1, "seed": 1, "detail": detail}))
 
-    def whole_day(self) -> None:
+    def whole_day(self, surge_mode: str = "in-process") -> None:
         """Start and stop markers at midnight and 24 h later, so the run covers a whole simulated day."""
-        self.control(at(0), "started")
+        self.control(at(0), "started", f"surge={surge_mode} step_ms=60000")
         self.control(at(24), "stopped")
 
     def report(self, **options: Any) -> KpiReport:

@@ -215,6 +215,28 @@ def test_surge_is_na_with_a_reason_when_the_run_has_no_surge_at_all() -> None:
     assert "surge topology" in row.reason
 
 
+def test_the_report_names_the_surge_mode_that_produced_the_events() -> None:
+    lockstep = Run()
+    lockstep.control(at(0), "started", "surge=lockstep step_ms=60000")
+    lockstep.trip("t1", at(9), surge=1.5)
+    assert lockstep.report().measurements.facts["surge_mode"] == "lockstep"
+    unrecorded = Run()
+    unrecorded.control(at(0), "started")
+    assert unrecorded.report().measurements.facts["surge_mode"] == "unknown"
+    two = Run()
+    two.control(at(0), "started", "surge=live")
+    two.control(at(1), "started", "surge=in-process step_ms=60000")
+    assert two.report().measurements.facts["surge_mode"] == "mixed: in-process, live"
+
+
+def test_a_run_with_surge_off_says_so_instead_of_blaming_the_topology() -> None:
+    run = Run()
+    run.control(at(0), "started", "surge=off")
+    run.trip("t1", at(9))
+    row = run.report().row("surge")
+    assert row.status == "n/a" and "surge off" in row.reason
+
+
 def test_fares_median_mean_per_km_and_minimum() -> None:
     run = Run()
     for i, (fare, km) in enumerate([(10.0, 2.0), (20.0, 6.0), (30.0, 10.0)]):

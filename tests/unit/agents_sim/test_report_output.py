@@ -28,7 +28,8 @@ def test_table_shows_every_kpi_with_value_band_and_mark() -> None:
     assert "6–9 km" in text and "R$ 8–10" in text
     assert "✓" in text and "✗" in text
     assert f"{report.in_band} of 16 KPIs in band" in text
-    assert "surge topology" not in text  # this day has surged trips, so surge is measured
+    assert "is the surge topology running" not in text  # this day has surged trips, so surge is measured
+    assert "surge mode in-process" in text  # which mode produced the events
 
 
 def test_json_report_has_sixteen_rows_with_values_bands_and_plot_series(tmp_path: Path) -> None:
@@ -61,7 +62,7 @@ def test_markdown_table_has_one_line_per_kpi_and_the_count() -> None:
     text = markdown_table(report)
     rows = [line for line in text.splitlines() if line.startswith("| ") and not line.startswith("| KPI")]
     assert len(rows) == 16
-    assert f"**{report.in_band} of 16 KPIs in band.**" in text
+    assert f"**{report.in_band} of 16 KPIs in band** (surge mode in-process: in-process closed loop" in text
     assert "| trip distance | mean: 4.75 km<br>median: " in text  # 2..8 km by hour % 7 over 24 hours
 
 

@@ -202,10 +202,15 @@ class _RecordingLockstep:
     """A lockstep surge source that records each step it is asked to complete and what another thread sees then."""
 
     step_ms = 60_000
+    mode = "lockstep"
 
     def __init__(self, runtime_of: Callable[[], SimulationRuntime]) -> None:
         self.runtime_of = runtime_of
         self.steps: list[tuple[str, int, int]] = []  # session, boundary, simulated now seen from another thread
+        self.begun: list[tuple[str, int]] = []
+
+    def begin(self, session_id: str, start_ms: int) -> None:
+        self.begun.append((session_id, start_ms))
 
     def complete_step(self, session_id: str, step_end_ms: int) -> float:
         with ThreadPoolExecutor(1) as other:  # the lock is free: another thread reads the status at once
@@ -238,6 +243,7 @@ def test_lockstep_steps_are_completed_at_each_boundary_outside_the_lock() -> Non
         runtime.stop()
     boundaries = [boundary for _, boundary, _ in surge.steps]
     first = (CONFIG.start_ms // 60_000 + 1) * 60_000
+    assert surge.begun == [("sim-9", CONFIG.start_ms)]  # the session began (its first marker) before any step
     assert boundaries[:10] == [first + i * 60_000 for i in range(10)]  # every boundary, in order, none skipped
     assert all(session == "sim-9" and now == boundary for session, boundary, now in surge.steps)  # stopped exactly there
     assert runtime.surge_wait_s >= 0.01 * len(surge.steps) - 1e-9

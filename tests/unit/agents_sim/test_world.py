@@ -17,7 +17,7 @@ def test_96_districts_with_weights_summing_to_one() -> None:
     zones = load_zones()
     assert len(zones) == 96
     assert sum(z.demand_weight for z in zones) == pytest.approx(1.0)
-    assert all(0.8 <= z.surge_sensitivity <= 1.5 for z in zones)
+    assert all(0.15 <= z.surge_sensitivity <= 0.3 for z in zones)
     by_name = {z.name: z for z in zones}
     assert by_name["PINHEIROS"].demand_weight > 5 * by_name["MARSILAC"].demand_weight
 

@@ -1,11 +1,15 @@
 """One way to build a simulation from settings: `sim run`, `api` and `demo` share the world defaults and the
-wiring (OSRM from RIDESHARE_OSRM_URL, with Kafka the surge topic and the real-time group's lag)."""
+wiring (OSRM from RIDESHARE_OSRM_URL, the surge source by mode, with Kafka the real-time group's lag)."""
 
 from __future__ import annotations
 
 import inspect
 
+import pytest
+
+from agents_sim.exceptions import ConfigError
 from agents_sim.lag import KafkaLagProbe
+from agents_sim.report.tee import KpiTee
 from agents_sim.sinks import KafkaSink, NullSink
 from agents_sim.surge import KafkaSurge, StaticSurge
 from agents_sim.world.router import GridRouter, OsrmRouter
@@ -14,6 +18,7 @@ from rideshare.cli.api import serve
 from rideshare.cli.demo import demo
 from rideshare.cli.sim import run
 from rideshare.simulations import WorldOptions, build_runtime
+from rideshare.surge_loop import InProcessSurge, SurgeTap
 
 WORLD = WorldOptions(drivers=3, riders=5)
 
@@ -30,7 +35,7 @@ def test_every_entry_point_has_the_same_world_defaults() -> None:
 def test_the_router_follows_the_osrm_setting() -> None:
     grid = build_runtime(load_settings(osrm_url=None), WORLD, NullSink(), speed="max")
     osrm = build_runtime(load_settings(osrm_url="http://127.0.0.1:5000"), WORLD, NullSink(), speed="max")
-    assert isinstance(grid.sim.router, GridRouter) and isinstance(osrm.sim.router, OsrmRouter)
+    assert isinstance(grid.sim.city.router, GridRouter) and isinstance(osrm.sim.city.router, OsrmRouter)
 
 
 def test_kafka_runs_read_surge_and_pace_by_the_real_time_group() -> None:
@@ -46,3 +51,19 @@ def test_kafka_runs_read_surge_and_pace_by_the_real_time_group() -> None:
         runtime.sim.surge.close()
     file_run = build_runtime(settings, WORLD, NullSink(), speed="max")
     assert isinstance(file_run.sim.surge, StaticSurge) and file_run.status()["lag"] is None
+
+
+def test_sim_run_surge_modes_close_the_loop_in_process_for_files_and_refuse_what_a_sink_cannot_do() -> None:
+    settings = load_settings()
+    tee = KpiTee(NullSink())
+    file_run = build_runtime(settings, WORLD, tee.sink, speed="max", wrap_sink=lambda _: tee, surge_mode="auto")
+    assert isinstance(file_run.sim.surge, InProcessSurge)
+    assert isinstance(file_run.sink, SurgeTap) and file_run.sink.sink is tee  # events reach the engine, then the tee
+    assert isinstance(build_runtime(settings, WORLD, NullSink(), speed="max", surge_mode="off").sim.surge, StaticSurge)
+    for mode in ("lockstep", "live"):
+        with pytest.raises(ConfigError, match="needs --sink kafka"):
+            build_runtime(settings, WORLD, NullSink(), speed="max", surge_mode=mode)
+    with pytest.raises(ConfigError, match="computes surge in this process"):
+        build_runtime(settings, WORLD, KafkaSink(settings), speed="max", surge_mode="in-process")
+    with pytest.raises(ConfigError, match="is not one of"):
+        build_runtime(settings, WORLD, NullSink(), speed="max", surge_mode="sometimes")
