@@ -15,7 +15,7 @@ demo: setup
 
 test: setup setup-browser setup-lake
 	@$(RIDESHARE) infra up && \
-	  { $(PY) -m pytest tests $(PYTEST_ARGS); status=$$?; \
+	  { RIDESHARE_TESTS_DELETE_TOPICS=1 $(PY) -m pytest tests $(PYTEST_ARGS); status=$$?; \
 	    (cd frontend && npx vitest run) || status=1; \
 	    $(RIDESHARE) infra down; exit $$status; }
 

@@ -50,7 +50,13 @@ def _topic_names(settings: Settings) -> set[str] | None:
 @pytest.fixture(scope="module", autouse=True)
 def _module_topics_deleted(service_settings: Settings) -> Iterator[None]:
     """Delete the topics a test module created once it is done (after its own fixtures stopped): a broker keeps
-    files open for every partition, and a whole run's thousands of partitions would exhaust its descriptors."""
+    files open for every partition, and a whole run's thousands of partitions would exhaust its descriptors.
+
+    Only where this run owns the broker (`make test` sets RIDESHARE_TESTS_DELETE_TOPICS=1): a second test run
+    on the same broker would otherwise lose the topics it is using."""
+    if os.environ.get("RIDESHARE_TESTS_DELETE_TOPICS") != "1":
+        yield
+        return
     before = _topic_names(service_settings)
     yield
     after = _topic_names(service_settings)
