@@ -28,6 +28,7 @@ from streams.graph import TopologyRegistry
 from streams.health import install_health
 from streams.metrics import StreamMetrics
 from streams.monitor import LeanMonitor
+from streams.tables import ChangelogTable
 
 __all__ = ["LEAN_TRANSPORT_SCHEME", "StreamsContext", "WorkerRole", "app_id_for", "broker_urls", "context_of", "create_app", "datadir_for"]
 
@@ -84,6 +85,7 @@ def create_app(settings: Settings, *, role: WorkerRole = WorkerRole.REALTIME, ap
         broker_consumer=broker_urls(LEAN_TRANSPORT_SCHEME, settings.bootstrap_servers),
         Monitor=LeanMonitor,
         store="rocksdb://",
+        Table=ChangelogTable,
         datadir=str(datadir),
         web_enabled=True,
         web_tables_enabled=True,  # Faust's /table/<name>/<key>/ views, routed to the key's owner

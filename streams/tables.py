@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import faust
 
-__all__ = ["ROCKSDB_OPTIONS", "state_table"]
+__all__ = ["ROCKSDB_OPTIONS", "ChangelogTable", "state_table"]
 
 # RocksDB per table partition: Faust's defaults (2 GiB block cache, 3 x 64 MiB write buffers) times
 # partitions times tables would not fit a 2-core / 24 GiB laptop running 8 services. A real-time worker
@@ -16,6 +16,21 @@ ROCKSDB_OPTIONS: dict[str, int] = {
     "target_file_size_base": 8 * 1024 * 1024,
     "max_open_files": 256,
 }
+
+
+class ChangelogTable(faust.Table):  # type: ignore[misc]  # Faust's Table is generic at runtime only
+    """Faust's table, with its source/changelog partition check deferred while the changelog's partitions are
+    not known yet.
+
+    Faust checks, at a table's first write, that its changelog has as many partitions as the source topic,
+    from the consumer's metadata snapshot. For a changelog created a moment ago the snapshot can still say
+    0 partitions (no topic has 0), and Faust then raised PartitionsMismatch and crashed the agent at its
+    first checkpoint. A 0 is now "not known yet": the check runs again at the next write."""
+
+    def _verify_source_topic_partitions(self, source_topic: str) -> None:
+        if self.app.consumer.topic_partitions(self.changelog_topic_name) == 0:
+            return  # not cached as verified: checked again once the snapshot knows the changelog
+        super()._verify_source_topic_partitions(source_topic)
 
 
 def state_table(app: faust.App, name: str, *, partitions: int, help: str) -> faust.Table:
