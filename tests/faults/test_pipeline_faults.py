@@ -20,7 +20,10 @@ from streams.app import WorkerRole
 from tests.faults.pipeline_support import Loads, Pipeline, ride_out_fault, wait_until
 from tests.integration.bronze_support import table_version
 
-pytestmark = pytest.mark.integration
+# Not in `make test` yet (run them with `make test-pipeline-faults`): on a loaded machine the load producer
+# has lost a few of its first events (absent from the topic, so from bronze too, without a delivery error)
+# and bronze has not caught up within the timeout after the broker restart. Both are open findings.
+pytestmark = [pytest.mark.integration, pytest.mark.pipeline_faults]
 
 KILLS = 3
 
