@@ -19,8 +19,6 @@ LAYER_OF = {
     "rideshare": ROOF, "bench": ROOF,
 }
 LAYER_NAMES = ("ground", "library", "app", "roof")
-# the simulation's hub and the two flows that reach into it: the one circle left, until the core is split
-SIMULATION_CORE = {"agents_sim.simulation", "agents_sim.trip_flow", "agents_sim.identity_changes"}
 
 
 @dataclass(frozen=True)
@@ -126,13 +124,13 @@ def strongly_connected(graph: dict[str, set[str]]) -> list[set[str]]:
     return circles
 
 
-def test_no_circle_of_files_outside_the_simulation_core() -> None:
+def test_no_circle_of_files() -> None:
     modules = module_files()
     graph: dict[str, set[str]] = {module: set() for module in modules}
     for found in project_imports():
         if found.imported in modules and found.imported != found.importer:
             graph[found.importer].add(found.imported)
-    circles = [sorted(circle) for circle in strongly_connected(graph) if not circle <= SIMULATION_CORE]
+    circles = [sorted(circle) for circle in strongly_connected(graph)]
     assert not circles, f"import circles: {circles}"
 
 
