@@ -1,6 +1,6 @@
 """The layering of the code base, checked from its own imports (every import statement, also the ones inside
 functions and under TYPE_CHECKING): arrows point down only, apps never import each other, libraries never
-import sideways, and no circle of files outside the simulation core."""
+import sideways, and no circle of files anywhere."""
 
 from __future__ import annotations
 
