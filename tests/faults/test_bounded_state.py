@@ -76,10 +76,14 @@ class _HeldAtTheBoundary:
     commands pile up in the runtime's queue; the queue, not this source, is under test)."""
 
     step_ms = 60_000
+    mode = "lockstep"
 
     def __init__(self) -> None:
         self.release = threading.Event()
         self.held = threading.Event()
+
+    def begin(self, session_id: str, start_ms: int) -> None:
+        return None
 
     def complete_step(self, session_id: str, step_end_ms: int) -> float:
         started = time.monotonic()
