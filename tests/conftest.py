@@ -6,11 +6,9 @@ each other's records."""
 from __future__ import annotations
 
 import contextlib
-import functools
 import os
 import uuid
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 
@@ -19,20 +17,13 @@ os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "False")
 
 from core.settings import Settings, load_settings
 from rideshare.infra import KafkaService, RedisService
+from tests.admin_clients import admin_for
 
 
 @pytest.fixture(scope="session")
 def service_settings() -> Settings:
     """The settings of the shared services (ports, local folder) as the environment gives them."""
     return load_settings()
-
-
-@functools.cache
-def _admin(bootstrap_servers: str) -> Any:
-    """One admin client per cluster for the run (dropping librdkafka clients with requests outstanding can crash)."""
-    from confluent_kafka.admin import AdminClient
-
-    return AdminClient({"bootstrap.servers": bootstrap_servers})
 
 
 def _topic_names(settings: Settings) -> set[str] | None:
@@ -42,7 +33,7 @@ def _topic_names(settings: Settings) -> set[str] | None:
     if settings.kafka_bootstrap is None and not port_open(settings.kafka_host, settings.kafka_port):
         return None
     try:
-        return set(_admin(settings.bootstrap_servers).list_topics(timeout=10).topics)
+        return set(admin_for(settings.bootstrap_servers).list_topics(timeout=10).topics)
     except Exception:  # a broker that does not answer in time: nothing to clean up
         return None
 
@@ -62,7 +53,7 @@ def _module_topics_deleted(service_settings: Settings) -> Iterator[None]:
     after = _topic_names(service_settings)
     created = sorted(topic for topic in (after or set()) - (before or set()) if not topic.startswith("__"))
     if created:
-        futures = _admin(service_settings.bootstrap_servers).delete_topics(created, operation_timeout=30)
+        futures = admin_for(service_settings.bootstrap_servers).delete_topics(created, operation_timeout=30)
         for future in futures.values():
             with contextlib.suppress(Exception):  # already gone, or the broker stopped: nothing left to free
                 future.result(timeout=60)

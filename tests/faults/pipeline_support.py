@@ -14,7 +14,6 @@ and the checks that nothing was lost, doubled or left stuck.
 from __future__ import annotations
 
 import copy
-import functools
 import os
 import threading
 import time
@@ -25,7 +24,6 @@ from pathlib import Path
 from typing import Any
 
 from confluent_kafka import KafkaException
-from confluent_kafka.admin import AdminClient
 
 from core.consumer_lag import ConsumerLagError, committed_offsets, end_offsets
 from core.producer import EventProducer
@@ -36,6 +34,7 @@ from rideshare.worker_pool import WorkerPool, WorkerSpec
 from rideshare.worker_process import free_port, settings_env
 from schemas.catalog import topic_for_schema, topic_spec
 from streams.app import WorkerRole, app_id_for
+from tests.admin_clients import admin_for
 from tests.faults.streams_support import positions
 from tests.integration.bronze_support import assert_every_offset_exactly_once, bronze_rows
 from tests.unit.schemas.samples import SAMPLES
@@ -203,17 +202,10 @@ def wait_positions_after(settings: Settings, after_ms: int, *, timeout_s: float,
     return time.monotonic() - started
 
 
-@functools.cache
-def _admin(bootstrap_servers: str) -> AdminClient:
-    """One admin client per cluster for the whole test run: destroying librdkafka clients while their requests
-    are outstanding (polls during a broker outage time out) can crash the interpreter, so none is dropped."""
-    return AdminClient({"bootstrap.servers": bootstrap_servers})
-
-
 def group_lag(settings: Settings, role: WorkerRole) -> int | None:
     """Records the role's consumer group is behind on the event topics (None until it committed on all of them,
     and while the broker cannot tell yet: the group coordinator loads its offsets for a while after a restart)."""
-    admin = _admin(settings.bootstrap_servers)
+    admin = admin_for(settings.bootstrap_servers)
     topics = {topic_spec(table.topic_key).qualified(settings.topic_namespace) for table in EVENT_TABLES}
     try:
         committed = committed_offsets(admin, app_id_for(settings, role), timeout_s=10)
