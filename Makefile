@@ -25,7 +25,7 @@ test-pipeline-faults: setup
 	  $(RIDESHARE) infra down; exit $$status; }
 
 # Benchmarks run as modules from the project root, so bench/lakehouse.py cannot shadow the lakehouse package.
-BENCHES ?= sim_throughput topologies latency lakehouse report_bench calibration
+BENCHES ?= sim_throughput topologies latency lockstep lakehouse report_bench calibration
 bench: setup setup-lake bench-peers
 	@$(RIDESHARE) infra up && { status=0; for b in $(BENCHES); do echo "== bench/$$b.py"; \
 	  $(PY) -m bench.$$b || status=1; done; $(RIDESHARE) infra down; exit $$status; }

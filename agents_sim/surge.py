@@ -246,8 +246,10 @@ class LockstepSurge:
         while len(closed) < len(self._partitions):
             if time.monotonic() > deadline:
                 raise SurgeLoopError(self._timeout_message(marker, closed))
-            messages = self._consumer.consume(500, timeout=0.2)
-            self._take(messages, marker, closed)
+            # poll returns at the first record (consume would wait out its timeout for a full batch)
+            first = self._consumer.poll(0.2)
+            if first is not None:
+                self._take([first, *self._consumer.consume(500, timeout=0)], marker, closed)
         waited = time.monotonic() - started
         self.steps += 1
         self.waited_s += waited

@@ -21,7 +21,7 @@ from typing import Any
 from rich.table import Table
 from rich.text import Text
 
-from bench import calibration, lakehouse, latency, soak, topologies
+from bench import calibration, lakehouse, latency, lockstep, soak, topologies
 from core.settings import PROJECT_ROOT
 
 RESULTS_DIR = PROJECT_ROOT / "bench" / "results"
@@ -39,6 +39,8 @@ BENCHMARKS = (
     Benchmark("topologies", "Stream workers on one GPS backlog: a bare consumer, Faust no-op, dedup + GPS next to "
               "a Quix Streams peer, bronze, 1 against 2 workers, produce -> Redis latency", topologies.tables),
     Benchmark("latency", "GPS ping produced -> position on the WebSocket, next to Redis -> WebSocket", latency.tables),
+    Benchmark("lockstep", "A replayable weekday through Kafka (`sim run --speed max --sink kafka`, lockstep surge loop) "
+              "with one worker, next to the same weekday with the surge engine in process", lockstep.tables),
     Benchmark("soak", "The real workers, the simulation and the API under 5x the demo's event rate: memory of every "
               "process, lag of both groups, and every event in bronze exactly once", soak.tables),
     Benchmark("lakehouse", "Lakehouse builds (full and +1 h incremental) on DuckDB and Spark next to a plain "

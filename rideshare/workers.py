@@ -51,10 +51,13 @@ def _build_realtime(app: faust.App, settings: Settings, wanted: set[TopologyName
     registry = context_of(app).registry
     dedup_topology, streams = dedup.build(app, settings)
     registry.add(dedup_topology)
+    # surge subscribes to the GPS stream first: its signals are on the lockstep loop's critical path, the live map is not
+    surge_topology = (surge.build(app, settings, trips=streams.trips, driver_status=streams.driver_status, pings=streams.gps)
+                      if TopologyName.SURGE in wanted else None)
     if TopologyName.GPS in wanted:
         registry.add(gps.build(app, settings, pings=streams.gps))
-    if TopologyName.SURGE in wanted:
-        registry.add(surge.build(app, settings, trips=streams.trips, driver_status=streams.driver_status, pings=streams.gps))
+    if surge_topology is not None:
+        registry.add(surge_topology)
 
 
 def build_worker_app(settings: Settings, *, role: WorkerRole | None = None, topologies: Iterable[TopologyName | str] | None = None,

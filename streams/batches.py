@@ -31,11 +31,13 @@ views) and replaces only that chain for the topics that opt in:
 Faust's read offsets and gap tracking are not used for batch topics: Faust's commits take a gap as
 acked, and records fetched before a seek could open one past messages never processed.
 
-Faust internals used (pinned faust-streaming 0.15.3, covered by tests/unit/streams/test_batches.py
-and tests/integration/test_worker_scaleout.py): `Consumer._drain_messages`, `perform_seek`,
-`on_partitions_revoked/assigned`, `_committed_offset`, `_unacked_messages`, `on_buffer_full/drop`,
-`_thread.call_thread`, `Conductor`, the current-event context variable that routes table writes to a
-partition (`on_partition_of`), and aiokafka's partition positions (`_subscription`).
+Faust internals used (pinned faust-streaming 0.15.3 and aiokafka 0.14.0, covered by
+tests/unit/streams/test_batches.py and tests/integration/test_worker_scaleout.py):
+`Consumer._drain_messages`, `perform_seek`, `on_partitions_revoked/assigned`, `_committed_offset`,
+`_unacked_messages`, `on_buffer_full/drop`, `_thread.call_thread`, `_new_consumer_thread` and
+`AIOKafkaConsumerThread._create_worker_consumer`, `Conductor`, the current-event context variable that
+routes table writes to a partition (`on_partition_of`), and aiokafka's partition positions
+(`_subscription`) and fetch wait (`_fetch_max_wait_ms`).
 """
 
 from __future__ import annotations
@@ -118,6 +120,7 @@ class MessageBuffer:
         self.ahead: set[TP] = set()  # partitions that received a record past `next_offset`: to seek back
         self._size = 0
         self._arrived = asyncio.Event()
+        self._marker_arrived = False  # a record with no value (a step marker) ends the wait for more
 
     def __len__(self) -> int:
         return self._size
@@ -142,6 +145,8 @@ class MessageBuffer:
             queue = self._partitions[tp] = deque()
         queue.append(message)
         self._size += 1
+        if message.value is None:
+            self._marker_arrived = True
         if self._size >= self.max_buffered and tp not in self._paused:
             self._paused.add(tp)
             self._consumer_of().on_buffer_full(tp)
@@ -173,7 +178,7 @@ class MessageBuffer:
 
     async def take(self, max_events: int, within_s: float, *, idle_s: float | None = None) -> list[Any]:
         """Wait for messages (at most `idle_s` when given: then an empty list), then up to `within_s` more
-        for `max_events` of them; per-partition order."""
+        for `max_events` of them, unless a record with no value (a step marker) came; per-partition order."""
         if not self._size:
             if idle_s is None:
                 await self._arrived.wait()
@@ -185,7 +190,8 @@ class MessageBuffer:
         if self._size < max_events:
             loop = asyncio.get_running_loop()
             deadline = loop.time() + within_s
-            while self._size < max_events and (left := deadline - loop.time()) > 0:
+            # a step marker closes its partition's step: the simulation sends nothing more until the loop answers
+            while self._size < max_events and not self._marker_arrived and (left := deadline - loop.time()) > 0:
                 self._arrived.clear()
                 try:
                     await asyncio.wait_for(self._arrived.wait(), left)
@@ -205,6 +211,7 @@ class MessageBuffer:
                     taken.append(queue.popleft())
             queues = [queue for queue in queues if queue]
         self._size -= len(taken)
+        self._marker_arrived = False
         if not self._size:
             self._arrived.clear()
         if self._paused and self._size < self.max_buffered // 2:
@@ -252,8 +259,27 @@ class BatchConductor(Conductor):
         self.fault_unfetched_partition: TP | None = None
 
 
+FETCH_MAX_WAIT_MS = 100
+"""How long the broker may hold a fetch with no new record (Faust fixes 1,500 ms). The fetcher keeps
+one fetch in flight per broker, and partitions with fetched records not yet taken are left out of it:
+their next records wait until that fetch returns. In lockstep nothing follows a step's markers, so a
+marker left out waited out the whole hold, stalling the step by up to 1.5 s."""
+
+
+class LeanConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
+    """Faust's aiokafka consumer thread with fetches held at most `FETCH_MAX_WAIT_MS`."""
+
+    def _create_worker_consumer(self, transport: faust_aiokafka.Transport) -> aiokafka.AIOKafkaConsumer:
+        consumer = super()._create_worker_consumer(transport)
+        consumer._fetch_max_wait_ms = FETCH_MAX_WAIT_MS  # read when the consumer starts its fetcher (pinned aiokafka)
+        return consumer
+
+
 class LeanConsumer(faust_aiokafka.Consumer):
     """Faust's aiokafka consumer whose drain loop hands batch-topic messages to their buffer."""
+
+    def _new_consumer_thread(self) -> LeanConsumerThread:
+        return LeanConsumerThread(self, loop=self.loop, beacon=self.beacon)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -17,6 +17,7 @@ same records, for the same reasons); no record can crash the agent.
 from __future__ import annotations
 
 import logging
+from bisect import bisect_left
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -26,7 +27,7 @@ import polars as pl
 
 from core.settings import Settings
 from schemas.catalog import topic_spec
-from schemas.classify import classify_batch
+from schemas.classify import ClassifiedBatch, classify_batch
 from schemas.event_clock import EventClocks
 from schemas.markers import StepMarker, parse_marker, run_id_of, run_key
 from streams.batches import batch_agent, on_partition_of
@@ -233,34 +234,46 @@ class SourceStage:
         by_partition: dict[int, list[Any]] = {}
         for message in messages:
             by_partition.setdefault(message.partition, []).append(message)
-        batches = [self._admit(partition, group) for partition, group in by_partition.items()]
-        admitted = [batch for batch in batches if len(batch) or batch.markers]
-        if admitted:
-            for subscriber in self.stream.subscribers:
-                await subscriber.on_batches(admitted)
-
-    def _admit(self, partition: int, group: list[Any]) -> AdmittedBatch:
-        self._last_message[partition] = group[-1]
-        records: list[Any] = []
-        marks: list[tuple[int, StepMarker, str]] = []  # (records before the marker, marker, run)
-        for message in group:
-            if message.value is None and (marker := parse_marker(message.headers)) is not None:
-                marks.append((len(records), marker, run_key(marker.session_id, run_id_of(message.headers))))
-            else:
-                records.append(message)
+        parts: list[tuple[int, list[Any], list[Any], list[tuple[int, StepMarker, str]]]] = []
+        records: list[Any] = []  # every partition's records, partition after partition
+        for partition, group in by_partition.items():
+            self._last_message[partition] = group[-1]
+            partition_records: list[Any] = []
+            marks: list[tuple[int, StepMarker, str]] = []  # (records before the marker, marker, run)
+            for message in group:
+                if message.value is None and (marker := parse_marker(message.headers)) is not None:
+                    marks.append((len(partition_records), marker, run_key(marker.session_id, run_id_of(message.headers))))
+                else:
+                    partition_records.append(message)
+            parts.append((partition, group, partition_records, marks))
+            records.extend(partition_records)
         source, decoded = self.nodes["source"], self.nodes["decode"]
-        source.record(events_in=len(group), events_out=len(records))
-        with decoded.timed():
+        source.record(events_in=len(messages), events_out=len(records))
+        with decoded.timed():  # one classification of the whole batch: its fixed cost is paid once, not per partition
             classified = classify_batch(self.spec, [m.key for m in records], [m.value for m in records],
                                         [round(m.timestamp * 1000) for m in records])
         for rejection in classified.rejections:
             self._invalid.labels(self.topic_key, rejection.error_type).inc()
         decoded.record(events_in=len(records), events_out=len(classified), errors=len(classified.rejections))
+        batches: list[AdmittedBatch] = []
+        start = row = 0
         with self.nodes["seen"].timed():
-            return self._deduplicated(partition, group, records, marks, classified)
+            for partition, group, partition_records, marks in parts:
+                end = start + len(partition_records)
+                # classified rows keep input order, so a partition's rows are one contiguous slice
+                last = bisect_left(classified.positions, end, lo=row)
+                part = ClassifiedBatch(classified.frame.slice(row, last - row),
+                                       [position - start for position in classified.positions[row:last]], [], [])
+                batch = self._deduplicated(partition, group, partition_records, marks, part)
+                if len(batch) or batch.markers:
+                    batches.append(batch)
+                start, row = end, last
+        if batches:
+            for subscriber in self.stream.subscribers:
+                await subscriber.on_batches(batches)
 
     def _deduplicated(self, partition: int, group: list[Any], records: list[Any], marks: list[tuple[int, StepMarker, str]],
-                      classified: Any) -> AdmittedBatch:
+                      classified: ClassifiedBatch) -> AdmittedBatch:
         frame = classified.frame
         sessions = frame.get_column("session_id").to_list()
         runs = [run_key(session, run_id_of(records[position].headers))

@@ -10,9 +10,10 @@ event time, not on the wall clock: Faust's own windowed tables expire by `time.t
 Runtime part: a subscriber of the deduplicated GPS stream (topologies/dedup.py). Entity state lives in
 memory and reaches a RocksDB table keyed by entity id (the topic key, so state stays co-partitioned
 and `/positions/` routes to the owner) once per changed entity per checkpoint: the table is what a
-restarted or rebalanced worker recovers from (changelog). Redis is written once per closed window
-boundary with one pipeline: GEO set, latest HASH, a batched pub/sub delta, and H3 res-8 density counts
-updated by cell moves (a Lua script, so several workers add into the same cells).
+restarted or rebalanced worker recovers from (changelog). Redis is written once per delivery of
+batches, in one write: a pub/sub delta per closed window boundary, then the net change of the GEO set,
+the latest HASH and the H3 res-8 density counts (cell moves, a Lua script, so several workers add into
+the same cells).
 """
 
 from __future__ import annotations
@@ -346,31 +347,47 @@ return 1
 _DENSITY_SCRIPT_BYTES = _DENSITY_SCRIPT.encode()
 
 
-def live_state_commands(keys: LiveStateKeys, batch: LiveStateBatch) -> RedisCommands:
-    """The Redis writes of one sweep: GEO set, latest HASH, one pub/sub delta, density moves."""
+def live_state_commands(keys: LiveStateKeys, sweeps: Sequence[LiveStateBatch]) -> RedisCommands:
+    """The Redis writes of sweeps, in one write: one pub/sub delta per sweep (its window end), and the sweeps'
+    net effect on the GEO set, the latest HASH and the density counts (each a single command, so a
+    delivery that closes many windows costs a few commands, not four per window)."""
     commands = RedisCommands()
     number = RedisCommands.number
-    if batch.positions:
+    final: dict[str, ClosedWindow | None] = {}  # member -> its last closed window, None if removed after it
+    density: dict[tuple[str, str], int] = {}
+    density_end = 0
+    for batch in sweeps:
+        if batch.positions:
+            commands.add(b"PUBLISH", keys.positions_channel.encode(),
+                         b'{"window_end":%d,"positions":[%s]}' % (batch.window_end, b",".join(c.summary_json for c in batch.positions)))
+            for closed in batch.positions:
+                final[closed.member] = closed
+        for member in batch.removed:
+            final[member] = None
+        if batch.density:
+            density_end = batch.window_end
+            for cell, kind, delta in batch.density:
+                density[cell, kind] = density.get((cell, kind), 0) + delta
+    added = [closed for closed in final.values() if closed is not None]
+    if added:
         geo: list[bytes] = []
         latest: list[bytes] = []
-        for closed in batch.positions:  # one formatting per argument pair: this runs for every closed window
+        for closed in added:  # one formatting per argument pair: this runs for every closed window
             member, lon, lat, summary = closed.member.encode(), number(closed.lon), number(closed.lat), closed.summary_json
             geo.append(b"$%d\r\n%b\r\n$%d\r\n%b\r\n$%d\r\n%b\r\n" % (len(lon), lon, len(lat), lat, len(member), member))
             latest.append(b"$%d\r\n%b\r\n$%d\r\n%b\r\n" % (len(member), member, len(summary), summary))
-        count = len(batch.positions)
-        commands.add_packed([b"GEOADD", keys.positions_geo.encode()], b"".join(geo), 3 * count)
-        commands.add_packed([b"HSET", keys.positions_latest.encode()], b"".join(latest), 2 * count)
-        commands.add(b"PUBLISH", keys.positions_channel.encode(),
-                     b'{"window_end":%d,"positions":[%s]}' % (batch.window_end, b",".join(c.summary_json for c in batch.positions)))
-    if batch.removed:
-        removed = [member.encode() for member in batch.removed]
+        commands.add_packed([b"GEOADD", keys.positions_geo.encode()], b"".join(geo), 3 * len(added))
+        commands.add_packed([b"HSET", keys.positions_latest.encode()], b"".join(latest), 2 * len(added))
+    removed = [member.encode() for member, closed in final.items() if closed is None]
+    if removed:
         commands.add(b"ZREM", keys.positions_geo.encode(), *removed)
         commands.add(b"HDEL", keys.positions_latest.encode(), *removed)
-    if batch.density:
-        args = [b"EVAL", _DENSITY_SCRIPT_BYTES, b"1", keys.density_h3.encode(), b"%d" % batch.window_end]
-        for cell, kind, delta in batch.density:
+    moves = [(cell, kind, delta) for (cell, kind), delta in density.items() if delta]
+    if moves:
+        args = [b"EVAL", _DENSITY_SCRIPT_BYTES, b"1", keys.density_h3.encode(), b"%d" % density_end]
+        for cell, kind, delta in moves:
             args += (cell.encode(), kind.encode(), b"%d" % delta)
-        commands.add(*args)  # one small script per sweep: no EVALSHA cache to manage
+        commands.add(*args)  # one small script per write: no EVALSHA cache to manage
     return commands
 
 
@@ -402,21 +419,23 @@ class GpsWindowsTopology:
             if late:
                 metrics.late_events.labels("gps").inc(late)
         metrics.events_processed.labels("gps").inc(processed)
-        for sweep in sweeps:
-            started = time.perf_counter()
-            with self.sinks[0].timed():  # the four Redis sinks are one write: its packing is counted on the first
-                commands = live_state_commands(self.keys, sweep)
-            try:
-                await commands.execute(self._redis)
-            except (RedisError, OSError) as exc:  # the live map misses this sweep; state and Kafka processing go on
-                metrics.redis_errors.labels("gps").inc()
-                log.error("gps: could not write %d closed windows to Redis (%s); later sweeps write the latest state",
-                          len(sweep.positions), exc)
-                continue
-            metrics.redis_publish_seconds.labels("gps").observe(time.perf_counter() - started)
-            metrics.window_closes.labels("gps").inc(len(sweep.positions))
-            for sink in self.sinks:
-                sink.record(events_in=len(sweep.positions), events_out=len(sweep.positions))
+        if not sweeps:
+            return
+        # every sweep of the delivery in one write: one round trip, not one per partition and window
+        started = time.perf_counter()
+        closed = sum(len(sweep.positions) for sweep in sweeps)
+        with self.sinks[0].timed():  # the four Redis sinks are one write: its packing is counted on the first
+            commands = live_state_commands(self.keys, sweeps)
+        try:
+            await commands.execute(self._redis)
+        except (RedisError, OSError) as exc:  # the live map misses these sweeps; state and Kafka processing go on
+            metrics.redis_errors.labels("gps").inc()
+            log.error("gps: could not write %d closed windows to Redis (%s); later sweeps write the latest state", closed, exc)
+            return
+        metrics.redis_publish_seconds.labels("gps").observe(time.perf_counter() - started)
+        metrics.window_closes.labels("gps").inc(closed)
+        for sink in self.sinks:
+            sink.record(events_in=closed, events_out=closed)
 
     def checkpoint(self) -> None:
         with self.window_node.timed():

@@ -266,7 +266,12 @@ def zone_lookup() -> tuple[Callable[[float, float], str | None], Callable[[str],
 
 SignalItem = list[Any]
 """One entry of a signal message: ["s", kind, zone_id, event_time, id] (a signal) or ["m", step_end_ms]
-(the source partition's step marker). Items keep the source partition's order."""
+(the source partition's step marker). Items keep the source partition's order.
+
+A signal message carries one run's items of every source partition in one delivery of batches:
+{"session_id", "run_id", "sources": [[source, [item, ...]], ...]}. One message per run and delivery,
+not per partition: the signal topic has one partition, and the producer sends a partition's next
+batch only once the one in flight is acknowledged, so each further message there costs a round trip."""
 
 
 @dataclass
@@ -290,7 +295,7 @@ class RunSurge:
 
 class SignalForwarder:
     """Subscriber of one deduplicated source stream: its batches become signal messages on the internal
-    single-partition topic, one message per source partition and run, signals and markers in order."""
+    single-partition topic, one message per run and delivery, each source partition's signals and markers in order."""
 
     def __init__(self, topic_key: str, node: Node, signals_of: Callable[[AdmittedBatch], list[tuple[int, list[Any]]]],
                  send: Callable[[str, dict[str, Any]], Any]) -> None:
@@ -300,6 +305,7 @@ class SignalForwarder:
         self.send = send
 
     async def on_batches(self, batches: Sequence[AdmittedBatch]) -> None:
+        sources_by_run: dict[str, list[list[Any]]] = {}  # run -> [[source, items], ...]
         for batch in batches:
             self.node.record(events_in=len(batch))
             with self.node.timed():
@@ -316,10 +322,12 @@ class SignalForwarder:
                 items_by_run.setdefault(marker[2], []).append(["m", marker[1].step_end_ms])
                 marker = next(marker_iter, None)
             self.node.record(events_out=len(signals))
+            source = f"{self.topic_key}:{batch.partition}"
             for run, items in items_by_run.items():
-                session_id, _, run_id = run.partition("/")
-                await self.send(run, {"source": f"{self.topic_key}:{batch.partition}", "session_id": session_id,
-                                      "run_id": run_id, "items": items})
+                sources_by_run.setdefault(run, []).append([source, items])
+        for run, sources in sources_by_run.items():
+            session_id, _, run_id = run.partition("/")
+            await self.send(run, {"session_id": session_id, "run_id": run_id, "sources": sources})
 
     def checkpoint(self) -> None:
         return None  # signals are sent as batches are processed; their state lives in the windows agent
@@ -407,8 +415,8 @@ class SurgeWindows:
         state = runs.get(run)
         if state is None:
             state = runs[run] = RunSurge(session_id, run_id, SurgeEngine(self.config, self.sensitivity_of))
-            while len(runs) > MAX_RUNS:  # the least recently seen run's state goes (its keys at the checkpoint)
-                oldest = min(runs, key=lambda name: runs[name].last_seen)
+            while len(runs) > MAX_RUNS:  # the least recently seen other run's state goes (its keys at the checkpoint)
+                oldest = min((name for name in runs if name != run), key=lambda name: runs[name].last_seen)
                 self._dropped.append(oldest)
                 del runs[oldest]
         state.last_seen = time.time()
@@ -429,11 +437,12 @@ class SurgeWindows:
                 signal_message = msgspec.json.decode(message.value)
                 run = run_key(signal_message["session_id"], signal_message["run_id"])
                 state = self._run(run, signal_message["session_id"], signal_message["run_id"])
-                for item in signal_message["items"]:
-                    if item[0] == "s":
-                        self._add(run, state, item)
-                    else:
-                        await self._marker(run, state, signal_message["source"], int(item[1]))
+                for source, items in signal_message["sources"]:
+                    for item in items:
+                        if item[0] == "s":
+                            self._add(run, state, item)
+                        else:
+                            await self._marker(run, state, source, int(item[1]))
             except (msgspec.DecodeError, KeyError, TypeError, ValueError, IndexError) as exc:
                 self.nodes["windows"].record(errors=1)  # only this topology writes the topic: a bug, not data
                 log.error("skipping a malformed surge signal message at offset %d: %s", message.offset, exc)
@@ -588,9 +597,10 @@ def build(app: faust.App, settings: Settings, *, trips: AdmittedStream, driver_s
 
     table = state_table(app, table_name, partitions=1, help="surge panes, multipliers and step state per run and zone")
     windows = SurgeWindows(app, settings, config, table, nodes, sensitivity_of)
-    # checkpoint every batch: surge traffic is small, and a step's state should be durable soon after it closed
+    # No linger and a checkpoint every batch: signal traffic is small (the forwarders already send one message
+    # per delivery), a step closes as soon as its last marker is in, and its state is durable soon after.
     batch_agent(app, signal_topic, _SurgeProcessor(windows), name=f"{settings.topic_namespace}surge-windows",
-                max_events=settings.stream_batch_max_events, within_s=settings.stream_batch_within_s, checkpoint_s=0.0)
+                max_events=settings.stream_batch_max_events, within_s=0.0, checkpoint_s=0.0)
 
     @app.on_partitions_revoked.connect
     async def forget(sender: Any, revoked: Any, **kwargs: Any) -> None:

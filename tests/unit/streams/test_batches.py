@@ -6,16 +6,21 @@ from __future__ import annotations
 import asyncio
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
 from faust.types import TP
 
-from streams.batches import BatchAgent, MessageBuffer
+from core.settings import load_settings
+from streams.app import create_app
+from streams.batches import FETCH_MAX_WAIT_MS, BatchAgent, MessageBuffer
 
 
 @dataclass(frozen=True, eq=False)
 class Message:
     tp: TP
     offset: int
+    value: bytes | None = b"{}"  # None: a step marker
 
 
 @dataclass
@@ -94,6 +99,43 @@ def test_take_returns_empty_after_the_idle_time_when_nothing_arrives() -> None:
     consumer = Consumer()
     buffer = MessageBuffer(lambda: consumer, max_buffered=10)
     assert asyncio.run(buffer.take(5, within_s=1.0, idle_s=0.01)) == []
+
+
+def test_a_step_marker_ends_the_wait_for_a_fuller_batch() -> None:
+    consumer = Consumer()
+    buffer = MessageBuffer(lambda: consumer, max_buffered=100)
+    fill(buffer, consumer, A, 3)
+    buffer.put(A, Message(A, 3, value=None))
+
+    async def take_within_a_long_linger() -> tuple[list[Message], float]:
+        started = time.monotonic()
+        batch = await buffer.take(50, within_s=5.0)
+        return batch, time.monotonic() - started
+
+    batch, waited_s = asyncio.run(take_within_a_long_linger())
+    assert [m.offset for m in batch] == [0, 1, 2, 3]
+    assert waited_s < 1.0  # not the 5 s linger: nothing follows a marker until the loop answers
+
+
+def test_without_a_marker_take_waits_its_linger_for_more() -> None:
+    consumer = Consumer()
+    buffer = MessageBuffer(lambda: consumer, max_buffered=100)
+    fill(buffer, consumer, A, 3)
+    started = time.monotonic()
+    batch = asyncio.run(buffer.take(50, within_s=0.3))
+    assert len(batch) == 3 and time.monotonic() - started >= 0.29
+
+
+def test_the_worker_consumer_holds_fetches_at_most_the_lean_fetch_wait(tmp_path: Path) -> None:
+    settings = load_settings(topic_namespace="unit.", local_dir=tmp_path)
+    app = create_app(settings, web_port=16068)
+
+    async def created_consumer() -> Any:
+        thread = app.consumer._new_consumer_thread()
+        return thread._create_worker_consumer(app.transport)
+
+    consumer = asyncio.run(created_consumer())
+    assert consumer._fetch_max_wait_ms == FETCH_MAX_WAIT_MS < 1_500  # Faust's own consumer holds fetches 1.5 s
 
 
 def test_clear_forgets_buffered_messages_so_a_rebalance_does_not_wait_for_them() -> None:

@@ -52,6 +52,20 @@ def stage_of(settings: Settings, topic: str = "unit.rideshare.gps") -> tuple[Any
     return app, agent.processor
 
 
+class Recorder:
+    """A subscriber of the admitted stream that keeps every batch it is handed."""
+
+    def __init__(self) -> None:
+        self.batches: list[Any] = []
+
+    async def on_batches(self, batches: Any) -> None:
+        self.batches.extend(batches)
+
+    def checkpoint(self) -> None: ...
+
+    def on_revoked(self) -> None: ...
+
+
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     return load_settings(topic_namespace="unit.", local_dir=tmp_path, dedup_horizon_ms=1_000)
@@ -109,20 +123,44 @@ def test_a_second_run_of_the_same_session_is_not_deduplicated_against_the_first(
 def test_step_markers_pass_through_in_order_without_being_classified(settings: Settings) -> None:
     app, stage = stage_of(settings)
     feed = Feed()
-    seen: list[Any] = []
-
-    class Recorder:
-        async def on_batches(self, batches: Any) -> None:
-            seen.extend(batches)
-
-        def checkpoint(self) -> None: ...
-
-        def on_revoked(self) -> None: ...
-
-    stage.stream.subscribe(Recorder())
+    recorder = Recorder()
+    stage.stream.subscribe(recorder)
+    seen = recorder.batches
     batch = [feed(encode("gps_ping", gps_ping("e1", 100))), feed(None, headers=StepMarker("s", T0 + 60_000).headers()),
              feed(encode("gps_ping", gps_ping("e2", 60_100)))]
     asyncio.run(stage.process(batch))
     (admitted,) = seen
     assert len(admitted) == 2 and [(before, marker.step_end_ms) for before, marker, _ in admitted.markers] == [(1, T0 + 60_000)]
     assert context_of(app).registry.node("dedup.decode-gps").errors == 0
+
+
+def test_a_batch_over_several_partitions_is_classified_once_and_split_back_into_each_partitions_events(
+        settings: Settings) -> None:
+    app, stage = stage_of(settings)
+    recorder = Recorder()
+    stage.stream.subscribe(recorder)
+    seen = recorder.batches
+    offsets = {0: 0, 1: 0, 2: 0}
+
+    def message(partition: int, value: bytes | None, *, headers: list[Any] | None = None) -> Message:
+        offsets[partition] += 1
+        return Message("unit.rideshare.gps", partition, offsets[partition], b"D1", value,
+                       headers=[(RUN_HEADER, b"r1"), *(headers or [])])
+
+    def ping(event_id: str, t: int) -> bytes:
+        return encode("gps_ping", gps_ping(event_id, t))  # entity D1, the messages' key
+
+    # partitions interleaved, poison in the middle of partition 1, a marker on partition 2, partition 0 with nothing valid
+    batch = [message(1, ping("a1", 100)), message(2, ping("b1", 100)), message(1, b"\x00poison"), message(0, b"\x00poison"),
+             message(2, None, headers=StepMarker("s", T0 + 60_000).headers()), message(1, ping("a2", 200)),
+             message(2, ping("b2", 60_100)), message(1, ping("a1", 100))]
+    asyncio.run(stage.process(batch))
+
+    by_partition = {admitted.partition: admitted for admitted in seen}
+    assert set(by_partition) == {1, 2}  # partition 0 had no valid event and no marker: nothing to hand on
+    assert by_partition[1].column("event_id") == ["a1", "a2"]  # poison skipped, the duplicate of a1 dropped
+    assert by_partition[2].column("event_id") == ["b1", "b2"]
+    assert [(before, marker.step_end_ms) for before, marker, _ in by_partition[2].markers] == [(1, T0 + 60_000)]
+    assert by_partition[2].message.offset == 3 and by_partition[1].message.offset == 4  # each partition's last message
+    registry = context_of(app).registry
+    assert registry.node("dedup.decode-gps").errors == 2 and registry.node("dedup.decode-gps").events_in == 7
