@@ -115,6 +115,15 @@ def node_config(settings: Settings, node: NodeSpec, nodes: tuple[NodeSpec, ...],
     return config
 
 
+def new_cluster_id() -> str:
+    """A random cluster id as Kafka writes them (base64url of a UUID). Like Kafka's own `Uuid.randomUuid`, never
+    one starting with '-': the storage tool would read it as an option and fail to format."""
+    while True:
+        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
+        if not cluster_id.startswith("-"):
+            return cluster_id
+
+
 def _java(lib_dir: Path, home: Path, main_class: str, *args: str, heap: str = "256m") -> list[str]:
     return [
         "java", f"-Xmx{heap}", f"-Dlog4j2.configurationFile={home / 'log4j2.properties'}",
@@ -332,8 +341,10 @@ class KafkaService:
         """One id for every node of the cluster, kept beside them (a node formatted later must match)."""
         id_file = self.home / "cluster.id"
         if id_file.exists():
-            return id_file.read_text().strip()
-        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
+            stored = id_file.read_text().strip()
+            if not stored.startswith("-"):  # one written before ids were drawn as below cannot be passed to the tool
+                return stored
+        cluster_id = new_cluster_id()
         self.home.mkdir(parents=True, exist_ok=True)
         id_file.write_text(cluster_id)
         return cluster_id

@@ -9,7 +9,7 @@ from pydantic import ValidationError
 
 from core.settings import load_settings
 from rideshare.infra.exceptions import InfraError
-from rideshare.infra.kafka import KafkaNode, KafkaService, node_config
+from rideshare.infra.kafka import KafkaNode, KafkaService, new_cluster_id, node_config
 
 
 def _config(tmp_path: Path, brokers: int) -> list[dict[str, str]]:
@@ -87,3 +87,9 @@ def test_a_node_that_exited_for_another_reason_is_an_error_with_its_log(tmp_path
     with pytest.raises(InfraError, match=r"Invalid cluster\.id"):
         node.check_started()
     assert relaunches == []
+
+
+def test_a_new_cluster_id_never_starts_with_a_dash_which_the_storage_tool_would_read_as_an_option() -> None:
+    ids = [new_cluster_id() for _ in range(2_000)]  # one base64url id in 64 starts with '-' when drawn plainly
+    assert not [cluster_id for cluster_id in ids if cluster_id.startswith("-")]
+    assert len(set(ids)) == len(ids) and all(len(cluster_id) == 22 for cluster_id in ids)
