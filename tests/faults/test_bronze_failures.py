@@ -13,13 +13,14 @@ from pathlib import Path
 
 import pyarrow as pa
 import pytest
-from confluent_kafka import Consumer, KafkaError, KafkaException
+from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 from deltalake import DeltaTable
 
 from core.producer import EventProducer
 from core.settings import Settings
 from lakehouse.bronze.specs import arrow_schema, bronze_table_uri
+from rideshare.topics import wait_until_writable
 from rideshare.worker_process import WorkerProcess, settings_env
 from schemas.catalog import topic_spec
 from tests.faults.streams_support import log_of, metric, produce_gps, wait_for_value
@@ -52,6 +53,7 @@ def recreate(settings: Settings, topic_key: str) -> None:
     while True:
         try:
             admin.create_topics([NewTopic(topic, spec.partitions, 1, config=spec.config)])[topic].result()
+            wait_until_writable(admin, [TopicPartition(topic, p) for p in range(spec.partitions)])
             return
         except KafkaException as exc:
             if exc.args[0].code() != KafkaError.TOPIC_ALREADY_EXISTS or time.monotonic() > deadline:

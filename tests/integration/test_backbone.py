@@ -17,8 +17,9 @@ from pathlib import Path
 import pytest
 import redis
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
-from confluent_kafka import Consumer
-from confluent_kafka.admin import AdminClient
+from confluent_kafka import Consumer, KafkaException
+from confluent_kafka import TopicPartition as ConfluentPartition
+from confluent_kafka.admin import AdminClient, OffsetSpec
 
 from core.producer import EventProducer
 from core.settings import PROJECT_ROOT, Settings
@@ -53,6 +54,36 @@ def test_topics_exist_with_the_catalog_partition_counts(topics: Settings) -> Non
         assert len(metadata.topics[name].partitions) == spec.partitions
     # Idempotent: a second run creates nothing.
     assert not any(created for _, created in create_topics(topics))
+
+
+def test_created_topics_are_served_by_their_leaders_once_create_topics_returns(kafka: KafkaService, settings: Settings) -> None:
+    """A just-created topic is in the metadata before its leaders serve it, and an idempotent producer loses
+    records produced in that window without an error; create_topics returns only after it."""
+    fresh = settings.model_copy(update={"topic_namespace": f"w{uuid.uuid4().hex[:8]}."})
+    create_topics(fresh)
+    request = {ConfluentPartition(spec.qualified(fresh.topic_namespace), p): OffsetSpec.latest()
+               for spec in CATALOG for p in range(spec.partitions)}
+    admin, errors = AdminClient({"bootstrap.servers": fresh.bootstrap_servers}), []
+    for tp, future in admin.list_offsets(request, request_timeout=10).items():
+        try:
+            future.result(timeout=20)
+        except KafkaException as exc:
+            errors.append(f"{tp.topic}[{tp.partition}]: {exc.args[0].name()}")
+    assert not errors, errors
+
+    # and a burst produced at once lands whole, every partition from its first record
+    producer = EventProducer(fresh)
+    spec = topic_for_schema("trip_event")
+    trips = spec.qualified(fresh.topic_namespace)
+    for n in range(2_000):
+        producer.send_raw(trips, f"trip-{n}".encode(), b"x")
+    producer.flush()
+    consumer = Consumer({"bootstrap.servers": fresh.bootstrap_servers, "group.id": uuid.uuid4().hex})
+    try:
+        ends = [consumer.get_watermark_offsets(ConfluentPartition(trips, p), timeout=10) for p in range(spec.partitions)]
+    finally:
+        consumer.close()
+    assert all(low == 0 for low, _ in ends) and sum(high for _, high in ends) == 2_000, ends
 
 
 def test_every_event_type_round_trips_through_kafka_with_confluent_kafka(topics: Settings) -> None:
