@@ -7,21 +7,28 @@ for several), so callers that want many groups ask once per group. Lag of a part
 
 from __future__ import annotations
 
+import contextlib
 import time
 from dataclasses import dataclass
 
-from confluent_kafka import ConsumerGroupTopicPartitions, KafkaException, TopicPartition
+from confluent_kafka import ConsumerGroupTopicPartitions, KafkaError, KafkaException, TopicPartition
 from confluent_kafka.admin import AdminClient, OffsetSpec  # type: ignore[attr-defined]  # exported, not in __all__
 
 from core.exceptions import RideshareError
 
-__all__ = ["ConsumerLagError", "GroupLag", "committed_offsets", "end_offsets", "group_lag"]
+__all__ = ["NOT_YET_SERVED", "ConsumerLagError", "GroupLag", "committed_offsets", "end_offsets", "group_lag"]
 
 Partition = tuple[str, int]
 
 
 class ConsumerLagError(RideshareError):
     """The broker did not answer the offsets of a group or of its partitions."""
+
+
+# A partition whose leader does not serve it yet (moving, or the topic just created), or that the client's
+# metadata does not know yet: worth asking again, although the admin API does not flag these as retriable.
+NOT_YET_SERVED = frozenset({KafkaError.NOT_LEADER_FOR_PARTITION, KafkaError.LEADER_NOT_AVAILABLE, KafkaError.UNKNOWN_TOPIC_OR_PART,
+                            KafkaError._UNKNOWN_PARTITION, KafkaError._NOENT})
 
 
 @dataclass(frozen=True)
@@ -65,15 +72,18 @@ def committed_offsets(admin: AdminClient, group_id: str, *, timeout_s: float = 5
 
 def end_offsets(admin: AdminClient, partitions: list[Partition], *, timeout_s: float = 5.0, attempts: int = 3,
                 missing_ok: bool = False) -> dict[Partition, int]:
-    """The high watermark of each partition. A partition whose leader is moving (a retriable error, e.g. right
-    after the topic was created) is asked again, up to `attempts` times; one still unanswered raises
-    ConsumerLagError, or is left out with `missing_ok`."""
+    """The high watermark of each partition. A partition whose leader is moving or not serving yet (a retriable
+    error, or one of NOT_YET_SERVED, e.g. right after the topic was created) is asked again, up to `attempts`
+    times, with the client's metadata refreshed; one still unanswered raises ConsumerLagError, or is left
+    out with `missing_ok`."""
     out: dict[Partition, int] = {}
     pending = list(partitions)
     last_error = ""
     for attempt in range(attempts):
         if attempt:
-            time.sleep(0.2 * attempt)
+            time.sleep(min(0.2 * attempt, 1.0))
+            with contextlib.suppress(KafkaException):  # the client may not know a just-created topic yet
+                admin.list_topics(timeout=timeout_s)
         request = {TopicPartition(topic, partition): OffsetSpec.latest()  # type: ignore[no-untyped-call]
                    for topic, partition in pending}
         pending = []
@@ -83,7 +93,7 @@ def end_offsets(admin: AdminClient, partitions: list[Partition], *, timeout_s: f
                 out[key] = future.result(timeout=timeout_s + 1).offset
             except KafkaException as exc:
                 last_error = f"end offset of {tp.topic}[{tp.partition}]: {exc.args[0]}"
-                if not exc.args[0].retriable() and not missing_ok:
+                if not exc.args[0].retriable() and exc.args[0].code() not in NOT_YET_SERVED and not missing_ok:
                     raise ConsumerLagError(last_error) from exc
                 pending.append(key)
             except TimeoutError:

@@ -8,8 +8,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
-from confluent_kafka.admin import AdminClient, NewTopic, OffsetSpec  # type: ignore[attr-defined]  # exported, not in __all__
+from confluent_kafka import Consumer, KafkaError, KafkaException
+from confluent_kafka.admin import AdminClient, NewTopic
 
 from core.consumer_lag import ConsumerLagError, committed_offsets, end_offsets
 from core.exceptions import RideshareError
@@ -43,45 +43,23 @@ def create_topics(settings: Settings, specs: tuple[TopicSpec, ...] = CATALOG) ->
             if exc.args[0].code() != KafkaError.TOPIC_ALREADY_EXISTS:
                 raise RideshareError(f"could not create topic {name}: {exc.args[0].str()}") from exc
             results.append((name, False))
-    wait_until_writable(admin, [TopicPartition(topic.topic, p) for topic in new_topics for p in range(topic.num_partitions)])
+    wait_until_writable(admin, [(topic.topic, p) for topic in new_topics for p in range(topic.num_partitions)])
     return results
 
 
-def wait_until_writable(admin: AdminClient, partitions: list[TopicPartition], *, timeout_s: float = 60.0) -> None:
-    """Return once the leader of every partition serves it (answers ListOffsets).
+def wait_until_writable(admin: AdminClient, partitions: list[tuple[str, int]]) -> None:
+    """Return once the leader of every (topic, partition) serves it (answers ListOffsets), within about a minute.
 
     A created topic is announced in the broker's metadata a moment (up to about a second) before its leaders
     serve it, and producing in that window loses records without an error: the idempotent producer's first
     batch of a partition is refused (not leader), a later batch already in flight is accepted as the
     partition's first (a broker accepts any sequence from a producer it has no state for), and the retried
     first batch is then taken for one already written. So nothing produces to a topic before this returns."""
-    deadline = time.monotonic() + timeout_s
-    pending = partitions
-    while pending:
-        request = {tp: OffsetSpec.latest() for tp in pending}  # type: ignore[no-untyped-call]
-        unserved: list[TopicPartition] = []
-        for tp, future in admin.list_offsets(request, request_timeout=5).items():
-            try:
-                future.result(timeout=10)
-            except KafkaException as exc:
-                if not exc.args[0].retriable() and exc.args[0].code() not in _NOT_YET_SERVED:
-                    raise RideshareError(f"partition {tp.topic}[{tp.partition}] is not usable: {exc.args[0].str()}") from exc
-                unserved.append(tp)
-            except TimeoutError:
-                unserved.append(tp)
-        pending = unserved
-        if pending:
-            if time.monotonic() > deadline:
-                names = ", ".join(sorted({f"{tp.topic}[{tp.partition}]" for tp in pending})[:5])
-                raise RideshareError(f"{len(pending)} partitions still have no serving leader after {timeout_s:.0f} s "
-                                     f"({names}, ...); check the brokers with `rideshare infra status`")
-            admin.list_topics(timeout=5)  # refresh the client's metadata: it may not know a just-created topic yet
-            time.sleep(0.05)
+    try:
+        end_offsets(admin, partitions, attempts=60)
+    except ConsumerLagError as exc:
+        raise RideshareError(f"partitions still without a serving leader: {exc}; check the brokers with `rideshare infra status`") from exc
 
-
-# A just-created partition: its leader does not serve it yet, or the client's metadata does not know it yet.
-_NOT_YET_SERVED = (KafkaError.NOT_LEADER_FOR_PARTITION, KafkaError.LEADER_NOT_AVAILABLE, KafkaError.UNKNOWN_TOPIC_OR_PART,
-                   KafkaError._UNKNOWN_PARTITION, KafkaError._NOENT)
 
 
 @dataclass

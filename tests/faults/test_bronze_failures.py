@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pyarrow as pa
 import pytest
-from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
+from confluent_kafka import Consumer, KafkaError, KafkaException
 from confluent_kafka.admin import AdminClient, NewTopic
 from deltalake import DeltaTable
 
@@ -53,7 +53,7 @@ def recreate(settings: Settings, topic_key: str) -> None:
     while True:
         try:
             admin.create_topics([NewTopic(topic, spec.partitions, 1, config=spec.config)])[topic].result()
-            wait_until_writable(admin, [TopicPartition(topic, p) for p in range(spec.partitions)])
+            wait_until_writable(admin, [(topic, p) for p in range(spec.partitions)])
             return
         except KafkaException as exc:
             if exc.args[0].code() != KafkaError.TOPIC_ALREADY_EXISTS or time.monotonic() > deadline:
