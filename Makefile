@@ -19,7 +19,7 @@ test: setup setup-browser setup-lake
 	    (cd frontend && npx vitest run) || status=1; \
 	    $(RIDESHARE) infra down; exit $$status; }
 
-# The whole pipeline under kill -9 and a broker restart (outside make test, see tests/faults/test_pipeline_faults.py).
+# The whole pipeline under a broker restart (outside make test, see tests/faults/test_pipeline_faults.py).
 test-pipeline-faults: setup
 	@$(RIDESHARE) infra up && { $(PY) -m pytest tests/faults/test_pipeline_faults.py -m pipeline_faults; status=$$?; \
 	  $(RIDESHARE) infra down; exit $$status; }

@@ -27,7 +27,8 @@ class ConsumerLagError(RideshareError):
 
 # A partition whose leader does not serve it yet (moving, or the topic just created), or that the client's
 # metadata does not know yet: worth asking again, although the admin API does not flag these as retriable.
-NOT_YET_SERVED = frozenset({KafkaError.NOT_LEADER_FOR_PARTITION, KafkaError.LEADER_NOT_AVAILABLE, KafkaError.UNKNOWN_TOPIC_OR_PART,
+NOT_YET_SERVED = frozenset({KafkaError.NOT_LEADER_FOR_PARTITION, KafkaError.LEADER_NOT_AVAILABLE, KafkaError.REPLICA_NOT_AVAILABLE,
+                            KafkaError.UNKNOWN_LEADER_EPOCH, KafkaError.FENCED_LEADER_EPOCH, KafkaError.UNKNOWN_TOPIC_OR_PART,
                             KafkaError._UNKNOWN_PARTITION, KafkaError._NOENT})
 
 

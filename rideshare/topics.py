@@ -47,18 +47,23 @@ def create_topics(settings: Settings, specs: tuple[TopicSpec, ...] = CATALOG) ->
     return results
 
 
-def wait_until_writable(admin: AdminClient, partitions: list[tuple[str, int]]) -> None:
-    """Return once the leader of every (topic, partition) serves it (answers ListOffsets), within about a minute.
+def wait_until_writable(admin: AdminClient, partitions: list[tuple[str, int]], *, timeout_s: float = 60.0) -> None:
+    """Return once the leader of every (topic, partition) serves it (answers ListOffsets) within `timeout_s`.
 
     A created topic is announced in the broker's metadata a moment (up to about a second) before its leaders
     serve it, and producing in that window loses records without an error: the idempotent producer's first
     batch of a partition is refused (not leader), a later batch already in flight is accepted as the
     partition's first (a broker accepts any sequence from a producer it has no state for), and the retried
     first batch is then taken for one already written. So nothing produces to a topic before this returns."""
-    try:
-        end_offsets(admin, partitions, attempts=60)
-    except ConsumerLagError as exc:
-        raise RideshareError(f"partitions still without a serving leader: {exc}; check the brokers with `rideshare infra status`") from exc
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            end_offsets(admin, partitions, attempts=5)
+            return
+        except ConsumerLagError as exc:  # any error of a partition just created means not served yet, until the deadline
+            if time.monotonic() > deadline:
+                raise RideshareError(f"partitions still without a serving leader after {timeout_s:.0f} s: {exc}; "
+                                     "check the brokers with `rideshare infra status`") from exc
 
 
 

@@ -20,10 +20,7 @@ from streams.app import WorkerRole
 from tests.faults.pipeline_support import Loads, Pipeline, ride_out_fault, wait_until
 from tests.integration.bronze_support import table_version
 
-# Not in `make test` yet (run them with `make test-pipeline-faults`): on a loaded machine the load producer
-# has lost a few of its first events (absent from the topic, so from bronze too, without a delivery error)
-# and bronze has not caught up within the timeout after the broker restart. Both are open findings.
-pytestmark = [pytest.mark.integration, pytest.mark.pipeline_faults]
+pytestmark = pytest.mark.integration
 
 KILLS = 3
 
@@ -71,6 +68,9 @@ def test_bronze_killed_three_times_mid_run_loses_and_doubles_nothing_while_the_l
     print(f"{KILLS} kills: {outcome}; supervisor: {pipeline.events}")
 
 
+# Not in `make test` yet (run it with `make test-pipeline-faults`): once in three runs on a broker slow to
+# restart (its group coordinator still loading when bronze's session expired), bronze stopped for good.
+@pytest.mark.pipeline_faults
 def test_a_broker_restart_mid_run_loses_and_doubles_nothing_and_the_pipeline_recovers_by_itself(
     kafka: KafkaService, pipeline_settings: Settings, pipeline: Pipeline, loads: Loads
 ) -> None:
