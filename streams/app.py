@@ -28,7 +28,7 @@ from streams.graph import TopologyRegistry
 from streams.health import install_health
 from streams.metrics import StreamMetrics
 from streams.monitor import LeanMonitor
-from streams.tables import ChangelogTable
+from streams.tables import ChangelogTable, learn_changelog_partitions
 
 __all__ = ["LEAN_TRANSPORT_SCHEME", "StreamsContext", "WorkerRole", "app_id_for", "broker_urls", "context_of", "create_app", "datadir_for"]
 
@@ -151,18 +151,11 @@ def _consumer_state(app: faust.App) -> dict[str, Any]:
 
 
 def _learn_changelog_partitions(app: faust.App) -> None:
-    """Key-routed views (`table_route`, Faust's /table/ views) hash a key to its changelog partition with the
-    producer's metadata, which knows a topic only once something was sent to it: before a table's first
-    checkpoint such a view failed with a 500. Ask for every changelog topic's partitions at start."""
+    """At start, learn every changelog's partitions, so key-routed views answer from the first request."""
     @app.task
-    async def learn_changelog_partitions() -> None:
-        producer = app.producer._ensure_producer()  # type: ignore[attr-defined]  # Faust's aiokafka driver
+    async def learn_changelog_partitions_at_start() -> None:
         for table in app.tables.values():
-            topic = table.changelog_topic.get_topic_name()
-            try:
-                await producer.partitions_for(topic)
-            except Exception as exc:  # the view answers 503 instead, and the first checkpoint fetches it
-                log.warning("no metadata for changelog %s yet (%s): routed views answer 503 until its first write", topic, exc)
+            await learn_changelog_partitions(app, table)
 
 
 def _add_views(app: faust.App, context: StreamsContext) -> None:

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import logging
+from typing import Any
+
 import faust
 
-__all__ = ["ROCKSDB_OPTIONS", "ChangelogTable", "state_table"]
+__all__ = ["ROCKSDB_OPTIONS", "ChangelogTable", "learn_changelog_partitions", "state_table"]
+
+log = logging.getLogger(__name__)
 
 # RocksDB per table partition: Faust's defaults (2 GiB block cache, 3 x 64 MiB write buffers) times
 # partitions times tables would not fit a 2-core / 24 GiB laptop running 8 services. A real-time worker
@@ -47,3 +52,19 @@ def state_table(app: faust.App, name: str, *, partitions: int, help: str) -> fau
         options=dict(ROCKSDB_OPTIONS),  # Faust pops keys out of this dict: give each table its own
         help=help,
     )
+
+
+async def learn_changelog_partitions(app: faust.App, table: Any) -> bool:
+    """Make the producer's metadata know `table`'s changelog partitions; False if the broker does not say yet.
+
+    Key-routed views (`table_route`, Faust's /table/ views) hash a key to its changelog partition with the
+    producer's metadata, which knows a topic only once something was sent to it or it was asked for: before
+    a table's first checkpoint such a view failed with a 500. Cheap once known."""
+    producer = app.producer._ensure_producer()  # Faust's aiokafka driver
+    topic = table.changelog_topic.get_topic_name()
+    try:
+        await producer.partitions_for(topic)
+    except Exception as exc:  # the broker not answering, or the changelog not created yet
+        log.warning("no metadata for changelog %s yet (%s): routed views answer 503 until it is known", topic, exc)
+        return False
+    return True

@@ -40,7 +40,7 @@ from streams.batches import on_partition_of
 from streams.context import context_of
 from streams.graph import Node, Topology
 from streams.redis_commands import RedisCommands
-from streams.tables import state_table
+from streams.tables import learn_changelog_partitions, state_table
 from topologies.dedup import AdmittedBatch, AdmittedStream
 
 __all__ = ["DENSITY_RESOLUTION", "ClosedWindow", "EntityWindow", "GpsWindows", "LiveStateBatch", "build"]
@@ -474,8 +474,15 @@ def build(app: faust.App, settings: Settings, *, pings: AdmittedStream) -> Topol
 
     @app.page("/positions/{entity_id}/")
     class PositionView(View):
-        @app.table_route(table=table, match_info="entity_id")
         async def get(self, request: Request, entity_id: str) -> Response:
+            # the route hashes the key with the producer's metadata of the changelog: a request can come before
+            # the worker's start-up task has learnt it
+            if not await learn_changelog_partitions(app, table):
+                return self.json({"entity_id": entity_id, "error": "the table's partitions are not known yet, retry"}, status=503)
+            return await self.routed(request, entity_id=entity_id)
+
+        @app.table_route(table=table, match_info="entity_id")
+        async def routed(self, request: Request, entity_id: str) -> Response:
             state = windows.states.get(entity_id)
             if state is None:
                 stored = table.get(entity_id)
