@@ -16,7 +16,7 @@ from confluent_kafka.admin import AdminClient, OffsetSpec  # type: ignore[attr-d
 
 from core.exceptions import RideshareError
 
-__all__ = ["NOT_YET_SERVED", "ConsumerLagError", "GroupLag", "committed_offsets", "end_offsets", "group_lag"]
+__all__ = ["ConsumerLagError", "GroupLag", "committed_offsets", "end_offsets", "group_lag"]
 
 Partition = tuple[str, int]
 
@@ -27,9 +27,9 @@ class ConsumerLagError(RideshareError):
 
 # A partition whose leader does not serve it yet (moving, or the topic just created), or that the client's
 # metadata does not know yet: worth asking again, although the admin API does not flag these as retriable.
-NOT_YET_SERVED = frozenset({KafkaError.NOT_LEADER_FOR_PARTITION, KafkaError.LEADER_NOT_AVAILABLE, KafkaError.REPLICA_NOT_AVAILABLE,
-                            KafkaError.UNKNOWN_LEADER_EPOCH, KafkaError.FENCED_LEADER_EPOCH, KafkaError.UNKNOWN_TOPIC_OR_PART,
-                            KafkaError._UNKNOWN_PARTITION, KafkaError._NOENT})
+_NOT_YET_SERVED = frozenset({KafkaError.NOT_LEADER_FOR_PARTITION, KafkaError.LEADER_NOT_AVAILABLE, KafkaError.REPLICA_NOT_AVAILABLE,
+                             KafkaError.UNKNOWN_LEADER_EPOCH, KafkaError.FENCED_LEADER_EPOCH, KafkaError.UNKNOWN_TOPIC_OR_PART,
+                             KafkaError._UNKNOWN_PARTITION, KafkaError._NOENT})
 
 
 @dataclass(frozen=True)
@@ -74,7 +74,7 @@ def committed_offsets(admin: AdminClient, group_id: str, *, timeout_s: float = 5
 def end_offsets(admin: AdminClient, partitions: list[Partition], *, timeout_s: float = 5.0, attempts: int = 3,
                 missing_ok: bool = False) -> dict[Partition, int]:
     """The high watermark of each partition. A partition whose leader is moving or not serving yet (a retriable
-    error, or one of NOT_YET_SERVED, e.g. right after the topic was created) is asked again, up to `attempts`
+    error, or one of _NOT_YET_SERVED, e.g. right after the topic was created) is asked again, up to `attempts`
     times, with the client's metadata refreshed; one still unanswered raises ConsumerLagError, or is left
     out with `missing_ok`."""
     out: dict[Partition, int] = {}
@@ -94,7 +94,7 @@ def end_offsets(admin: AdminClient, partitions: list[Partition], *, timeout_s: f
                 out[key] = future.result(timeout=timeout_s + 1).offset
             except KafkaException as exc:
                 last_error = f"end offset of {tp.topic}[{tp.partition}]: {exc.args[0]}"
-                if not exc.args[0].retriable() and exc.args[0].code() not in NOT_YET_SERVED and not missing_ok:
+                if not exc.args[0].retriable() and exc.args[0].code() not in _NOT_YET_SERVED and not missing_ok:
                     raise ConsumerLagError(last_error) from exc
                 pending.append(key)
             except TimeoutError:

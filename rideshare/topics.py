@@ -64,7 +64,7 @@ def wait_until_writable(admin: AdminClient, partitions: list[tuple[str, int]], *
             if time.monotonic() > deadline:
                 raise RideshareError(f"partitions still without a serving leader after {timeout_s:.0f} s: {exc}; "
                                      "check the brokers with `rideshare infra status`") from exc
-
+            time.sleep(0.2)  # an error end_offsets does not retry itself comes back at once: do not spin on the broker
 
 
 @dataclass

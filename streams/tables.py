@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 import faust
+from faust.types.tables import CollectionT
 
 __all__ = ["ROCKSDB_OPTIONS", "ChangelogTable", "learn_changelog_partitions", "state_table"]
 
@@ -54,13 +54,13 @@ def state_table(app: faust.App, name: str, *, partitions: int, help: str) -> fau
     )
 
 
-async def learn_changelog_partitions(app: faust.App, table: Any) -> bool:
+async def learn_changelog_partitions(app: faust.App, table: CollectionT) -> bool:
     """Make the producer's metadata know `table`'s changelog partitions; False if the broker does not say yet.
 
     Key-routed views (`table_route`, Faust's /table/ views) hash a key to its changelog partition with the
     producer's metadata, which knows a topic only once something was sent to it or it was asked for: before
     a table's first checkpoint such a view failed with a 500. Cheap once known."""
-    producer = app.producer._ensure_producer()  # Faust's aiokafka driver
+    producer = app.producer._ensure_producer()  # type: ignore[attr-defined]  # Faust's aiokafka driver
     topic = table.changelog_topic.get_topic_name()
     try:
         await producer.partitions_for(topic)
