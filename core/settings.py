@@ -75,8 +75,17 @@ class Settings(BaseSettings):
     stream_stall_check_s: float = Field(5.0, gt=0, description="How often a worker checks its partitions are being fetched.")
     stream_stall_timeout_s: float = Field(
         30.0, gt=0, description="An assigned partition with lag and no progress this long is stalled (healed, then restarted).")
+    stream_rebalance_timeout_s: float = Field(
+        180.0, gt=0, description="A rebalance (table recovery included) that makes no progress this long makes the "
+                                 "worker exit for its supervisor to restart it.")
+    stream_revoke_commit_timeout_s: float = Field(
+        10.0, gt=0, description="How long a worker tries to commit its acked offsets before giving partitions up (the "
+                                "records after the last commit that made it are read again).")
     fault_unfetched_partition: str | None = Field(
         None, description="Fault injection for tests: 'topic:partition' the worker stops fetching once assigned.")
+    fault_revoke_commit_hangs: bool = Field(
+        False, description="Fault injection for tests: the offset commit before a revoke never returns (a group "
+                           "coordinator that does not answer).")
     stream_checkpoint_s: float = Field(
         5.0, gt=0, description="Real-time state is written to its tables (changelogs), and offsets acked, this often.")
     gps_window_ms: int = Field(1_000, ge=100, description="Tumbling event-time window of the GPS aggregation.")

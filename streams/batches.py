@@ -60,6 +60,8 @@ from faust.transport.drivers import aiokafka as faust_aiokafka
 from faust.types import TP
 from mode import Service
 
+from streams.context import context_of
+
 __all__ = ["BatchAgent", "BatchConductor", "BatchProcessor", "LeanConsumer", "MessageBuffer", "Transport", "batch_agent",
            "on_partition_of"]
 
@@ -259,6 +261,11 @@ class BatchConductor(Conductor):
         self.fault_unfetched_partition: TP | None = None
 
 
+async def _never_returns() -> None:
+    """Fault injection: a commit whose coordinator never answers."""
+    await asyncio.Event().wait()
+
+
 FETCH_MAX_WAIT_MS = 100
 """How long the broker may hold a fetch with no new record (Faust fixes 1,500 ms). The fetcher keeps
 one fetch in flight per broker, and partitions with fetched records not yet taken are left out of it:
@@ -305,8 +312,22 @@ class LeanConsumer(faust_aiokafka.Consumer):
         for agent in self._conductor.batch_agents:
             await agent.before_revoke()
             agent.buffer.clear()
-        await self.commit()  # the offsets acked just now, before Faust forgets those of revoked partitions
+        await self._commit_before_revoke(revoked)
         await super().on_partitions_revoked(revoked)
+
+    async def _commit_before_revoke(self, revoked: set[TP]) -> None:
+        """Commit the offsets acked just now, before Faust forgets those of revoked partitions: bounded, since a
+        group coordinator that is still loading after a broker restart retries a commit for minutes, and a
+        revoke waiting on it never ends (the member's session expires meanwhile and the worker sits outside
+        its group for good). A commit given up only means its records are read again by the next owner."""
+        settings = context_of(self.app).settings
+        commit = _never_returns() if settings.fault_revoke_commit_hangs and revoked else self.commit()
+        try:
+            await asyncio.wait_for(commit, settings.stream_revoke_commit_timeout_s)
+        except TimeoutError:
+            log.warning("the offset commit before a revoke did not finish within %.0f s (is the group coordinator "
+                        "loading?): giving the partitions up without it; their records since the last commit are read again",
+                        settings.stream_revoke_commit_timeout_s)
 
     async def wait_empty(self) -> None:
         """Faust waits for every tracked message to be acked before it stops or rebalances: let batch agents

@@ -11,6 +11,12 @@ stalled one timeout later, the worker exits with `EXIT_STALLED`, and its supervi
 (`rideshare worker --processes`, or the orchestrator) restarts it: a new member rejoins the group and
 gets its partitions assigned afresh.
 
+A worker can also be stuck outside any partition: a rebalance that never ends (a revoke waiting on a
+group coordinator that does not answer, while the member's session expires). Faust says it is
+rebalancing meanwhile, which it also says during table recovery after every assignment. A rebalance
+whose recovery offsets and rebalance count have not moved for `stream_rebalance_timeout_s` makes the
+worker exit with `EXIT_STALLED` too.
+
 `/healthz` answers 200 while no partition is stalled and 503 (with the partitions) when one is, for
 liveness probes. Partitions an operator must act on (bronze's offset discontinuities) are listed but do
 not fail the probe: restarting would not fix them.
@@ -39,7 +45,7 @@ from core.settings import Settings
 from streams.batches import BatchConductor
 from streams.metrics import StreamMetrics
 
-__all__ = ["EXIT_STALLED", "StallWatchdog", "install_health"]
+__all__ = ["EXIT_STALLED", "StallWatchdog", "install_health", "rebalance_fingerprint"]
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +54,7 @@ EXIT_STALLED = 70  # EX_SOFTWARE: the supervisor restarts the worker
 
 @dataclass
 class _Progress:
-    position: int | None
+    position: int | None  # a partition's read position, or a rebalance's fingerprint
     since: float
     healed_at: float | None = None
 
@@ -60,12 +66,18 @@ class StallWatchdog:
     metrics: StreamMetrics
     stalled: dict[str, int] = field(default_factory=dict)  # "topic:partition" -> lag
     _progress: dict[TP, _Progress] = field(default_factory=dict)
+    _rebalance: _Progress | None = None  # since when the rebalance in progress has not moved, and its fingerprint
 
     async def check(self) -> None:
         app = self.app
-        if not app.started or app.rebalancing or app.consumer is None:
+        if not app.started or app.consumer is None:
             self._progress.clear()
             return
+        if app.rebalancing:
+            self._progress.clear()
+            self._check_rebalance(time.monotonic())
+            return
+        self._rebalance = None
         conductor = app.topics
         if not isinstance(conductor, BatchConductor):
             return
@@ -115,6 +127,20 @@ class StallWatchdog:
                 log.error("could not reach the consumer thread to restart fetching %s:%d; the restart follows if it stays stalled",
                           tp.topic, tp.partition)
 
+    def _check_rebalance(self, now: float) -> None:
+        """Exit (for the supervisor) from a rebalance that has not moved for `stream_rebalance_timeout_s`: no new
+        rebalance round, no changelog record recovered. Restarting is safe: every topology's state and
+        offsets are committed where the next owner reads them (bronze's in Delta)."""
+        fingerprint = rebalance_fingerprint(self.app)
+        if self._rebalance is None or self._rebalance.position != fingerprint:
+            self._rebalance = _Progress(fingerprint, now)
+            return
+        stuck_s = now - self._rebalance.since
+        if stuck_s >= self.settings.stream_rebalance_timeout_s:
+            log.critical("the rebalance has not moved for %.0f s (no recovery progress, no new round): exiting for a restart "
+                         "(the supervisor starts a new worker that rejoins the group)", stuck_s)
+            os._exit(EXIT_STALLED)
+
     def _waiting(self, tp: TP) -> bool:
         """Read position not moving on purpose: the partition has messages waiting in its batch buffer, the
         buffer is full, or it is paused (stopped by its topology, or by Faust during a recovery)."""
@@ -142,6 +168,13 @@ class StallWatchdog:
         body = {"status": "stalled" if self.stalled else "ok", "stalled": self.stalled, "stopped": stopped,
                 "rebalancing": bool(self.app.started and self.app.rebalancing)}
         return (503 if self.stalled else 200), body
+
+
+def rebalance_fingerprint(app: faust.App) -> int:
+    """What moves while a rebalance makes progress: its round, and the changelog offsets table recovery has
+    read (active and standby)."""
+    recovery = app.tables.recovery
+    return hash((app.rebalancing_count, sum(recovery.active_offsets.values()), sum(recovery.standby_offsets.values())))
 
 
 def install_health(app: faust.App, settings: Settings, metrics: StreamMetrics) -> StallWatchdog:
