@@ -2,10 +2,11 @@
 
 A world of a few hundred drivers spread over the whole 1,500 km² city is far sparser than the real
 one: pickups get long and drivers idle between far-apart requests, so the KPIs of a small run say
-nothing about the real city. Density-preserving scaling shrinks the area with the fleet instead: the
+nothing about the real city. Density-preserving scaling sizes the area by the fleet instead: the
 automatic service area is the contiguous set of highest-demand districts grown outward from the
-Paulista/Consolação centre until it holds the fleet at a realistic density (`ServiceAreaParams`),
-never smaller than the area a realistic trip-length distribution needs. Demand (request origins,
+Paulista/Consolação centre until it holds the fleet at the density the parameters are calibrated at
+(`ServiceAreaParams`), never smaller than the area a realistic trip-length distribution needs. A
+bigger world therefore covers more of the city, not the same districts more densely. Demand (request origins,
 homes), driver placement and repositioning stay inside it; destinations may leave it (less likely
 than inside), and drivers who end up outside head back.
 
@@ -71,7 +72,7 @@ def _explicit(index: ZoneIndex, names: Sequence[str]) -> frozenset[str]:
 
 
 def target_area_km2(params: ServiceAreaParams, drivers: int) -> float:
-    """Area holding `drivers` at the realistic fleet density, floored by what trip lengths need."""
+    """Area holding `drivers` at the calibrated fleet density, floored by what trip lengths need."""
     return max(params.min_km2, drivers / params.drivers_per_km2)
 
 

@@ -36,6 +36,17 @@ def test_auto_area_is_contiguous_around_the_centre_and_sized_by_the_fleet() -> N
     assert target_area_km2(params, 40_000) == 400.0
 
 
+def test_a_larger_world_covers_more_of_the_city_at_the_calibrated_density() -> None:
+    index = ZoneIndex()
+    defaults = ServiceAreaParams()
+    calibrated = select_service_area(index, defaults, 400)
+    larger = select_service_area(index, defaults, 1_000)
+    assert 60.0 <= calibrated.area_km2 < 70.0  # the defaults: the 60 km² floor, plus part of one district
+    assert calibrated.zone_ids < larger.zone_ids and larger.area_km2 >= 150.0
+    density = [400 / calibrated.area_km2, 1_000 / larger.area_km2]
+    assert max(density) / min(density) < 1.15, density  # not the same districts packed 2.5 times as densely
+
+
 def test_auto_area_picks_dense_demand_first() -> None:
     index = ZoneIndex()
     area = select_service_area(index, ServiceAreaParams(min_km2=100.0), 400)
