@@ -28,7 +28,7 @@ class Settings(BaseSettings):
     kafka_port: int = Field(9092, ge=1, le=65535, description="Kafka PLAINTEXT listener port.")
     kafka_controller_port: int = Field(9093, ge=1, le=65535, description="KRaft controller listener port.")
     kafka_version: str = Field("4.1.1", description="Apache Kafka version resolved from Maven Central.")
-    kafka_heap: str = Field("1g", description="Kafka JVM max heap (-Xmx).")
+    kafka_heap: str = Field("1g", description="Kafka JVM heap (-Xms and -Xmx: reserved whole at start).")
     kafka_bootstrap: str | None = Field(None, description="Use an external cluster instead of the local broker.")
     kafka_brokers: int = Field(
         1, ge=1, le=9, description="Nodes of the Kafka cluster (the local one has combined broker + controller nodes): "
@@ -103,6 +103,9 @@ class Settings(BaseSettings):
     )
     api_max_body_bytes: int = Field(16 * 1024, ge=256, description="Largest request body the API reads (413 beyond).")
     api_max_ws_clients: int = Field(32, ge=1, description="WebSocket clients served at once (more are closed with 1013, try later).")
+    api_keep_alive_s: int = Field(
+        75, ge=1, description="How long the API keeps an idle HTTP connection open for the client's next request. Longer "
+                                "than any polling interval: a connection closed just as a poller reuses it loses that request.")
     api_mutations_per_s: float = Field(5.0, gt=0, description="Mutating API calls per second and key, sustained (429 beyond)...")
     api_mutations_burst: int = Field(20, ge=1, description="... and in a burst.")
 

@@ -53,8 +53,10 @@ def server_for(app: FastAPI, *, host: str, port: int, log_level: str = "info") -
     check_bind(app.state.settings, host)
     # websockets-sansio waits for the socket to drain before the next send: a slow client blocks its
     # own sender (and its mailbox coalesces) instead of piling frames into the transport buffer.
+    # uvicorn closes idle connections after 5 s by default: a client polling every 5 s (the status panel, a soak's
+    # sampler) then sends into a connection the server is closing, and that request is lost (connection reset).
     config = uvicorn.Config(app, host=host, port=port, ws="websockets-sansio", log_level=log_level, lifespan="on",
-                            ws_max_size=WS_MAX_INBOUND_BYTES)
+                            ws_max_size=WS_MAX_INBOUND_BYTES, timeout_keep_alive=app.state.settings.api_keep_alive_s)
     server = uvicorn.Server(config)
     install_key_redaction()  # after uvicorn.Config configured logging
     return server

@@ -206,7 +206,11 @@ class KafkaNode:
         if wait_for_ports:
             wait_bindable(spec.host, self.ports, timeout_s=PORT_WAIT_S, name=self.name)
         command = _java(self.lib_dir, self.home, "kafka.Kafka", str(self.home / "server.properties"), heap=s.kafka_heap)
-        command[1:1] = ["-Xms256m", "-XX:+UseG1GC", "-XX:MaxGCPauseMillis=20", "-Djava.awt.headless=true"]
+        # The whole heap reserved and touched at start (as Kafka's own start script sets -Xms to -Xmx): a heap grown
+        # on demand rises in steps towards its maximum for the first half hour, which a memory check cannot tell from
+        # a leak.
+        command[1:1] = [f"-Xms{s.kafka_heap}", "-XX:+AlwaysPreTouch", "-XX:+UseG1GC", "-XX:MaxGCPauseMillis=20",
+                        "-Djava.awt.headless=true"]
         self._log_offset = self.server_log.stat().st_size if self.server_log.exists() else 0
         self._launches += 1
         spawn(command, log_file=self.log_file, pid_file=self.pid_file)

@@ -130,6 +130,34 @@ def test_websocket_clients_are_capped(base_url: str) -> None:
     assert code == 1013 and '"snapshot"' in first
 
 
+def _read_response(sock: socket.socket) -> str:
+    """One whole HTTP response (headers and the Content-Length body) from a kept-alive connection; its status line."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = sock.recv(4096)
+        if not chunk:
+            return "connection closed by the server"
+        data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    length = next(int(line.split(b":", 1)[1]) for line in head.split(b"\r\n") if line.lower().startswith(b"content-length:"))
+    while len(body) < length:
+        body += sock.recv(4096)
+    return head.split(b"\r\n", 1)[0].decode()
+
+
+def test_a_client_polling_every_few_seconds_keeps_its_connection(base_url: str) -> None:
+    """A poller reusing its connection after 6 s idle is answered: uvicorn's default closed idle connections
+    after 5 s, and a request sent as the server closed its connection was lost (connection reset)."""
+    host, port = base_url.removeprefix("http://").split(":")
+    request = f"GET /api/sim/status HTTP/1.1\r\nHost: test\r\nX-API-Key: {VIEWER}\r\n\r\n".encode()
+    with socket.create_connection((host, int(port)), timeout=5) as sock:
+        sock.sendall(request)
+        assert _read_response(sock) == "HTTP/1.1 200 OK"
+        time.sleep(6)
+        sock.sendall(request)
+        assert _read_response(sock) == "HTTP/1.1 200 OK"
+
+
 def test_development_keys_are_refused_off_loopback(api_settings: Settings) -> None:
     runtime = SimulationRuntime(SimConfig(seed=1, drivers=1, riders=1), NullSink())
     dev = load_settings(topic_namespace=api_settings.topic_namespace)  # the default (development) keys

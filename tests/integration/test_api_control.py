@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import socket
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -187,6 +188,44 @@ def test_prometheus_metrics_and_docs_need_no_key(client: httpx.Client) -> None:
 def test_topology_without_a_worker_is_a_clear_503(client: httpx.Client) -> None:
     response = client.get("/api/topology", headers=VIEWER)
     assert response.status_code == 503 and "--worker-url" in response.json()["detail"]
+
+
+def _trickling_worker(stop: threading.Event) -> int:
+    """A worker web port that accepts, then answers one byte every half second: no read waits long enough for a
+    per-read timeout, so only a bound on the whole exchange ends it."""
+    server = socket.create_server(("127.0.0.1", 0))
+    server.settimeout(0.2)
+
+    def serve() -> None:
+        with server:
+            while not stop.is_set():
+                try:
+                    conn, _ = server.accept()
+                except TimeoutError:
+                    continue
+                with conn:
+                    conn.recv(4096)
+                    for byte in b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}":
+                        if stop.wait(0.5):
+                            break
+                        conn.sendall(bytes([byte]))
+
+    threading.Thread(target=serve, daemon=True).start()
+    return int(server.getsockname()[1])
+
+
+def test_topology_answers_in_time_when_a_worker_hangs_mid_answer(api_settings: Settings, runtime: SimulationRuntime) -> None:
+    stop = threading.Event()
+    worker_url = f"http://127.0.0.1:{_trickling_worker(stop)}"
+    app = create_app(api_settings, runtime, positions_source="simulation", worker_urls=[worker_url], frontend_dir=None)
+    try:
+        with BackgroundServer(app, port=_free_port()) as base_url, httpx.Client(base_url=base_url, timeout=10) as http:
+            started = time.monotonic()
+            response = http.get("/api/topology", headers=VIEWER)
+            assert time.monotonic() - started < 4
+            assert response.status_code == 503 and worker_url in response.json()["detail"]
+    finally:
+        stop.set()
 
 
 class _Capture(logging.Handler):
