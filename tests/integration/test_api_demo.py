@@ -14,6 +14,7 @@ import time
 from typing import Any
 
 import httpx
+import psutil
 import pytest
 from websockets.sync.client import connect
 
@@ -74,7 +75,9 @@ def test_demo_runs_the_platform_and_stops_everything_it_started(topics: Settings
         demo.send_signal(signal.SIGINT)  # Ctrl-C (--duration is only the safety net here)
         output, _ = demo.communicate(timeout=120)
     finally:
-        if demo.poll() is None:
+        if demo.poll() is None:  # a failed step: its children (API, workers) must not outlive the test either
+            for child in psutil.Process(demo.pid).children(recursive=True):
+                child.kill()
             demo.kill()
     assert demo.returncode == 0, output
     assert f"http://127.0.0.1:{api_port}/docs" in output and "demo stopped" in output
