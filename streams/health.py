@@ -45,7 +45,7 @@ from core.settings import Settings
 from streams.batches import BatchConductor
 from streams.metrics import StreamMetrics
 
-__all__ = ["EXIT_STALLED", "StallWatchdog", "install_health", "rebalance_fingerprint"]
+__all__ = ["EXIT_STALLED", "StallWatchdog", "install_health"]
 
 log = logging.getLogger(__name__)
 
@@ -131,7 +131,7 @@ class StallWatchdog:
         """Exit (for the supervisor) from a rebalance that has not moved for `stream_rebalance_timeout_s`: no new
         rebalance round, no changelog record recovered. Restarting is safe: every topology's state and
         offsets are committed where the next owner reads them (bronze's in Delta)."""
-        fingerprint = rebalance_fingerprint(self.app)
+        fingerprint = _rebalance_fingerprint(self.app)
         if self._rebalance is None or self._rebalance.position != fingerprint:
             self._rebalance = _Progress(fingerprint, now)
             return
@@ -170,7 +170,7 @@ class StallWatchdog:
         return (503 if self.stalled else 200), body
 
 
-def rebalance_fingerprint(app: faust.App) -> int:
+def _rebalance_fingerprint(app: faust.App) -> int:
     """What moves while a rebalance makes progress: its round, and the changelog offsets table recovery has
     read (active and standby)."""
     recovery = app.tables.recovery
