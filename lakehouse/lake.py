@@ -9,11 +9,14 @@ through delta-rs's object store with the lake's storage options, so both read al
 
 from __future__ import annotations
 
+import io
 import re
+import threading
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pyarrow as pa
@@ -93,10 +96,68 @@ def lake_tables(lake_uri: str, storage_options: Mapping[str, str] | None = None,
     return found
 
 
+class _PositionalReadFile:
+    """A read-only file over an Arrow random-access file that keeps its position per thread.
+
+    DuckDB shares one Python file handle between its scan threads and reads a range as `seek` then
+    `read`. Arrow's `read` releases the GIL before it takes the stream's position, so another thread's
+    `seek` could land in between: the read returned another range's bytes, and a query failed now and
+    then on "corrupt" Parquet (TProtocolException: Invalid data, snappy or string-encoding errors).
+    Here every read is positional (`read_at`, safe from any thread) from where the calling thread sought.
+    """
+
+    def __init__(self, native: pa.NativeFile) -> None:
+        self._native = native
+        self._positions = threading.local()
+
+    @property
+    def _position(self) -> int:
+        return getattr(self._positions, "offset", 0)
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._position, io.SEEK_END: self._native.size()}[whence]
+        self._positions.offset = base + offset
+        return self._positions.offset
+
+    def tell(self) -> int:
+        return self._position
+
+    def read(self, size: int | None = -1) -> bytes:
+        start = self._position
+        if size is None or size < 0:
+            size = max(self._native.size() - start, 0)
+        data = self._native.read_at(size, start)
+        self._positions.offset = start + len(data)
+        return data
+
+    def size(self) -> int:
+        return self._native.size()
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    @property
+    def closed(self) -> bool:
+        return self._native.closed
+
+    def close(self) -> None:
+        self._native.close()
+
+    def __enter__(self) -> _PositionalReadFile:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
 class _LakeFileSystem(ArrowFSWrapper):
     """An s3:// lake's bucket (Arrow's S3 client, configured from the lake's storage options) as an
     fsspec filesystem. Registered on a DuckDB connection, it lets DuckDB's own Parquet reader read
     `lakefs://<bucket>/<key>`; no DuckDB extension (httpfs, which is not installed) is needed.
+    Files open for reading as `_PositionalReadFile`s, which DuckDB's threads can share.
     """
 
     protocol = LAKE_FS_PROTOCOL
@@ -105,6 +166,11 @@ class _LakeFileSystem(ArrowFSWrapper):
     def _strip_protocol(cls, path: str | list[str]) -> str:  # type: ignore[override]  # fsspec passes a path or a list of them
         first = path if isinstance(path, str) else path[0]
         return first.split("://", 1)[-1]
+
+    def _open(self, path: str, mode: str = "rb", *args: Any, **kwargs: Any) -> Any:
+        if mode != "rb":
+            return super()._open(path, mode, *args, **kwargs)
+        return _PositionalReadFile(self.fs.open_input_file(path))
 
 
 def _is_remote(lake_uri: str) -> bool:

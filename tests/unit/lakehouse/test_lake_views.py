@@ -4,15 +4,19 @@ typed, views re-pointed after a commit, unqualified names only where unambiguous
 from __future__ import annotations
 
 import datetime as dt
+import io
+import threading
 from pathlib import Path
 
 import duckdb
 import pyarrow as pa
+import pyarrow.fs as pafs
+import pyarrow.parquet as pq
 import pytest
 from deltalake import DeltaTable, write_deltalake
 
 from core.settings import load_settings
-from lakehouse.lake import DuckDBLake, LakeTable, open_lake, table_uri
+from lakehouse.lake import DuckDBLake, LakeTable, _LakeFileSystem, open_lake, table_uri
 from lakehouse.parity import TableFingerprint, mismatches
 
 SCHEMA = pa.schema([("id", pa.int64()), ("name", pa.string()), ("day", pa.date32())])
@@ -67,3 +71,29 @@ def test_parity_mismatches_name_every_differing_or_missing_table() -> None:
     same, other = TableFingerprint(3, 42), TableFingerprint(3, 43)
     assert mismatches({"a": same, "b": same}, {"a": same, "b": same}) == {}
     assert mismatches({"a": same, "b": same}, {"a": other}) == {"a": (same, other), "b": (same, None)}
+
+
+def test_duckdb_threads_sharing_a_lake_file_read_the_bytes_they_asked_for(tmp_path: Path) -> None:
+    # The remote lake's filesystem (here over local files: the same Python file objects DuckDB shares
+    # between its threads). Its reads once raced and returned other ranges' bytes: corrupt pages.
+    rows = 300_000
+    names = pa.array([f"name-{i:08d}" for i in range(rows)])
+    pq.write_table(pa.table({"id": pa.array(range(rows), pa.int64()), "name": names}), tmp_path / "t.parquet",
+                   row_group_size=10_000, compression="snappy")
+    connection = duckdb.connect()
+    connection.execute("set threads = 4")
+    connection.register_filesystem(_LakeFileSystem(pafs.LocalFileSystem()))
+    for _ in range(3):
+        scan = connection.sql(f"select count(distinct name), sum(id) from read_parquet('lakefs://{tmp_path}/t.parquet')")
+        assert scan.fetchall() == [(rows, rows * (rows - 1) // 2)]
+
+
+def test_a_lake_file_keeps_each_threads_position_apart(tmp_path: Path) -> None:
+    (tmp_path / "bytes").write_bytes(bytes(range(256)))
+    shared = _LakeFileSystem(pafs.LocalFileSystem()).open(str(tmp_path / "bytes"), "rb")
+    shared.seek(10)
+    other_thread = threading.Thread(target=lambda: (shared.seek(200), shared.read(5)))
+    other_thread.start()
+    other_thread.join()
+    assert shared.read(3) == bytes([10, 11, 12]) and shared.tell() == 13
+    assert shared.seek(-2, io.SEEK_END) == 254 and shared.read() == bytes([254, 255]) and shared.read(4) == b""
