@@ -35,7 +35,7 @@ Faust internals used (pinned faust-streaming 0.15.3 and aiokafka 0.14.0, covered
 tests/unit/streams/test_batches.py and tests/integration/test_worker_scaleout.py):
 `Consumer._drain_messages`, `perform_seek`, `on_partitions_revoked/assigned`, `_committed_offset`,
 `_unacked_messages`, `on_buffer_full/drop`, `_thread.call_thread`, `_new_consumer_thread` and
-`AIOKafkaConsumerThread._create_worker_consumer`, `Conductor`, the current-event context variable that
+`AIOKafkaConsumerThread._create_worker_consumer`, `Conductor` (and its `_update_indices`), the current-event context variable that
 routes table writes to a partition (`on_partition_of`), and aiokafka's partition positions
 (`_subscription`) and fetch wait (`_fetch_max_wait_ms`).
 """
@@ -53,6 +53,7 @@ from typing import Any, Protocol, cast
 
 import aiokafka
 import faust
+from faust.exceptions import NotReady
 from faust.streams import _current_event  # Faust keeps no public setter: its streams use this one
 from faust.transport.conductor import Conductor
 from faust.transport.consumer import CONSUMER_FETCHING
@@ -259,6 +260,32 @@ class BatchConductor(Conductor):
         self.batch_agents: list[BatchAgent] = []
         # Fault injection (tests): a partition the consumer stops fetching once it is assigned.
         self.fault_unfetched_partition: TP | None = None
+
+    async def _update_indices(self) -> Iterable[str]:
+        # Faust creates its internal topics (table changelogs, repartition topics) here, just before the consumer
+        # subscribes. A broker can answer the group leader's next metadata request before it lists a topic created
+        # a moment ago; the leader then assigns none of that topic's partitions ("Ignoring missing topic") until a
+        # later metadata refresh rebalances the group: routed views answer 503 and a table recovers nothing.
+        index = await super()._update_indices()
+        await self._wait_until_listed(sorted({name for channel in list(self._topics) if channel.internal for name in channel.topics}))
+        return index
+
+    async def _wait_until_listed(self, topics: Sequence[str]) -> None:
+        """Return once the broker's metadata lists every one of `topics` (or after `INTERNAL_TOPIC_WAIT_S`)."""
+        try:
+            producer = self.app.producer._ensure_producer()  # type: ignore[attr-defined]  # Faust's aiokafka driver
+        except NotReady:  # Faust starts its producer before the conductor: only a worker shutting down gets here
+            return
+        for topic in topics:
+            try:
+                await asyncio.wait_for(producer.partitions_for(topic), INTERNAL_TOPIC_WAIT_S)
+            except (TimeoutError, aiokafka.errors.KafkaError) as exc:
+                log.warning("internal topic %s is still not in the broker's metadata after %.0f s (%r): its partitions "
+                            "stay unassigned until a later rebalance", topic, INTERNAL_TOPIC_WAIT_S, exc)
+
+
+INTERNAL_TOPIC_WAIT_S = 30.0
+"""How long the subscription waits for the broker to list an internal topic Faust has just created."""
 
 
 async def _never_returns() -> None:

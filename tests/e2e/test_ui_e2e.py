@@ -171,8 +171,6 @@ def _drive_browser(platform: dict[str, Any], screenshot: Path) -> dict[str, Any]
     return result
 
 
-# One rerun with a fresh worker and simulation: run first after a cold broker start, the worker can hit
-# the upstream idle-partition bug (faust-streaming/faust#629) and never put drivers on the map.
 def test_control_room_shows_moving_drivers_controls_the_simulation_and_colours_surge(platform: dict[str, Any]) -> None:
     screenshot = ARTIFACTS / "ui.png"
     screenshot.unlink(missing_ok=True)

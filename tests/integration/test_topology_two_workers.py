@@ -42,9 +42,6 @@ def workers(pair_settings: Settings) -> Iterator[tuple[WorkerProcess, WorkerProc
         second.stop()
 
 
-# One rerun, with fresh workers and a fresh namespace, for a known upstream Faust/aiokafka bug: about one
-# run in ten, a worker rebalanced right after its start reports its partitions active yet never fetches
-# from them (faust-streaming/faust#629, open). The first failure's diagnostics stay in the report.
 def test_workers_split_partitions_serve_views_and_recover_state(pair_settings: Settings,
                                                                 workers: tuple[WorkerProcess, WorkerProcess]) -> None:
     first, second = workers
