@@ -276,12 +276,31 @@ class BatchConductor(Conductor):
             producer = self.app.producer._ensure_producer()  # type: ignore[attr-defined]  # Faust's aiokafka driver
         except NotReady:  # Faust starts its producer before the conductor: only a worker shutting down gets here
             return
-        for topic in topics:
-            try:
-                await asyncio.wait_for(producer.partitions_for(topic), INTERNAL_TOPIC_WAIT_S)
-            except (TimeoutError, aiokafka.errors.KafkaError) as exc:
-                log.warning("internal topic %s is still not in the broker's metadata after %.0f s (%r): its partitions "
-                            "stay unassigned until a later rebalance", topic, INTERNAL_TOPIC_WAIT_S, exc)
+        expected = _NotListedYet(topics)
+        _AIOKAFKA_CLUSTER_LOG.addFilter(expected)
+        try:
+            for topic in topics:
+                try:
+                    await asyncio.wait_for(producer.partitions_for(topic), INTERNAL_TOPIC_WAIT_S)
+                except (TimeoutError, aiokafka.errors.KafkaError) as exc:
+                    log.warning("internal topic %s is still not in the broker's metadata after %.0f s (%r): its partitions "
+                                "stay unassigned until a later rebalance", topic, INTERNAL_TOPIC_WAIT_S, exc)
+        finally:
+            _AIOKAFKA_CLUSTER_LOG.removeFilter(expected)
+
+
+_AIOKAFKA_CLUSTER_LOG = logging.getLogger("aiokafka.cluster")
+
+
+class _NotListedYet(logging.Filter):
+    """Drops aiokafka's "not found in cluster metadata" error for the topics being waited for: expected then."""
+
+    def __init__(self, topics: Sequence[str]) -> None:
+        super().__init__()
+        self.topics = frozenset(topics)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (record.msg == "Topic %s not found in cluster metadata" and record.args and record.args[0] in self.topics)
 
 
 INTERNAL_TOPIC_WAIT_S = 30.0
