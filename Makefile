@@ -13,11 +13,22 @@ export AIRFLOW__CORE__LOAD_EXAMPLES := False
 demo: setup
 	$(RIDESHARE) demo $(if $(DURATION),--duration $(DURATION),)
 
+# The suite runs as two pytest sessions side by side on the services this starts: the offline tests (lake, Spark,
+# Airflow, calibration, unit; CPU-bound, no Kafka or Redis) at a lower priority beside the Kafka tests, which spend
+# most of their time waiting on brokers and workers and so keep the CPU whenever they need it. The offline
+# session's report is printed after the Kafka session's (it is written to .local/offline-tests.log meanwhile).
+OFFLINE_TESTS := tests/unit tests/integration/test_calibration.py tests/integration/test_lakehouse_spark.py \
+  tests/integration/test_lakehouse_airflow.py tests/integration/test_lakehouse_build.py \
+  tests/integration/test_lakehouse_s3.py tests/integration/test_lakehouse_quality.py
 test: setup setup-browser setup-lake
-	@$(RIDESHARE) infra up && \
-	  { RIDESHARE_TESTS_DELETE_TOPICS=1 $(PY) -m pytest tests $(PYTEST_ARGS); status=$$?; \
-	    (cd frontend && npx vitest run) || status=1; \
-	    $(RIDESHARE) infra down; exit $$status; }
+	@$(RIDESHARE) infra up && { mkdir -p .local; \
+	  nice -n 10 $(PY) -m pytest -p no:cacheprovider $(OFFLINE_TESTS) $(PYTEST_ARGS) > .local/offline-tests.log 2>&1 & offline=$$!; \
+	  trap 'kill $$offline 2>/dev/null' INT TERM; \
+	  RIDESHARE_TESTS_DELETE_TOPICS=1 $(PY) -m pytest tests $(addprefix --ignore=,$(OFFLINE_TESTS)) $(PYTEST_ARGS); status=$$?; \
+	  wait $$offline || status=1; echo "== the offline tests, run alongside (.local/offline-tests.log):"; \
+	  cat .local/offline-tests.log; \
+	  (cd frontend && npx vitest run) || status=1; \
+	  $(RIDESHARE) infra down; exit $$status; }
 
 # The whole pipeline under a broker restart (outside make test, see tests/faults/test_pipeline_faults.py).
 test-pipeline-faults: setup
