@@ -28,7 +28,7 @@ from streams.graph import TopologyRegistry
 from streams.health import install_health
 from streams.metrics import StreamMetrics
 from streams.monitor import LeanMonitor
-from streams.tables import ChangelogTable, learn_changelog_partitions
+from streams.tables import ChangelogTable
 
 __all__ = ["LEAN_TRANSPORT_SCHEME", "StreamsContext", "WorkerRole", "app_id_for", "broker_urls", "context_of", "create_app", "datadir_for"]
 
@@ -113,7 +113,6 @@ def create_app(settings: Settings, *, role: WorkerRole = WorkerRole.REALTIME, ap
     attach_context(app, context)
     context.registry.lag_probe = _lag_probe(app)
     _add_views(app, context)
-    _learn_changelog_partitions(app)
     install_health(app, settings, context.metrics)
     if settings.fault_unfetched_partition:
         topic, _, partition = settings.fault_unfetched_partition.rpartition(":")
@@ -148,14 +147,6 @@ def _consumer_state(app: faust.App) -> dict[str, Any]:
     return {"flow_active": consumer.flow_active, "rebalancing": app.rebalancing,
             "paused": sorted(f"{tp.topic}:{tp.partition}" for tp in consumer._paused_partitions),
             "active": sorted(f"{tp.topic}:{tp.partition}" for tp in active or ())}
-
-
-def _learn_changelog_partitions(app: faust.App) -> None:
-    """At start, learn every changelog's partitions, so key-routed views answer from the first request."""
-    @app.task
-    async def learn_changelog_partitions_at_start() -> None:
-        for table in app.tables.values():
-            await learn_changelog_partitions(app, table)
 
 
 def _add_views(app: faust.App, context: StreamsContext) -> None:

@@ -251,6 +251,24 @@ class MessageBuffer:
         self._paused.clear()
 
 
+_AIOKAFKA_CLUSTER_LOG = logging.getLogger("aiokafka.cluster")
+
+
+class _NotListedYet(logging.Filter):
+    """Drops aiokafka's "not found in cluster metadata" error for the topics being waited for: expected then."""
+
+    def __init__(self, topics: Sequence[str]) -> None:
+        super().__init__()
+        self.topics = frozenset(topics)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (record.msg == "Topic %s not found in cluster metadata" and record.args and record.args[0] in self.topics)
+
+
+INTERNAL_TOPIC_WAIT_S = 30.0
+"""How long the subscription waits for the broker to list an internal topic Faust has just created."""
+
+
 class BatchConductor(Conductor):
     """Faust's topic conductor plus the buffers of the batch topics (by Kafka topic name)."""
 
@@ -287,24 +305,6 @@ class BatchConductor(Conductor):
                                 "stay unassigned until a later rebalance", topic, INTERNAL_TOPIC_WAIT_S, exc)
         finally:
             _AIOKAFKA_CLUSTER_LOG.removeFilter(expected)
-
-
-_AIOKAFKA_CLUSTER_LOG = logging.getLogger("aiokafka.cluster")
-
-
-class _NotListedYet(logging.Filter):
-    """Drops aiokafka's "not found in cluster metadata" error for the topics being waited for: expected then."""
-
-    def __init__(self, topics: Sequence[str]) -> None:
-        super().__init__()
-        self.topics = frozenset(topics)
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return not (record.msg == "Topic %s not found in cluster metadata" and record.args and record.args[0] in self.topics)
-
-
-INTERNAL_TOPIC_WAIT_S = 30.0
-"""How long the subscription waits for the broker to list an internal topic Faust has just created."""
 
 
 async def _never_returns() -> None:
