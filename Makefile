@@ -8,7 +8,7 @@ export GX_ANALYTICS_ENABLED := false
 export DBT_SEND_ANONYMOUS_USAGE_STATS := False
 export AIRFLOW__CORE__LOAD_EXAMPLES := False
 
-.PHONY: demo test test-pipeline-faults bench bench-peers soak setup setup-system setup-python setup-frontend setup-lake lint lock clean
+.PHONY: demo test bench bench-peers soak setup setup-system setup-python setup-frontend setup-lake lint lock clean
 
 demo: setup
 	$(RIDESHARE) demo $(if $(DURATION),--duration $(DURATION),)
@@ -28,11 +28,6 @@ test: setup setup-browser setup-lake
 	  wait $$offline || status=1; echo "== the offline tests, run alongside (.local/offline-tests.log):"; \
 	  cat .local/offline-tests.log; \
 	  (cd frontend && npx vitest run) || status=1; \
-	  $(RIDESHARE) infra down; exit $$status; }
-
-# The whole pipeline under a broker restart (outside make test, see tests/faults/test_pipeline_faults.py).
-test-pipeline-faults: setup
-	@$(RIDESHARE) infra up && { $(PY) -m pytest tests/faults/test_pipeline_faults.py -m pipeline_faults; status=$$?; \
 	  $(RIDESHARE) infra down; exit $$status; }
 
 # Benchmarks run as modules from the project root, so bench/lakehouse.py cannot shadow the lakehouse package.

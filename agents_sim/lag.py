@@ -16,10 +16,8 @@ import time
 from collections.abc import Callable
 from typing import Protocol
 
-from confluent_kafka.admin import AdminClient
-
 from agents_sim.pacing import AutoPacer, LagSample
-from core.consumer_lag import ConsumerLagError, group_lag
+from core.consumer_lag import ConsumerLagError, RenewingAdmin, group_lag
 from core.settings import Settings
 
 __all__ = ["KafkaLagProbe", "LagProbe", "LagWatcher"]
@@ -39,13 +37,14 @@ class KafkaLagProbe:
     def __init__(self, settings: Settings, group_id: str, *, timeout_s: float = 2.0) -> None:
         self.group_id = group_id
         self.timeout_s = timeout_s
-        self._admin = AdminClient({"bootstrap.servers": settings.bootstrap_servers, "socket.timeout.ms": int(timeout_s * 1000)})
+        self._admin = RenewingAdmin(settings.bootstrap_servers, timeout_s=timeout_s)
 
     def read(self) -> LagSample | None:
         try:
-            lag = group_lag(self._admin, self.group_id, timeout_s=self.timeout_s)
+            lag = group_lag(self._admin.client, self.group_id, timeout_s=self.timeout_s)
         except ConsumerLagError as exc:
             log.debug("no lag reading for %s: %s", self.group_id, exc)
+            self._admin.renew()  # after a broker restart the old client may never be answered again
             return None
         if not lag.committed:
             return None  # no worker has committed yet: nothing to pace by

@@ -16,7 +16,7 @@ from confluent_kafka.admin import AdminClient, OffsetSpec  # type: ignore[attr-d
 
 from core.exceptions import RideshareError
 
-__all__ = ["ConsumerLagError", "GroupLag", "committed_offsets", "end_offsets", "group_lag"]
+__all__ = ["ConsumerLagError", "GroupLag", "RenewingAdmin", "committed_offsets", "end_offsets", "group_lag"]
 
 Partition = tuple[str, int]
 
@@ -30,6 +30,22 @@ class ConsumerLagError(RideshareError):
 _NOT_YET_SERVED = frozenset({KafkaError.NOT_LEADER_FOR_PARTITION, KafkaError.LEADER_NOT_AVAILABLE, KafkaError.REPLICA_NOT_AVAILABLE,
                              KafkaError.UNKNOWN_LEADER_EPOCH, KafkaError.FENCED_LEADER_EPOCH, KafkaError.UNKNOWN_TOPIC_OR_PART,
                              KafkaError._UNKNOWN_PARTITION, KafkaError._NOENT})
+
+
+class RenewingAdmin:
+    """An admin client for repeated readings, replaced by a new one after a reading that failed.
+
+    A client that lived through a broker restart can go on timing out on its group offset requests
+    ("Failed while waiting for response from broker") for minutes, while a new client in the same
+    process is answered at once (librdkafka 2.16, one broker stopped and started). A new client costs
+    a few milliseconds, and a reading fails only while something is wrong anyway."""
+
+    def __init__(self, bootstrap_servers: str, *, timeout_s: float = 5.0) -> None:
+        self._config = {"bootstrap.servers": bootstrap_servers, "socket.timeout.ms": int(timeout_s * 1000)}
+        self.client = AdminClient(self._config)
+
+    def renew(self) -> None:
+        self.client = AdminClient(self._config)
 
 
 @dataclass(frozen=True)

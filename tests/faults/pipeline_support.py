@@ -25,7 +25,7 @@ from typing import Any
 
 from confluent_kafka import KafkaException
 
-from core.consumer_lag import ConsumerLagError, committed_offsets, end_offsets
+from core.consumer_lag import ConsumerLagError, RenewingAdmin, committed_offsets, end_offsets
 from core.producer import EventProducer
 from core.settings import Settings
 from lakehouse.bronze.specs import EVENT_TABLES
@@ -34,7 +34,6 @@ from rideshare.worker_pool import WorkerPool, WorkerSpec
 from rideshare.worker_process import free_port, settings_env
 from schemas.catalog import topic_for_schema, topic_spec
 from streams.app import WorkerRole, app_id_for
-from tests.admin_clients import admin_for
 from tests.faults.streams_support import positions
 from tests.integration.bronze_support import assert_every_offset_exactly_once, bronze_rows
 from tests.unit.schemas.samples import SAMPLES
@@ -202,16 +201,23 @@ def wait_positions_after(settings: Settings, after_ms: int, *, timeout_s: float,
     return time.monotonic() - started
 
 
+_lag_admins: dict[str, RenewingAdmin] = {}
+
+
 def group_lag(settings: Settings, role: WorkerRole) -> int | None:
     """Records the role's consumer group is behind on the event topics (None until it committed on all of them,
-    and while the broker cannot tell yet: the group coordinator loads its offsets for a while after a restart)."""
-    admin = admin_for(settings.bootstrap_servers)
+    and while the broker cannot tell yet: the group coordinator loads its offsets for a while after a restart).
+    Read as `--speed auto` reads lag, with an admin client renewed after a failed reading (a client that
+    lived through the broker restart may never be answered again)."""
+    renewing = _lag_admins.setdefault(settings.bootstrap_servers, RenewingAdmin(settings.bootstrap_servers, timeout_s=10))
+    admin = renewing.client
     topics = {topic_spec(table.topic_key).qualified(settings.topic_namespace) for table in EVENT_TABLES}
     try:
         committed = committed_offsets(admin, app_id_for(settings, role), timeout_s=10)
         metadata = admin.list_topics(timeout=10)
         end = end_offsets(admin, [(topic, p) for topic in topics for p in metadata.topics[topic].partitions], timeout_s=10)
     except (ConsumerLagError, KafkaException):
+        renewing.renew()
         return None
     if any(offset > 0 and partition not in committed for partition, offset in end.items()):
         return None
