@@ -41,7 +41,8 @@ class RenewingAdmin:
     a few milliseconds, and a reading fails only while something is wrong anyway."""
 
     def __init__(self, bootstrap_servers: str, *, timeout_s: float = 5.0) -> None:
-        self._config = {"bootstrap.servers": bootstrap_servers, "socket.timeout.ms": int(timeout_s * 1000)}
+        self._config: dict[str, str | int | float | bool] = {"bootstrap.servers": bootstrap_servers,
+                                                             "socket.timeout.ms": int(timeout_s * 1000)}
         self.client = AdminClient(self._config)
 
     def renew(self) -> None:
