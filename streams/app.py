@@ -9,6 +9,7 @@ below), so importing this module has no side effects and this library never impo
 
 from __future__ import annotations
 
+import gc
 import logging
 from enum import StrEnum
 from importlib.metadata import entry_points
@@ -57,6 +58,13 @@ def app_id_for(settings: Settings, role: WorkerRole = WorkerRole.REALTIME) -> st
 
 
 LEAN_TRANSPORT_SCHEME = "rideshare-kafka"
+
+# Cyclic garbage collection once per this many net allocations (CPython's default is 700). Batch
+# decoding allocates a few objects per field of every event, so at the default a worker ran a young
+# collection every ~100 events and, through the older generations, rescanned its whole heap (tables'
+# state, entity windows) every few seconds: about a quarter of a real-time worker's CPU. Memory is
+# still freed by reference counting at once; only cycles wait longer.
+GC_YOUNG_THRESHOLD = 100_000
 
 
 def broker_urls(scheme: str, bootstrap_servers: str) -> str:
@@ -114,10 +122,22 @@ def create_app(settings: Settings, *, role: WorkerRole = WorkerRole.REALTIME, ap
     context.registry.lag_probe = _lag_probe(app)
     _add_views(app, context)
     install_health(app, settings, context.metrics)
+    app.on_startup_finished = _tune_garbage_collector
     if settings.fault_unfetched_partition:
         topic, _, partition = settings.fault_unfetched_partition.rpartition(":")
         app.topics.fault_unfetched_partition = TP(topic, int(partition))  # type: ignore[attr-defined]  # a BatchConductor
     return app
+
+
+async def _tune_garbage_collector() -> None:
+    """Once the worker has started (topologies built, tables recovered): what exists now lives as long as
+    the process, so it leaves the collector's generations (`gc.freeze`), and young collections run
+    `GC_YOUNG_THRESHOLD` allocations apart."""
+    gc.collect()
+    gc.freeze()
+    _, middle, oldest = gc.get_threshold()
+    gc.set_threshold(GC_YOUNG_THRESHOLD, max(middle, 20), max(oldest, 100))
+    log.info("garbage collector: %d start-up objects frozen, thresholds %s", gc.get_freeze_count(), gc.get_threshold())
 
 
 def _lag_probe(app: faust.App) -> Any:
