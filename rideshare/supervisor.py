@@ -14,14 +14,14 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from core.exceptions import RideshareError
 from rideshare.infra.process import port_open, tail
 
-__all__ = ["ChildProcess", "rideshare_command", "wait_until"]
+__all__ = ["ChildProcess", "rideshare_command", "stop_together", "wait_until"]
 
 log = logging.getLogger(__name__)
 
@@ -86,17 +86,7 @@ class ChildProcess:
 
     def stop(self, *, timeout_s: float = 20.0) -> int | None:
         """TERM the child's process group, KILL it after `timeout_s`; returns the exit code."""
-        if self.process is None:
-            return None
-        if self.process.poll() is None:
-            self._signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=timeout_s)
-            except subprocess.TimeoutExpired:
-                log.warning("%s did not stop within %.0f s after SIGTERM: killing it", self.name, timeout_s)
-                self._signal(signal.SIGKILL)
-                self.process.wait(timeout=10)
-        return self.process.returncode
+        return stop_together([self], timeout_s=timeout_s)[0]
 
     def kill(self) -> None:
         """kill -9 the child's process group (no clean leave: what a crash looks like to Kafka)."""
@@ -128,3 +118,23 @@ class ChildProcess:
         assert self.process is not None
         with contextlib.suppress(ProcessLookupError):
             os.killpg(self.process.pid, signum)  # its own session: the group is exactly this child's tree
+
+
+def stop_together(children: Sequence[ChildProcess], *, timeout_s: float = 20.0) -> list[int | None]:
+    """TERM every child's process group at once and KILL those still running `timeout_s` later; the exit codes.
+
+    Stopping several children takes as long as the slowest of them, not the sum: a Faust worker may sit out
+    its shutdown timeouts, and one after another they would outlast a supervisor's own stop deadline."""
+    running = [child for child in children if child.running()]
+    for child in running:
+        child._signal(signal.SIGTERM)
+    deadline = time.monotonic() + timeout_s
+    for child in running:
+        assert child.process is not None
+        try:
+            child.process.wait(timeout=max(deadline - time.monotonic(), 0.0))
+        except subprocess.TimeoutExpired:
+            log.warning("%s did not stop within %.0f s after SIGTERM: killing it", child.name, timeout_s)
+            child._signal(signal.SIGKILL)
+            child.process.wait(timeout=10)
+    return [child.returncode for child in children]

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
 
-from rideshare.supervisor import ChildProcess, rideshare_command
+from rideshare.supervisor import ChildProcess, rideshare_command, stop_together
 from streams.app import WorkerRole
 
 __all__ = ["WorkerPool", "WorkerSpec"]
@@ -104,6 +104,6 @@ class WorkerPool:
 
     def stop(self) -> None:
         self._stopping = True
-        for child in self.children:
-            code = child.process.stop(timeout_s=30)
+        codes = stop_together([child.process for child in self.children], timeout_s=30)
+        for child, code in zip(self.children, codes, strict=True):
             self.on_event(f"stopped {child.spec.role} worker {child.spec.web_port} (exit code {code})")

@@ -130,31 +130,27 @@ class Processed:
 
 def measure_processing(workers: list[WorkerProcess], node_id: str, expected: int, *, timeout_s: float = 600.0,
                        stall_s: float = 60.0) -> Processed:
-    """Poll the workers' `node_id` counters until together they counted `expected` events; time and CPU
-    are taken from the first counted event (start-up and group join excluded) to the last."""
-    def counted() -> int:
-        return sum(int(worker.nodes()[node_id]["events_in"]) for worker in workers)
+    """Poll the workers' `node_id` counters until together they counted `expected` events, then read the
+    throughput clocks the workers kept themselves: events after each one's first batch, the wall time from
+    the first of them to the last, and the CPU each spent in between (start-up and group join excluded)."""
+    def nodes() -> list[dict[str, Any]]:
+        return [worker.nodes()[node_id] for worker in workers]
 
     deadline = time.monotonic() + timeout_s
-    first = 0
-    while not first:
-        if time.monotonic() > deadline or not all(w.running() for w in workers):
-            raise RideshareError(f"the workers processed nothing (see {workers[0].log_path})")
-        try:
-            first = counted()
-        except (urllib.error.URLError, OSError, KeyError):
-            first = 0
-        time.sleep(0.05)
-    started, cpu0 = time.perf_counter(), sum(w.cpu_seconds() for w in workers)
-    last, last_change = first, started
+    last, last_change = 0, time.monotonic()
     while last < expected:
+        if not all(w.running() for w in workers):
+            raise RideshareError(f"a worker exited at {last:,}/{expected:,} events (see {workers[0].log_path})")
         time.sleep(0.2)  # polling costs the workers CPU too: a few times a second is enough
         try:
-            current = counted()
-        except (urllib.error.URLError, OSError):
+            current = sum(int(node["events_in"]) for node in nodes())
+        except (urllib.error.URLError, OSError, KeyError):
             continue
         if current != last:
-            last, last_change = current, time.perf_counter()
-        elif time.perf_counter() - last_change > stall_s or time.monotonic() > deadline:
+            last, last_change = current, time.monotonic()
+        elif (last and time.monotonic() - last_change > stall_s) or time.monotonic() > deadline:
             raise RideshareError(f"the workers stalled at {last:,}/{expected:,} events (see {workers[0].log_path})")
-    return Processed(last - first, last_change - started, sum(w.cpu_seconds() for w in workers) - cpu0)
+    clocks = [node["clock"] for node in nodes() if node["clock"]["first_at"]]
+    return Processed(sum(int(clock["events"]) for clock in clocks),
+                     max(clock["last_at"] for clock in clocks) - min(clock["first_at"] for clock in clocks),
+                     sum(clock["last_cpu_s"] - clock["first_cpu_s"] for clock in clocks))

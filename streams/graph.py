@@ -15,10 +15,36 @@ from dataclasses import dataclass, field
 from itertools import pairwise
 from typing import Any, Literal
 
-__all__ = ["Node", "NodeKind", "Topology", "TopologyRegistry", "render_mermaid", "render_text"]
+__all__ = ["Node", "NodeKind", "ThroughputClock", "Topology", "TopologyRegistry", "render_mermaid", "render_text"]
 
 NodeKind = Literal["source", "operator", "sink"]
 _SHAPES: dict[str, tuple[str, str]] = {"source": ("[/", "/]"), "operator": ("[", "]"), "sink": ("[(", ")]")}
+
+
+@dataclass
+class ThroughputClock:
+    """Events a node took in after its first batch, with the wall time (epoch s) and process CPU at both ends.
+
+    The first batch only starts the clock (its events arrived before it), so `events / (last_at - first_at)`
+    is the node's rate while it had work, start-up and group join excluded."""
+
+    first_at: float = 0.0
+    last_at: float = 0.0
+    first_cpu_s: float = 0.0
+    last_cpu_s: float = 0.0
+    events: int = 0
+
+    def tick(self, events: int) -> None:
+        now, cpu_s = time.time(), time.process_time()
+        if self.first_at:
+            self.events += events
+        else:
+            self.first_at, self.first_cpu_s = now, cpu_s
+        self.last_at, self.last_cpu_s = now, cpu_s
+
+    def as_dict(self) -> dict[str, float | int]:
+        return {"first_at": self.first_at, "last_at": self.last_at, "first_cpu_s": self.first_cpu_s,
+                "last_cpu_s": self.last_cpu_s, "events": self.events}
 
 
 @dataclass
@@ -33,11 +59,16 @@ class Node:
     events_out: int = 0
     errors: int = 0
     cpu_ns: int = 0  # CPU time of the event-loop thread spent in this node (per batch, not per event: cheap)
+    # a throughput clock read inside the worker, from the end of the first batch in to the end of the last:
+    # an observer polling the web view sees counts late (a busy worker answers late) and would mistime them
+    clock: ThroughputClock = field(default_factory=ThroughputClock)
 
     def record(self, *, events_in: int = 0, events_out: int = 0, errors: int = 0) -> None:
         self.events_in += events_in
         self.events_out += events_out
         self.errors += errors
+        if events_in:
+            self.clock.tick(events_in)
 
     @contextmanager
     def timed(self) -> Iterator[None]:
@@ -51,7 +82,7 @@ class Node:
     def as_dict(self) -> dict[str, Any]:
         return {"id": self.id, "kind": self.kind, "description": self.description, "target": self.target,
                 "events_in": self.events_in, "events_out": self.events_out, "errors": self.errors,
-                "cpu_us": self.cpu_ns // 1000}
+                "cpu_us": self.cpu_ns // 1000, "clock": self.clock.as_dict()}
 
 
 @dataclass

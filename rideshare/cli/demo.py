@@ -33,7 +33,7 @@ from rideshare.cli.world_options import DEFAULTS, DriversOption, RidersOption, S
 from rideshare.infra import KafkaService, RedisService
 from rideshare.infra.process import port_open
 from rideshare.simulations import speed_option
-from rideshare.supervisor import ChildProcess, rideshare_command
+from rideshare.supervisor import ChildProcess, rideshare_command, stop_together
 from rideshare.topics import create_topics
 from schemas.limits import SPEED_AUTO, Speed, speed_label
 
@@ -171,12 +171,16 @@ class Demo:
         lakehouse.detail = f"{self.lakehouse_last}; {next_in}" if self.lakehouse_last else next_in
 
     def stop(self) -> None:
-        for key in ("lakehouse", "api", *sorted(k for k in self.components if k.startswith("worker-"))):
-            component = self.components.get(key)
-            if component is not None and component.process is not None:
-                with console.status(f"stopping {component.name} ..."):
-                    # TERM, then KILL after 30 s (a Faust worker can wait on in-flight messages for ever).
-                    code = component.process.stop(timeout_s=30)
+        # The producers first (the lakehouse build, then the simulation flushing its last events), then every
+        # worker at once: each leaves its group on TERM and is killed 30 s later if its shutdown hangs.
+        for stage in (["lakehouse"], ["api"], sorted(k for k in self.components if k.startswith("worker-"))):
+            stopping = [(component, component.process) for key in stage
+                        if (component := self.components.get(key)) is not None and component.process is not None]
+            if not stopping:
+                continue
+            with console.status(f"stopping {', '.join(component.name for component, _ in stopping)} ..."):
+                codes = stop_together([process for _, process in stopping], timeout_s=30)
+            for (component, _), code in zip(stopping, codes, strict=True):
                 component.state, component.detail = "stopped", f"exit code {code}"
         for service in reversed(self.started_services):
             with console.status(f"stopping {service.__class__.__name__.removesuffix('Service')} ..."):

@@ -60,3 +60,19 @@ def test_describe_cli_prints_the_real_topologies_without_a_broker(tmp_path: Path
     assert "subgraph surge" in result.output and "dedup_seen_gps --> gps_window" in result.output
     bad = CliRunner().invoke(app, ["topology", "describe", "--topologies", "nope"])
     assert bad.exit_code == 1 and "unknown topology" in bad.output
+
+
+def test_a_node_clock_times_from_the_end_of_its_first_batch_to_the_end_of_its_last() -> None:
+    node = sample().nodes["demo.window"]
+    node.record(events_out=4)  # nothing in: the clock does not start
+    assert node.clock.first_at == 0.0
+    node.record(events_in=100)  # the first batch arrived before the clock could see it: it only starts it
+    started = node.clock.as_dict()
+    assert started["events"] == 0 and started["first_at"] > 0 and started["first_cpu_s"] > 0
+    sum(n * n for n in range(200_000))  # CPU spent between batches is the node's process working
+    node.record(events_in=30)
+    node.record(events_in=20, errors=1)
+    clock = node.as_dict()["clock"]
+    assert clock["events"] == 50 and node.events_in == 150
+    assert clock["first_at"] == started["first_at"] and clock["last_at"] >= clock["first_at"]
+    assert clock["last_cpu_s"] > clock["first_cpu_s"]
