@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
+from math import asin, cos, sin, sqrt
 
 __all__ = [
     "EARTH_RADIUS_M",
@@ -24,8 +25,8 @@ def haversine_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     p2 = lat2 * _RAD
     dp = p2 - p1
     dl = (lon2 - lon1) * _RAD
-    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
-    return 2 * EARTH_RADIUS_M * math.asin(min(1.0, math.sqrt(a)))
+    a = sin(dp / 2) ** 2 + cos(p1) * cos(p2) * sin(dl / 2) ** 2  # module-level names: it runs for every GPS ping
+    return 2 * EARTH_RADIUS_M * asin(min(1.0, sqrt(a)))
 
 
 def bearing_deg(lat1: float, lon1: float, lat2: float, lon2: float) -> float:

@@ -124,6 +124,7 @@ class MessageBuffer:
         self._size = 0
         self._arrived = asyncio.Event()
         self._marker_arrived = False  # a record with no value (a step marker) ends the wait for more
+        self._last_take_full = False  # the last batch was full: a backlog is being drained
 
     def __len__(self) -> int:
         return self._size
@@ -157,6 +158,15 @@ class MessageBuffer:
             self._arrived.set()
         return True
 
+    def caught_up(self) -> bool:
+        """Every partition with a position is buffered up to its high watermark (as of its last fetch)."""
+        consumer = self._consumer_of()
+        for tp, next_offset in self.next_offset.items():
+            highwater = consumer.highwater(tp)
+            if highwater is None or next_offset < highwater:
+                return False
+        return bool(self.next_offset)
+
     def expect(self, tp: TP, offset: int) -> None:
         """Partition `tp` reads on from `offset` (where it was sought to), unless it already has a position."""
         self.next_offset.setdefault(tp, offset)
@@ -181,7 +191,9 @@ class MessageBuffer:
 
     async def take(self, max_events: int, within_s: float, *, idle_s: float | None = None) -> list[Any]:
         """Wait for messages (at most `idle_s` when given: then an empty list), then up to `within_s` more
-        for `max_events` of them, unless a record with no value (a step marker) came; per-partition order."""
+        for `max_events` of them, unless a record with no value (a step marker) came, or the batch ends a
+        backlog (the last batch was full and every partition is now read up to its high watermark: nothing
+        more is there to wait for, so the tail lands now rather than after `within_s`); per-partition order."""
         if not self._size:
             if idle_s is None:
                 await self._arrived.wait()
@@ -194,7 +206,9 @@ class MessageBuffer:
             loop = asyncio.get_running_loop()
             deadline = loop.time() + within_s
             # a step marker closes its partition's step: the simulation sends nothing more until the loop answers
-            while self._size < max_events and not self._marker_arrived and (left := deadline - loop.time()) > 0:
+            drains_backlog = self._last_take_full
+            while (self._size < max_events and not self._marker_arrived and not (drains_backlog and self.caught_up())
+                   and (left := deadline - loop.time()) > 0):
                 self._arrived.clear()
                 try:
                     await asyncio.wait_for(self._arrived.wait(), left)
@@ -215,6 +229,7 @@ class MessageBuffer:
             queues = [queue for queue in queues if queue]
         self._size -= len(taken)
         self._marker_arrived = False
+        self._last_take_full = len(taken) >= max_events
         if not self._size:
             self._arrived.clear()
         if self._paused and self._size < self.max_buffered // 2:

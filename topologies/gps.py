@@ -23,7 +23,7 @@ import time
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from typing import Any
 
 import faust
 import h3
@@ -148,8 +148,10 @@ class PositionSummary(msgspec.Struct):
     distance_m: float
 
 
-class ClosedWindow(NamedTuple):
-    """A window as the sweep closed it (entities keep changing after): its GEO member, point and JSON summary."""
+class ClosedWindow(msgspec.Struct, frozen=True):
+    """A window as the sweep closed it (entities keep changing after): its GEO member, point and JSON summary.
+
+    One per closed window, so a Struct: several times cheaper to create than a NamedTuple."""
 
     entity_id: str
     member: str

@@ -31,6 +31,10 @@ class Consumer:
     acked: list[Message] = field(default_factory=list)
     full: list[TP] = field(default_factory=list)
     dropped: list[TP] = field(default_factory=list)
+    highwaters: dict[TP, int] = field(default_factory=dict)  # as of each partition's last fetch
+
+    def highwater(self, tp: TP) -> int | None:
+        return self.highwaters.get(tp)
 
     def ack(self, message: Message) -> None:
         self._unacked_messages.discard(message)
@@ -115,6 +119,48 @@ def test_a_step_marker_ends_the_wait_for_a_fuller_batch() -> None:
     batch, waited_s = asyncio.run(take_within_a_long_linger())
     assert [m.offset for m in batch] == [0, 1, 2, 3]
     assert waited_s < 1.0  # not the 5 s linger: nothing follows a marker until the loop answers
+
+
+async def timed_take(buffer: MessageBuffer, max_events: int, within_s: float) -> tuple[list[Message], float]:
+    started = time.monotonic()
+    batch = await buffer.take(max_events, within_s=within_s)
+    return batch, time.monotonic() - started
+
+
+def test_the_batch_after_a_full_one_lands_as_soon_as_the_backlog_is_read_to_its_end() -> None:
+    consumer = Consumer()
+    buffer = MessageBuffer(lambda: consumer, max_buffered=100)
+    fill(buffer, consumer, A, 12)
+    fill(buffer, consumer, B, 3)
+    consumer.highwaters = {A: 12, B: 3}
+
+    async def drain() -> tuple[list[Message], list[Message], float]:
+        full, _ = await timed_take(buffer, 10, within_s=5.0)
+        tail, waited_s = await timed_take(buffer, 10, within_s=5.0)
+        return full, tail, waited_s
+
+    full, tail, waited_s = asyncio.run(drain())
+    assert len(full) == 10 and [(m.tp, m.offset) for m in tail] == [(A, offset) for offset in range(7, 12)]
+    assert waited_s < 1.0  # not the 5 s linger: the full batch before it drained a backlog that is now read
+
+
+def test_a_partial_batch_still_waits_its_linger_while_a_partition_has_more_to_fetch_or_no_full_batch_came_before() -> None:
+    consumer = Consumer()
+    buffer = MessageBuffer(lambda: consumer, max_buffered=100)
+    fill(buffer, consumer, A, 13)
+    consumer.highwaters = {A: 20}  # 7 more records on the broker, not fetched yet
+
+    async def take_three() -> tuple[list[Message], float, list[Message], float]:
+        await timed_take(buffer, 10, within_s=5.0)
+        tail, tail_waited_s = await timed_take(buffer, 10, within_s=0.3)
+        consumer.highwaters = {A: 16}
+        fill(buffer, consumer, A, 3, start=13)
+        live, live_waited_s = await timed_take(buffer, 10, within_s=0.3)  # caught up, after a partial batch: live traffic
+        return tail, tail_waited_s, live, live_waited_s
+
+    tail, tail_waited_s, live, live_waited_s = asyncio.run(take_three())
+    assert len(tail) == 3 and tail_waited_s >= 0.29
+    assert len(live) == 3 and live_waited_s >= 0.29
 
 
 def test_without_a_marker_take_waits_its_linger_for_more() -> None:
