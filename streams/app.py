@@ -19,6 +19,7 @@ from typing import Any
 import faust
 from faust.types import TP
 from faust.web import Request, Response, View
+from mode import Service
 
 from core.exceptions import RideshareError
 from core.settings import Settings, load_settings
@@ -31,7 +32,8 @@ from streams.metrics import StreamMetrics
 from streams.monitor import LeanMonitor
 from streams.tables import ChangelogTable
 
-__all__ = ["LEAN_TRANSPORT_SCHEME", "StreamsContext", "WorkerRole", "app_id_for", "broker_urls", "context_of", "create_app", "datadir_for"]
+__all__ = ["GC_YOUNG_THRESHOLD", "LEAN_TRANSPORT_SCHEME", "GarbageCollectorTuning", "StreamsContext", "WorkerRole", "app_id_for",
+           "broker_urls", "context_of", "create_app", "datadir_for"]
 
 log = logging.getLogger(__name__)
 
@@ -122,22 +124,26 @@ def create_app(settings: Settings, *, role: WorkerRole = WorkerRole.REALTIME, ap
     context.registry.lag_probe = _lag_probe(app)
     _add_views(app, context)
     install_health(app, settings, context.metrics)
-    app.on_startup_finished = _tune_garbage_collector
+    # first of the app's extra services, so it runs before the batch agents take a batch (a Faust Worker
+    # replaces `app.on_startup_finished` with its own, so that hook cannot carry it)
+    app._extra_services.insert(0, GarbageCollectorTuning())
     if settings.fault_unfetched_partition:
         topic, _, partition = settings.fault_unfetched_partition.rpartition(":")
         app.topics.fault_unfetched_partition = TP(topic, int(partition))  # type: ignore[attr-defined]  # a BatchConductor
     return app
 
 
-async def _tune_garbage_collector() -> None:
-    """Once the worker has started (topologies built, tables recovered): what exists now lives as long as
-    the process, so it leaves the collector's generations (`gc.freeze`), and young collections run
-    `GC_YOUNG_THRESHOLD` allocations apart."""
-    gc.collect()
-    gc.freeze()
-    _, middle, oldest = gc.get_threshold()
-    gc.set_threshold(GC_YOUNG_THRESHOLD, max(middle, 20), max(oldest, 100))
-    log.info("garbage collector: %d start-up objects frozen, thresholds %s", gc.get_freeze_count(), gc.get_threshold())
+class GarbageCollectorTuning(Service):
+    """Started with the worker, after table recovery: what exists now lives as long as the process, so it
+    leaves the collector's generations (`gc.freeze`), and young collections run `GC_YOUNG_THRESHOLD`
+    allocations apart."""
+
+    async def on_start(self) -> None:
+        gc.collect()
+        gc.freeze()
+        _, middle, oldest = gc.get_threshold()
+        gc.set_threshold(GC_YOUNG_THRESHOLD, max(middle, 20), max(oldest, 100))
+        log.info("garbage collector: %d start-up objects frozen, thresholds %s", gc.get_freeze_count(), gc.get_threshold())
 
 
 def _lag_probe(app: faust.App) -> Any:
@@ -182,7 +188,8 @@ def _add_views(app: faust.App, context: StreamsContext) -> None:
     @app.page("/topology/")
     class TopologyView(View):
         async def get(self, request: Request) -> Response:
-            return self.json({**context.registry.as_dict(), "consumer": _consumer_state(app)})
+            collector = {"thresholds": gc.get_threshold(), "frozen": gc.get_freeze_count()}
+            return self.json({**context.registry.as_dict(), "consumer": _consumer_state(app), "collector": collector})
 
 
 def __getattr__(name: str) -> Any:

@@ -15,6 +15,7 @@ from rideshare.worker_process import WorkerProcess
 from schemas.catalog import topic_spec
 from schemas.codec import encode
 from schemas.live_state import LiveStateKeys
+from streams.app import GC_YOUNG_THRESHOLD
 from tests.integration.topology_events import (
     T0_MS,
     ChannelRecorder,
@@ -40,6 +41,12 @@ def dedup_settings(topics: Settings, redis_service: object, tmp_path_factory: py
 def worker(dedup_settings: Settings) -> Iterator[WorkerProcess]:
     with started_worker(dedup_settings, "dedup,gps", assigned_topic="gps") as process:
         yield process
+
+
+def test_the_running_worker_has_its_garbage_collector_tuned(worker: WorkerProcess) -> None:
+    # partitions are assigned (the fixture's wait) before the worker starts its services, the tuning first
+    wait_until(lambda: worker.get_json("/topology/")["collector"]["thresholds"][0] == GC_YOUNG_THRESHOLD, 60, "the tuning")
+    assert worker.get_json("/topology/")["collector"]["frozen"] > 10_000
 
 
 def test_a_routed_view_answers_before_the_first_checkpoint(worker: WorkerProcess) -> None:

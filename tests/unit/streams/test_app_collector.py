@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from core.settings import load_settings
-from streams.app import GC_YOUNG_THRESHOLD, create_app
+from streams.app import GC_YOUNG_THRESHOLD, GarbageCollectorTuning, create_app
 
 
 @pytest.fixture
@@ -25,7 +25,8 @@ def test_startup_finished_freezes_the_heap_and_raises_the_young_threshold(tmp_pa
     gc.unfreeze()
     gc.set_threshold(700, 10, 10)
     app = create_app(load_settings(local_dir=tmp_path), web_port=16997)
-    assert app.on_startup_finished is not None
-    asyncio.run(app.on_startup_finished())
+    tuning = app._extra_services[0]  # started before any batch agent (a real worker's: tests/integration/test_topology_dedup.py)
+    assert isinstance(tuning, GarbageCollectorTuning)
+    asyncio.run(tuning.on_start())
     assert gc.get_threshold()[0] == GC_YOUNG_THRESHOLD
     assert gc.get_freeze_count() > 1_000  # the app, Faust and everything imported so far
