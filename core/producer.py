@@ -51,9 +51,11 @@ class EventProducer:
             "statistics.interval.ms": 1000,  # broker connection states for `health`
         }
         config.update(overrides)
-        self.health = BrokerHealth()
-        config["error_cb"] = lambda error: self.health.on_error(error.code(), error.str())
-        config["stats_cb"] = self.health.on_stats
+        self.health = health = BrokerHealth()
+        # The callbacks hold the health record only, not this object: no reference cycle, so a producer
+        # dropped by its owner is destroyed at once instead of reconnecting until a garbage collection.
+        config["error_cb"] = lambda error: health.on_error(error.code(), error.str())
+        config["stats_cb"] = health.on_stats
         self._producer = Producer(config)
         self.capacity = int(config["queue.buffering.max.messages"])
         self._high_water, self._low_water = self.capacity // 2, self.capacity // 4
@@ -182,6 +184,19 @@ class EventProducer:
             raise UndeliveredError(remaining, timeout_s)
         if self.failed:
             raise RideshareError(f"{self.failed} events failed delivery, first: {self.first_failure}")
+
+    def close(self, timeout_s: float = 60.0) -> None:
+        """Flush (raising as `flush` does), then shut the client down: it stops connecting to the brokers.
+
+        Events the flush could not deliver are dropped (its error says how many): queued events never
+        expire here, and the client's own close would wait for them for ever."""
+        try:
+            self.flush(timeout_s)
+        finally:
+            if len(self._producer):
+                self._producer.purge()
+                self._producer.poll(0)
+            self._producer.close()
 
 
 class UndeliveredError(RideshareError):

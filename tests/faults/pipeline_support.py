@@ -113,8 +113,7 @@ class SteadyLoad:
         self._thread.join(30)
         if self.error is not None:
             raise AssertionError(f"the load producer failed: {self.error!r}") from self.error
-        self.producer.flush(flush_timeout_s)
-        del self.producer  # its client would keep reconnecting to a cluster stopped after the test
+        self.producer.close(flush_timeout_s)  # or its client would keep reconnecting to a cluster stopped after the test
         return self.count
 
 
