@@ -83,6 +83,12 @@ def _wall_clock_us() -> int:
     return time.time_ns() // 1000
 
 
+RELOAD_AFTER_VERSIONS = 100
+"""A snapshot brought up to date commit by commit grows by every commit it took in (about 70 KB each, a
+worker's memory climbing for as long as it runs); loaded afresh it starts from the last checkpoint, which
+Delta writes every 100 versions by default."""
+
+
 class DeltaLog:
     """One Delta table: committed app-transaction versions and appends (opened lazily)."""
 
@@ -90,14 +96,17 @@ class DeltaLog:
         self.uri = uri
         self._storage_options = storage_options or None
         self._table: DeltaTable | None = None
+        self._loaded_version = 0
 
     def refresh(self) -> None:
         """See commits made since the last look (by this or any other writer)."""
         if self._table is not None:
             self._table.update_incremental()
-            return
+            if self._table.version() - self._loaded_version < RELOAD_AFTER_VERSIONS:
+                return
         try:
             self._table = DeltaTable(self.uri, storage_options=self._storage_options)
+            self._loaded_version = self._table.version()
         except TableNotFoundError:
             self._table = None  # created by the first append
 
@@ -110,6 +119,7 @@ class DeltaLog:
         """Create the table empty (or load it if another writer did), so every append has a snapshot."""
         self._table = DeltaTable.create(self.uri, schema, mode="ignore", partition_by=list(partition_by),
                                         storage_options=self._storage_options)
+        self._loaded_version = self._table.version()
 
     def committed_version(self, app: str) -> int | None:
         return None if self._table is None else self._table.transaction_version(app)

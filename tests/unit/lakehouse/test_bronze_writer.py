@@ -12,6 +12,7 @@ import pytest
 from deltalake import DeltaTable, write_deltalake
 
 from core.settings import Settings, load_settings
+from lakehouse.bronze import writer as writer_module
 from lakehouse.bronze.exceptions import BronzeTransientError, OffsetDiscontinuityError
 from lakehouse.bronze.specs import EVENT_TABLES, arrow_schema, bronze_table_uri
 from lakehouse.bronze.validation import KafkaRecord
@@ -258,3 +259,20 @@ def test_a_valid_event_of_every_topic_round_trips_through_its_table(lake: Settin
             assert stored is None or pd.isna(stored), name
         else:
             assert stored == value, name
+
+
+def test_the_snapshot_is_loaded_afresh_every_so_many_versions_and_still_sees_every_commit(
+        lake: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    # brought up to date commit by commit, a snapshot grows with every commit it takes in (a worker's memory)
+    monkeypatch.setattr(writer_module, "RELOAD_AFTER_VERSIONS", 5)
+    writer = BronzeWriter(lake, "gps")
+    snapshots: list[DeltaTable] = []  # kept alive: distinct objects are distinct snapshots
+    for batch in range(12):
+        writer.write(gps_records(range(batch * 10, batch * 10 + 10)))
+        table = writer._events_log._table
+        assert table is not None
+        if not any(table is seen for seen in snapshots):
+            snapshots.append(table)
+    assert len(snapshots) >= 3
+    assert writer.write(gps_records(range(110, 130))).skipped == 10  # committed offsets are seen through the reloads
+    assert len(rows(lake, "gps")) == 130
