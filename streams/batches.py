@@ -43,6 +43,7 @@ routes table writes to a partition (`on_partition_of`), and aiokafka's partition
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 import weakref
@@ -53,7 +54,7 @@ from typing import Any, Protocol, cast
 
 import aiokafka
 import faust
-from faust.exceptions import NotReady
+from faust.exceptions import ConsumerNotStarted, NotReady
 from faust.streams import _current_event  # Faust keeps no public setter: its streams use this one
 from faust.transport.conductor import Conductor
 from faust.transport.consumer import CONSUMER_FETCHING
@@ -62,6 +63,7 @@ from faust.types import TP
 from mode import Service
 
 from streams.context import context_of
+from streams.metadata import wait_until_listed
 
 __all__ = ["BatchAgent", "BatchConductor", "BatchProcessor", "LeanConsumer", "MessageBuffer", "Transport", "batch_agent",
            "on_partition_of"]
@@ -162,7 +164,10 @@ class MessageBuffer:
         """Every partition with a position is buffered up to its high watermark (as of its last fetch)."""
         consumer = self._consumer_of()
         for tp, next_offset in self.next_offset.items():
-            highwater = consumer.highwater(tp)
+            try:
+                highwater = consumer.highwater(tp)
+            except (AssertionError, ConsumerNotStarted):  # aiokafka's "not assigned" (a revoke, which clears this
+                return False  # buffer next), or a worker stopping: no early return, the batch waits its linger
             if highwater is None or next_offset < highwater:
                 return False
         return bool(self.next_offset)
@@ -266,20 +271,6 @@ class MessageBuffer:
         self._paused.clear()
 
 
-_AIOKAFKA_CLUSTER_LOG = logging.getLogger("aiokafka.cluster")
-
-
-class _NotListedYet(logging.Filter):
-    """Drops aiokafka's "not found in cluster metadata" error for the topics being waited for: expected then."""
-
-    def __init__(self, topics: Sequence[str]) -> None:
-        super().__init__()
-        self.topics = frozenset(topics)
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return not (record.msg == "Topic %s not found in cluster metadata" and record.args and record.args[0] in self.topics)
-
-
 INTERNAL_TOPIC_WAIT_S = 30.0
 """How long the subscription waits for the broker to list an internal topic Faust has just created."""
 
@@ -304,22 +295,19 @@ class BatchConductor(Conductor):
         return index
 
     async def _wait_until_listed(self, topics: Sequence[str]) -> None:
-        """Return once the broker's metadata lists every one of `topics` (or after `INTERNAL_TOPIC_WAIT_S`)."""
+        """Return once every broker's metadata lists every one of `topics` (or after `INTERNAL_TOPIC_WAIT_S`)."""
         try:
             producer = self.app.producer._ensure_producer()  # type: ignore[attr-defined]  # Faust's aiokafka driver
         except NotReady:  # Faust starts its producer before the conductor: only a worker shutting down gets here
             return
-        expected = _NotListedYet(topics)
-        _AIOKAFKA_CLUSTER_LOG.addFilter(expected)
-        try:
-            for topic in topics:
-                try:
+        unlisted = await wait_until_listed(producer.client, topics, timeout_s=INTERNAL_TOPIC_WAIT_S)
+        for topic, brokers in unlisted.items():
+            log.warning("internal topic %s is still not in the metadata of broker(s) %s after %.0f s: its partitions "
+                        "stay unassigned until a later rebalance", topic, brokers, INTERNAL_TOPIC_WAIT_S)
+        for topic in topics:  # the producer's own metadata learns them too: key-routed views hash keys with it
+            if topic not in unlisted:
+                with contextlib.suppress(TimeoutError, aiokafka.errors.KafkaError):
                     await asyncio.wait_for(producer.partitions_for(topic), INTERNAL_TOPIC_WAIT_S)
-                except (TimeoutError, aiokafka.errors.KafkaError) as exc:
-                    log.warning("internal topic %s is still not in the broker's metadata after %.0f s (%r): its partitions "
-                                "stay unassigned until a later rebalance", topic, INTERNAL_TOPIC_WAIT_S, exc)
-        finally:
-            _AIOKAFKA_CLUSTER_LOG.removeFilter(expected)
 
 
 async def _never_returns() -> None:

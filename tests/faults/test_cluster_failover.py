@@ -10,12 +10,15 @@ started once for this module, on ports of this checkout's block (RIDESHARE_KAFKA
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
+import uuid
 from collections.abc import Iterator
 
 import pytest
-from confluent_kafka.admin import AdminClient, ConfigResource
+from aiokafka import AIOKafkaClient
+from confluent_kafka.admin import AdminClient, ConfigResource, NewTopic
 
 from core.settings import Settings
 from rideshare.infra import KafkaService, RedisService
@@ -24,6 +27,7 @@ from rideshare.topics import create_topics
 from rideshare.worker_process import settings_env
 from schemas.catalog import CATALOG
 from streams.app import WorkerRole, app_id_for
+from streams.metadata import unlisted_topics, wait_until_listed
 from tests.faults.pipeline_support import Loads, Pipeline, ride_out_fault
 
 pytestmark = pytest.mark.integration
@@ -89,6 +93,27 @@ def assert_three_replicas_two_in_sync(settings: Settings) -> None:
     resources = [ConfigResource("topic", name) for name in checked if not name.startswith("__")]
     for resource, future in admin.describe_configs(resources).items():
         assert future.result()["min.insync.replicas"].value == "2", resource.name
+
+
+def test_a_new_topic_counts_as_listed_only_once_every_broker_lists_it(cluster: KafkaService, cluster_settings: Settings) -> None:
+    # what a worker waits for before its group leader assigns the partitions of the changelogs it just created
+    topic = f"{cluster_settings.topic_namespace}listed-{uuid.uuid4().hex[:6]}"
+
+    async def create_and_wait() -> tuple[set[int], dict[str, list[int]], dict[str, list[int]]]:
+        client = AIOKafkaClient(bootstrap_servers=cluster_settings.bootstrap_servers)
+        await client.bootstrap()
+        try:
+            brokers = {broker.nodeId for broker in client.cluster.brokers()}
+            before = await unlisted_topics(client, [topic])
+            admin = AdminClient({"bootstrap.servers": cluster_settings.bootstrap_servers})
+            admin.create_topics([NewTopic(topic, 12, 3)])[topic].result(timeout=30)
+            return brokers, before, await wait_until_listed(client, [topic], timeout_s=30)
+        finally:
+            await client.close()
+
+    brokers, before, after = asyncio.run(create_and_wait())
+    assert len(brokers) == 3 and set(before[topic]) == brokers  # every broker was asked, not one of them
+    assert after == {}
 
 
 def test_one_node_killed_mid_run_loses_and_doubles_nothing_and_the_pipeline_recovers_by_itself(

@@ -32,8 +32,10 @@ class Consumer:
     full: list[TP] = field(default_factory=list)
     dropped: list[TP] = field(default_factory=list)
     highwaters: dict[TP, int] = field(default_factory=dict)  # as of each partition's last fetch
+    revoked: set[TP] = field(default_factory=set)  # no longer assigned (the buffer has not been cleared yet)
 
     def highwater(self, tp: TP) -> int | None:
+        assert tp not in self.revoked, "Partition is not assigned"  # as aiokafka's consumer does
         return self.highwaters.get(tp)
 
     def ack(self, message: Message) -> None:
@@ -161,6 +163,21 @@ def test_a_partial_batch_still_waits_its_linger_while_a_partition_has_more_to_fe
     tail, tail_waited_s, live, live_waited_s = asyncio.run(take_three())
     assert len(tail) == 3 and tail_waited_s >= 0.29
     assert len(live) == 3 and live_waited_s >= 0.29
+
+
+def test_a_partition_revoked_under_a_waiting_take_only_ends_the_early_return() -> None:
+    consumer = Consumer()
+    buffer = MessageBuffer(lambda: consumer, max_buffered=100)
+    fill(buffer, consumer, A, 12)
+    consumer.highwaters = {A: 12}
+
+    async def take_two() -> tuple[list[Message], float]:
+        await timed_take(buffer, 10, within_s=5.0)
+        consumer.revoked.add(A)
+        return await timed_take(buffer, 10, within_s=0.3)
+
+    tail, waited_s = asyncio.run(take_two())
+    assert len(tail) == 2 and waited_s >= 0.29  # no crash: the batch waits its linger, as without a backlog
 
 
 def test_without_a_marker_take_waits_its_linger_for_more() -> None:
