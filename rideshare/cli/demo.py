@@ -255,15 +255,19 @@ def _poll_api(client: httpx.Client) -> dict[str, Any] | None:
 
 
 @contextlib.contextmanager
-def _sigterm_as_interrupt() -> Iterator[None]:
+def _stop_signals_as_interrupt() -> Iterator[None]:
+    """SIGTERM and SIGINT stop the demo as Ctrl-C does. SIGINT too, because a demo started in the background
+    by a script inherits SIGINT ignored (the shell's rule for background jobs), and then `kill -INT` did
+    nothing while the demo ran on until --duration; its children run in sessions of their own anyway."""
     def handler(signum: int, frame: FrameType | None) -> None:
         raise KeyboardInterrupt
 
-    previous = signal.signal(signal.SIGTERM, handler)
+    previous = {signum: signal.signal(signum, handler) for signum in (signal.SIGTERM, signal.SIGINT)}
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for signum, disposition in previous.items():
+            signal.signal(signum, disposition)
 
 
 def demo(
@@ -301,7 +305,7 @@ def demo(
 def run_demo(s: Settings, options: DemoOptions) -> None:
     app = Demo(s, options, s.local_dir / "demo")
     started_at = time.monotonic()
-    with _sigterm_as_interrupt():
+    with _stop_signals_as_interrupt():
         try:
             app.start()
             _print_urls(s, options, app)
