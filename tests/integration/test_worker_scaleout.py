@@ -3,11 +3,14 @@ and work through a backlog together faster than one worker alone, at about its C
 
 Each backlog is encoded beforehand and written in one burst: one worker alone finds all of it on the
 topic; the pair gets its backlog once the partitions are split (so both take their share of all of it),
-written several times faster than the two read, so that both measurements time reading a backlog."""
+written while both are stopped (SIGSTOP, for the second the burst takes: well inside the group's session
+timeout), so that both measurements time reading a backlog, not the writer competing with the readers
+for the two cores."""
 
 from __future__ import annotations
 
-import threading
+import os
+import signal
 import time
 import uuid
 from pathlib import Path
@@ -77,12 +80,15 @@ def test_two_workers_split_the_partitions_and_read_a_backlog_faster_than_one_exa
         every = set(range(topic_spec("gps").partitions))
         wait_until(lambda: first.assigned(gps) | second.assigned(gps) == every and bool(first.assigned(gps))
                    and bool(second.assigned(gps)) and not first.assigned(gps) & second.assigned(gps), 120, "the split")
-        writer = threading.Thread(target=write_backlog, args=(pair, backlog), name="backlog")
-        writer.start()
+        pids = [worker.pid for worker in (first, second) if worker.pid is not None]
+        for pid in pids:
+            os.kill(pid, signal.SIGSTOP)
         try:
-            two = measure_processing([first, second], "dedup.decode-gps", BACKLOG)
+            write_backlog(pair, backlog)
         finally:
-            writer.join(120)
+            for pid in pids:
+                os.kill(pid, signal.SIGCONT)
+        two = measure_processing([first, second], "dedup.decode-gps", BACKLOG)
         shares = [int(w.nodes()["dedup.decode-gps"]["events_in"]) for w in (first, second)]
     finally:
         first.stop()

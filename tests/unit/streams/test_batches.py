@@ -25,10 +25,9 @@ class Message:
 
 @dataclass
 class Consumer:
-    """What the buffer and the agent use of Faust's consumer: tracked messages, acks, partition pauses."""
+    """What the buffer and the agent use of Faust's consumer: acks, partition pauses."""
 
-    _unacked_messages: set[Message] = field(default_factory=set)
-    acked: list[Message] = field(default_factory=list)
+    acked: list[tuple[TP, int]] = field(default_factory=list)
     full: list[TP] = field(default_factory=list)
     dropped: list[TP] = field(default_factory=list)
     highwaters: dict[TP, int] = field(default_factory=dict)  # as of each partition's last fetch
@@ -38,9 +37,8 @@ class Consumer:
         assert tp not in self.revoked, "Partition is not assigned"  # as aiokafka's consumer does
         return self.highwaters.get(tp)
 
-    def ack(self, message: Message) -> None:
-        self._unacked_messages.discard(message)
-        self.acked.append(message)
+    def ack_offsets(self, offsets: dict[TP, list[int]]) -> None:
+        self.acked.extend((tp, offset) for tp, tp_offsets in offsets.items() for offset in tp_offsets)
 
     def on_buffer_full(self, tp: TP) -> None:
         self.full.append(tp)
@@ -74,8 +72,7 @@ def fill(buffer: MessageBuffer, consumer: Consumer, tp: TP, count: int, start: i
     buffer.expect(tp, start)
     messages = [Message(tp, offset) for offset in range(start, start + count)]
     for message in messages:
-        if buffer.put(tp, message):
-            consumer._unacked_messages.add(message)
+        assert buffer.put(tp, message)
     return messages
 
 
@@ -201,12 +198,13 @@ def test_the_worker_consumer_holds_fetches_at_most_the_lean_fetch_wait(tmp_path:
     assert consumer._fetch_max_wait_ms == FETCH_MAX_WAIT_MS < 1_500  # Faust's own consumer holds fetches 1.5 s
 
 
-def test_clear_forgets_buffered_messages_so_a_rebalance_does_not_wait_for_them() -> None:
+def test_clear_forgets_buffered_messages_and_positions() -> None:
     consumer = Consumer()
     buffer = MessageBuffer(lambda: consumer, max_buffered=100)
     fill(buffer, consumer, A, 7)
     buffer.clear()
-    assert len(buffer) == 0 and not consumer._unacked_messages and buffer.next_offset == {}
+    assert len(buffer) == 0 and buffer.next_offset == {}
+    assert not buffer.put(A, Message(A, 7))  # no position: nothing is accepted until the partition is sought again
 
 
 def test_a_partition_accepts_only_its_next_offset_from_where_it_was_sought() -> None:
@@ -231,7 +229,6 @@ def test_rewind_drops_the_buffered_messages_from_the_offset_on_and_reads_on_from
     fill(buffer, consumer, B, 3)
     buffer.rewind(A, 4)
     assert len(buffer) == 7 and buffer.buffered(A) == 4 and buffer.next_offset[A] == 4
-    assert {m.offset for m in consumer._unacked_messages if m.tp == A} == {0, 1, 2, 3}
     assert buffer.put(A, Message(A, 4)) and not buffer.put(A, Message(A, 9))
     batch = asyncio.run(buffer.take(100, within_s=0.0))
     assert [m.offset for m in batch if m.tp == A] == [0, 1, 2, 3, 4]
@@ -292,9 +289,8 @@ def test_a_batch_taken_as_partitions_are_revoked_is_not_left_for_faust_to_wait_f
         return processor, app.consumer
 
     processor, consumer = asyncio.run(scenario())
-    # processed and acked, or dropped and read again by the next owner: never tracked forever
-    assert not consumer._unacked_messages
-    assert {m.offset for m in processor.processed} == {m.offset for m in consumer.acked}
+    # processed and acked, or not processed and read again by the next owner
+    assert {(m.tp, m.offset) for m in processor.processed} == set(consumer.acked)
 
 
 def test_pending_messages_are_checkpointed_and_acked_before_a_revoke() -> None:
@@ -312,4 +308,31 @@ def test_pending_messages_are_checkpointed_and_acked_before_a_revoke() -> None:
         return processor, app.consumer
 
     processor, consumer = asyncio.run(scenario())
-    assert processor.checkpoints == 1 and len(consumer.acked) == 8 and not consumer._unacked_messages
+    assert processor.checkpoints == 1 and consumer.acked == [(A, offset) for offset in range(8)]
+
+
+def test_a_checkpoints_acks_commit_the_run_of_offsets_that_follows_the_last_commit(tmp_path: Path) -> None:
+    """`LeanConsumer.ack_offsets` and its `_new_offset` on Faust's own consumer: the offsets Faust commits."""
+    settings = load_settings(topic_namespace="unit.", local_dir=tmp_path)
+    app = create_app(settings, web_port=16069)
+    consumer = app.consumer
+    app.topics._acking_topics.update({"gps", "trips"})  # what subscribing a batch topic does
+    C = TP("trips", 0)
+    consumer._committed_offset[A] = 100
+    consumer.ack_offsets({A: list(range(90, 140)), B: [0, 1, 2], C: []})  # below the commit: already committed
+    assert consumer._n_acked == 40 + 3
+    assert consumer._filter_committable_offsets([A, B, C]) == {A: 140, B: 3}
+    assert not consumer._acked[A] and not consumer._acked_index[A]
+    # a gap (an offset not acked yet) stops the commit before it, as Faust's own scan does
+    consumer._committed_offset.update({A: 140, B: 3})
+    consumer.ack_offsets({A: [140, 141, 143, 144]})
+    assert consumer._filter_committable_offsets([A]) == {A: 142}
+    consumer._committed_offset[A] = 142
+    consumer.ack_offsets({A: [142]})
+    assert consumer._filter_committable_offsets([A]) == {A: 145}
+    # acked twice (a re-delivery): counted once
+    consumer._committed_offset[A] = 145
+    consumer.ack_offsets({A: [145, 146]})
+    consumer.ack_offsets({A: [146, 147]})
+    assert consumer._n_acked == 43 + 4 + 1 + 3
+    assert consumer._filter_committable_offsets([A]) == {A: 148}
