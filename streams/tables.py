@@ -16,7 +16,7 @@ log = logging.getLogger(__name__)
 # owning every partition opens ~50 of these (4 tables x 12 partitions): a few MB each keeps it small.
 # Write buffers are small too: a table written a few KB a second (dedup of a low-rate topic) fills a
 # 2 MiB memtable over an hour, so the worker's memory grew for as long as a soak ran; at 256 KiB every
-# memtable is full, and flushed, within minutes and memory stays flat after warm-up.
+# memtable is full, and flushed, within minutes, and memtables stop adding to memory after warm-up.
 ROCKSDB_OPTIONS: dict[str, int] = {
     "block_cache_size": 2 * 1024 * 1024,
     "write_buffer_size": 256 * 1024,
