@@ -19,10 +19,11 @@ state that depends on event time (dedup memory, clocks, windows, surge) is kept 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-__all__ = ["MARKED_TOPICS", "MARKER_HEADER", "MARKER_KEY", "RUN_HEADER", "StepMarker", "parse_marker", "run_id_of", "run_key"]
+__all__ = ["MARKED_TOPICS", "MARKER_HEADER", "MARKER_KEY", "RUN_HEADER", "StepMarker", "parse_marker", "run_id_of", "run_key",
+           "run_keys"]
 
 MARKER_HEADER = "rideshare.marker"
 RUN_HEADER = "run_id"
@@ -60,14 +61,38 @@ def parse_marker(headers: Iterable[tuple[str, bytes | None]] | None) -> StepMark
         return None
 
 
-def run_id_of(headers: Iterable[tuple[str, bytes | None]] | None) -> str:
+def run_id_of(headers: Sequence[tuple[str, bytes | None]] | None) -> str:
     """The producer run id in these record headers ("" for records produced without one)."""
-    for name, value in headers or ():
-        if name == RUN_HEADER and value is not None:
-            return value.decode("utf-8", errors="replace")
-    return ""
+    raw = _run_header_value(headers)
+    return raw.decode("utf-8", errors="replace") if raw is not None else ""
 
 
 def run_key(session_id: str, run_id: str) -> str:
     """The key of one run of one simulation session in stream state."""
     return f"{session_id}/{run_id}" if run_id else session_id
+
+
+def run_keys(session_ids: Iterable[str], headers: Iterable[Sequence[tuple[str, bytes | None]] | None]) -> list[str]:
+    """`run_key` of each record, given its session id and its headers: what `run_key(session, run_id_of(headers))`
+    gives, for a batch of records (which nearly all share one session and one run)."""
+    keys: list[str] = []
+    known: dict[tuple[str, bytes | None], str] = {}
+    for session_id, record_headers in zip(session_ids, headers, strict=True):
+        raw = _run_header_value(record_headers)
+        key = known.get((session_id, raw))
+        if key is None:
+            key = known[session_id, raw] = run_key(session_id, raw.decode("utf-8", errors="replace") if raw is not None else "")
+        keys.append(key)
+    return keys
+
+
+def _run_header_value(headers: Sequence[tuple[str, bytes | None]] | None) -> bytes | None:
+    if not headers:
+        return None
+    name, value = headers[-1]
+    if name == RUN_HEADER and value is not None:  # where the producer puts it: no search for nearly every record
+        return value
+    for name, value in headers:
+        if name == RUN_HEADER and value is not None:
+            return value
+    return None

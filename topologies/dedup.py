@@ -29,7 +29,7 @@ from core.settings import Settings
 from schemas.catalog import topic_spec
 from schemas.classify import ClassifiedBatch, classify_batch
 from schemas.event_clock import EventClocks
-from schemas.markers import StepMarker, parse_marker, run_id_of, run_key
+from schemas.markers import StepMarker, parse_marker, run_id_of, run_key, run_keys
 from streams.batches import batch_agent, on_partition_of
 from streams.context import context_of
 from streams.graph import Node, Topology
@@ -276,8 +276,7 @@ class SourceStage:
                       classified: ClassifiedBatch) -> AdmittedBatch:
         frame = classified.frame
         sessions = frame.get_column("session_id").to_list()
-        runs = [run_key(session, run_id_of(records[position].headers))
-                for session, position in zip(sessions, classified.positions, strict=True)]
+        runs = run_keys(sessions, [records[position].headers for position in classified.positions])
         keep = self._dedup(partition, runs, frame.get_column("event_id").to_list(), frame.get_column("event_time").to_list())
         kept_rows = [i for i, kept in enumerate(keep) if kept]
         if len(kept_rows) < len(keep):
@@ -297,18 +296,23 @@ class SourceStage:
     def _dedup(self, partition: int, runs: list[str], event_ids: list[str], event_times: list[int]) -> list[bool]:
         """Admitted rows: not an event-time outlier of its run, and an event id not seen before."""
         keep = [False] * len(runs)
-        by_run: dict[str, list[int]] = {}
-        for index, run in enumerate(runs):
-            by_run.setdefault(run, []).append(index)
+        distinct = dict.fromkeys(runs)
+        groups: list[tuple[str, Sequence[int], list[str], list[int]]]  # (run, its rows, their event ids and times)
+        if len(distinct) == 1:  # nearly every batch: one run, nothing to group
+            groups = [(runs[0], range(len(runs)), event_ids, event_times)]
+        else:
+            rows_of: dict[str, list[int]] = {run: [] for run in distinct}
+            for index, run in enumerate(runs):
+                rows_of[run].append(index)
+            groups = [(run, rows, [event_ids[i] for i in rows], [event_times[i] for i in rows]) for run, rows in rows_of.items()]
         outliers = duplicates = 0
-        for run, indices in by_run.items():
-            in_time = self.clocks.clock(partition, run).admit([event_times[i] for i in indices])
-            seen = self._run_seen(partition, run)
-            add = seen.add
-            for index, on_time in zip(indices, in_time, strict=True):
+        for run, indices, ids, times in groups:
+            in_time = self.clocks.clock(partition, run).admit(times)
+            add = self._run_seen(partition, run).add
+            for index, event_id, event_time, on_time in zip(indices, ids, times, in_time, strict=True):
                 if not on_time:
                     outliers += 1
-                elif add(event_ids[index], event_times[index]):
+                elif add(event_id, event_time):
                     keep[index] = True
                 else:
                     duplicates += 1

@@ -30,6 +30,7 @@ import h3
 import msgspec
 import redis.asyncio as aioredis
 from faust.web import Request, Response, View
+from h3.api.basic_int import latlng_to_cell as cell_index_of
 from redis.exceptions import RedisError
 
 from core.settings import Settings
@@ -71,6 +72,7 @@ class EntityWindow:
     ping_count: int = 1
     distance_m: float = 0.0
     cell: str | None = None
+    cell_index: int = 0  # `cell` as H3's integer index, to compare with each ping's (not stored: derived)
 
     def fold(self, event_time: int, lat: float, lon: float, heading_deg: float, speed_kmh: float, driver_status: str | None,
              trip_id: str | None, window_ms: int, closed_until: int) -> bool:
@@ -106,21 +108,29 @@ class EntityWindow:
                 "ping_count": self.ping_count, "distance_m": self.distance_m}
 
     def stored(self) -> dict[str, Any]:
-        return {name: getattr(self, name) for name in self.__slots__}  # type: ignore[attr-defined]  # slots=True
+        return {name: getattr(self, name) for name in _STORED_FIELDS}
 
     @classmethod
     def from_stored(cls, state: dict[str, Any]) -> EntityWindow:
         return cls(**state)
 
 
+_STORED_FIELDS = tuple(name for name in EntityWindow.__slots__ if name != "cell_index")  # type: ignore[attr-defined]  # slots=True
+
+
 @dataclass
 class WindowClock:
-    """Watermark and open/idle window index of one run on one partition (rebuilt from the table when lost)."""
+    """Watermark and open/idle window index of one run on one partition (rebuilt from the table when lost).
+
+    The open index holds each entity under the end of the window it has open; the idle index holds each
+    entity once, under the end of its latest closed window (`mark_idle` moves it), so it stays as large
+    as the entities, not entities times the windows of the idle horizon."""
 
     watermark: int = 0
     pending_density: list[tuple[str, str, int]] = field(default_factory=list)
     open_by_end: dict[int, set[str]] = field(default_factory=lambda: defaultdict(set))
     idle_by_end: dict[int, set[str]] = field(default_factory=lambda: defaultdict(set))
+    idle_end_of: dict[str, int] = field(default_factory=dict)  # entity -> its one entry in idle_by_end
 
     @staticmethod
     def due(index: dict[int, set[str]], cutoff: int) -> list[str]:
@@ -128,6 +138,27 @@ class WindowClock:
         keys: list[str] = []
         for end in sorted(end for end in index if end <= cutoff):
             keys.extend(index.pop(end))
+        return keys
+
+    def mark_idle(self, key: str, window_end: int) -> None:
+        """Index entity `key` for idle expiry from `window_end` on, in place of its earlier entry."""
+        previous = self.idle_end_of.get(key)
+        if previous == window_end:
+            return
+        if previous is not None:
+            entries = self.idle_by_end.get(previous)
+            if entries is not None:
+                entries.discard(key)
+                if not entries:
+                    del self.idle_by_end[previous]
+        self.idle_end_of[key] = window_end
+        self.idle_by_end[window_end].add(key)
+
+    def due_idle(self, cutoff: int) -> list[str]:
+        """Pop every entity whose latest closed window ended at or before `cutoff`."""
+        keys = self.due(self.idle_by_end, cutoff)
+        for key in keys:
+            del self.idle_end_of[key]
         return keys
 
 
@@ -209,8 +240,10 @@ class GpsWindows:
             clock.watermark = max(clock.watermark, state.event_time)
         for entity, state in self.states.items():
             clock = self.clocks[(state.partition, state.run)]
-            by_end = clock.open_by_end if state.window_end > clock.watermark else clock.idle_by_end
-            by_end[state.window_end].add(entity)
+            if state.window_end > clock.watermark:
+                clock.open_by_end[state.window_end].add(entity)
+            else:
+                clock.mark_idle(entity, state.window_end)
 
     def clock(self, partition: int, run: str) -> WindowClock:
         self._ensure_rebuilt()
@@ -257,13 +290,17 @@ class GpsWindows:
                                 clock.watermark - self.allowed_lateness_ms):
                 late += 1
                 continue
-            cell = h3.latlng_to_cell(state.lat, state.lon, DENSITY_RESOLUTION)
-            if cell != state.cell:  # density follows cell moves; sent with the next sweep
-                kind = f"{entity_type}s"
-                if state.cell:
-                    clock.pending_density.append((state.cell, kind, -1))
-                clock.pending_density.append((cell, kind, 1))
-                state.cell = cell
+            # H3's integer index: half the cost of its string form, which is made only when the cell changes
+            cell_index = cell_index_of(state.lat, state.lon, DENSITY_RESOLUTION)
+            if cell_index != state.cell_index:
+                state.cell_index = cell_index
+                cell = h3.int_to_str(cell_index)
+                if cell != state.cell:  # density follows cell moves; sent with the next sweep
+                    kind = f"{entity_type}s"
+                    if state.cell:
+                        clock.pending_density.append((state.cell, kind, -1))
+                    clock.pending_density.append((cell, kind, 1))
+                    state.cell = cell
             changed.add(entity_id)
             expired.discard(entity_id)
             clock.open_by_end[state.window_end].add(entity_id)
@@ -303,9 +340,9 @@ class GpsWindows:
                 state.trip_id, state.event_time, state.window_end, state.ping_count, state.distance_m))
             batch.positions.append(ClosedWindow(state.entity_id, f"{state.entity_type}:{state.entity_id}", state.lon, state.lat,
                                                 state.window_end, summary))
-            clock.idle_by_end[state.window_end].add(key)
+            clock.mark_idle(key, state.window_end)
         idle_cutoff = clock.watermark - self.idle_expiry_ms
-        for key in clock.due(clock.idle_by_end, idle_cutoff):
+        for key in clock.due_idle(idle_cutoff):
             state = self.states.get(key)
             if state is None or state.window_end > idle_cutoff:
                 continue

@@ -45,7 +45,7 @@ from lakehouse.bronze.validation import DAY_MS, EventTimeBounds, KafkaRecord, Re
 from schemas.catalog import topic_spec
 from schemas.classify import classify_batch
 from schemas.event_clock import RunClock, initial_watermark
-from schemas.markers import parse_marker, run_id_of, run_key
+from schemas.markers import parse_marker, run_keys
 
 __all__ = ["BatchPlan", "BatchResult", "BronzeWriter", "app_id", "clock_app_id"]
 
@@ -338,7 +338,7 @@ class BronzeWriter:
         if not len(classified):
             return None, rejected
         sessions = frame.get_column("session_id").to_list()
-        runs = [run_key(session, run_id_of(records[p].headers)) for session, p in zip(sessions, classified.positions, strict=True)]
+        runs = run_keys(sessions, [records[p].headers for p in classified.positions])
         event_times = frame.get_column("event_time").to_list()
         admitted = [True] * len(runs)
         for run in dict.fromkeys(runs):

@@ -164,3 +164,19 @@ def test_a_batch_over_several_partitions_is_classified_once_and_split_back_into_
     assert by_partition[2].message.offset == 3 and by_partition[1].message.offset == 4  # each partition's last message
     registry = context_of(app).registry
     assert registry.node("dedup.decode-gps").errors == 2 and registry.node("dedup.decode-gps").events_in == 7
+
+
+def test_one_batch_holding_two_runs_deduplicates_each_run_against_itself_only(settings: Settings) -> None:
+    app, stage = stage_of(settings)
+    recorder = Recorder()
+    stage.stream.subscribe(recorder)
+    feed = Feed()
+    ping = encode("gps_ping", gps_ping("e1", 100))
+    other = encode("gps_ping", gps_ping("e2", 200))
+    batch = [feed(ping, run="first"), feed(ping, run="second"), feed(other, run="first"), feed(ping, run="first"),
+             feed(other, run="second"), feed(other, run="second")]
+    asyncio.run(stage.process(batch))
+    (admitted,) = recorder.batches
+    assert list(zip(admitted.runs, admitted.column("event_id"), strict=True)) == [
+        ("s/first", "e1"), ("s/second", "e1"), ("s/first", "e2"), ("s/second", "e2")]  # in order, each run's repeats dropped
+    assert context_of(app).metrics.dedup_drops.labels("gps")._value.get() == 2

@@ -73,6 +73,19 @@ def test_sweep_closes_windows_on_watermark_and_expires_idle_entities() -> None:
     assert "b" not in table and table["a"]["window_start"] == 6000
 
 
+def test_the_idle_index_holds_each_entity_once_however_many_of_its_windows_closed() -> None:
+    windows = GpsWindows({}, window_ms=1000, idle_expiry_ms=300_000)
+    entities = ("a", "b", "c")
+    windows.fold(admitted([ping(t, entity=entity) for t in range(100, 200_000, 1000) for entity in entities]))
+    clock = windows.clock(0, "s")
+    assert sorted(key for keys in clock.idle_by_end.values() for key in keys) == sorted(entities)  # 200 windows each closed
+    assert set(clock.idle_end_of.values()) == {199_000}
+    sweeps, _ = windows.fold(admitted([ping(600_000, entity="a")]))  # all silent past the horizon: expired once each
+    assert sorted(member for sweep in sweeps for member in sweep.removed) == ["driver:a", "driver:b", "driver:c"]
+    assert [key for keys in clock.idle_by_end.values() for key in keys] == [] and list(clock.idle_end_of) == []
+    assert list(windows.states) == ["a"]  # back with its new ping, in an open window
+
+
 def test_moving_to_another_cell_moves_the_density_count() -> None:
     windows = GpsWindows({}, window_ms=1000, idle_expiry_ms=60_000)
     sweeps, _ = windows.fold(admitted([ping(100, entity="a"), ping(1100, entity="a", lat=-23.70), ping(2100, entity="a", lat=-23.70)]))
