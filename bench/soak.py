@@ -54,6 +54,7 @@ from websockets.sync.client import connect as ws_connect
 
 from core import consumer_lag
 from core.consumer_lag import ConsumerLagError
+from core.exceptions import RideshareError
 from core.settings import Settings, load_settings
 from lakehouse.bronze.specs import EVENT_TABLES, bronze_table_uri
 from rideshare.cli.demo import DEMO_START, NO_WORKER_SPEED
@@ -63,7 +64,7 @@ from rideshare.infra import KafkaService, RedisService
 from rideshare.infra.process import read_pid
 from rideshare.simulations import WorldOptions
 from rideshare.supervisor import ChildProcess, rideshare_command
-from rideshare.topics import create_topics
+from rideshare.topics import create_topics, delete_namespace
 from rideshare.worker_pool import WorkerPool, WorkerSpec
 from rideshare.worker_process import free_port, settings_env
 from schemas.catalog import topic_spec
@@ -352,14 +353,6 @@ def demo_baseline(span_s: float) -> dict[str, Any]:
             "events_per_s": events / (span_s / DEMO.speed)}
 
 
-def delete_namespace(settings: Settings) -> None:
-    admin = AdminClient({"bootstrap.servers": settings.bootstrap_servers})
-    names = [name for name in admin.list_topics(timeout=10).topics if name.startswith(settings.topic_namespace)]
-    for future in admin.delete_topics(names, operation_timeout=60).values() if names else ():
-        with contextlib.suppress(KafkaException):
-            future.result()
-
-
 # -- output ----------------------------------------------------------------------------------------------------
 def plot(samples: list[Sample], warmup_s: float, path: Path) -> None:
     from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -512,8 +505,10 @@ def produce(platform: Platform, groups: dict[str, str], minutes: float, interval
 
 def remove_soak_data(settings: Settings, work_dir: Path, groups: dict[str, str]) -> None:
     """Millions of records: the soak's topics, lake and the workers' RocksDB state go (--keep leaves them)."""
-    with contextlib.suppress(KafkaException, RuntimeError):
+    try:
         delete_namespace(settings)
+    except (KafkaException, RideshareError) as exc:
+        console.print(f"[yellow]could not delete the soak's topics ({exc}): delete the topics named {settings.topic_namespace}* by hand")
     shutil.rmtree(work_dir / "lake", ignore_errors=True)
     for group in groups.values():
         shutil.rmtree(settings.local_dir / "faust" / group, ignore_errors=True)

@@ -4,6 +4,10 @@ Every run reads the same kind of backlog (GPS pings of 2,000 drivers, 12 partiti
 namespace and is timed from its first to its last processed event (start-up and group join excluded);
 CPU is the worker process's user + system time over the same span (all its threads). Each run checks
 that its workload really ran: events counted at the worker's nodes, rows in Delta, positions in Redis.
+The backlog is large enough for a steady state: a worker's state grows to its horizons (dedup memory,
+idle windows) and every timed span holds several of its checkpoints (tables and changelogs written,
+offsets committed, Delta commits), so a run shorter than `MIN_CHECKPOINTS` checkpoint intervals is an
+error, not a figure (a short run measured a worker before its first checkpoint: twice its steady rate).
 
 - **bare aiokafka consumer**: `getmany` over every partition, no decoding (the ceiling of one process);
 - **Faust no-op, today's configuration**: a Faust app as the platform built it before the lean path
@@ -15,14 +19,15 @@ that its workload really ran: events counted at the worker's nodes, rows in Delt
 - **Quix Streams peer**: the same dedup + GPS work written with Quix Streams (bench/peers/quix_gps.py,
   its own venv), whose Redis positions must equal the Faust worker's;
 - **bronze worker**: `rideshare worker --role bronze` into Delta, rows counted in the table;
-- **scale-out**: 1 and 2 real-time workers on the same backlog: events/s and CPU-seconds per 100k events;
+- **scale-out**: 1 and 2 real-time workers on the same backlog (twice the others'): events/s and CPU-seconds per
+  100k events;
 - **latency**: pings produced at a fixed rate with event time = wall time; for each window delta
   published to Redis, the delay from the window's end to its arrival at a subscriber; at 50 % of one
   worker's measured capacity and at 5,000 events/s, next to produce -> bare consumer latency.
 
 Needs Kafka and Redis (`rideshare infra up`); the Quix peer needs `make bench-peers`.
 
-    .venv/bin/python -m bench.topologies [--events 200000] [--only noop,realtime,quix,bronze,scaleout,latency]
+    .venv/bin/python -m bench.topologies [--events 1000000] [--only noop,realtime,quix,bronze,scaleout,latency]
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ import argparse
 import asyncio
 import json
 import os
+import shutil
 import statistics
 import sys
 import threading
@@ -51,7 +57,7 @@ from core.producer import EventProducer
 from core.settings import PROJECT_ROOT, Settings, load_settings
 from lakehouse.bronze.specs import bronze_table_uri
 from rideshare.supervisor import ChildProcess
-from rideshare.topics import create_topics
+from rideshare.topics import create_topics, delete_namespace
 from rideshare.worker_process import Processed, WorkerProcess, free_port, measure_processing, settings_env
 from schemas.catalog import topic_spec
 from schemas.live_state import LiveStateKeys
@@ -61,6 +67,8 @@ QUIX_PYTHON = PROJECT_ROOT / ".local" / "bench" / "quix-venv" / "bin" / "python"
 DRIVERS = 2_000
 T0_MS = 1_790_000_000_000
 TARGET_P99_MS = 300.0
+MIN_CHECKPOINTS = 3
+NOOP_CHECKPOINT_S = 1.0  # both no-op apps commit this often
 console = Console()
 
 
@@ -74,13 +82,25 @@ class Throughput(Processed):
         return {**asdict(self), "events_per_s": round(self.events_per_s), "cpu_s_per_100k": round(self.cpu_s_per_100k, 2)}
 
 
+_created: list[Settings] = []  # every namespace this run made: removed once it succeeded
+
+
 def _fresh_settings(label: str, **overrides: Any) -> Settings:
     run = uuid.uuid4().hex[:6]
     base = load_settings()
     work = base.local_dir / "bench" / f"{label}-{run}"
     settings = load_settings(topic_namespace=f"bench{label}{run}.", local_dir=work, lake_uri=str(work / "lake"), **overrides)
+    _created.append(settings)
     create_topics(settings)
     return settings
+
+
+def remove_created() -> None:
+    """Millions of records per run: a broker kept every earlier run's topics, and got slower with each."""
+    for settings in _created:
+        delete_namespace(settings)
+        shutil.rmtree(settings.local_dir, ignore_errors=True)
+    _created.clear()
 
 
 def _ping(n: int) -> dict[str, Any]:
@@ -140,6 +160,14 @@ async def _bare_consumer(settings: Settings, events: int) -> Throughput:
     finally:
         await consumer.stop()
     return Throughput(count, seconds, cpu, label="bare aiokafka consumer")
+
+
+def spans_checkpoints(run: Throughput, interval_s: float) -> Throughput:
+    """`run`, if its timed span holds at least `MIN_CHECKPOINTS` checkpoint intervals of `interval_s`."""
+    if run.seconds < MIN_CHECKPOINTS * interval_s:
+        raise RuntimeError(f"{run.label}: {run.events:,} events took {run.seconds:.1f} s, fewer than {MIN_CHECKPOINTS} checkpoints "
+                           f"of {interval_s:g} s: not a steady state; run with a larger --events")
+    return run
 
 
 def _timed_child(label: str, child: ChildProcess, progress: Callable[[], int], expected: int, *, timeout_s: float = 600) -> Throughput:
@@ -204,13 +232,13 @@ def _noop_child(mode: str, result: Path, events: int) -> None:
                 return None
 
         batch_agent(app, catalog_topic(app, settings, "gps"), Count(), name="noop", max_events=settings.stream_batch_max_events,
-                    within_s=settings.stream_batch_within_s)
+                    within_s=settings.stream_batch_within_s, checkpoint_s=NOOP_CHECKPOINT_S)
     else:
         # The platform's Faust app before the lean path: Faust's own consumer, streams and Monitor.
         app = faust.App(f"{settings.topic_namespace}bench-noop-classic", broker=f"kafka://{settings.bootstrap_servers}",
                         store="memory://", datadir=str(settings.local_dir / "noop-classic"), web_port=free_port(),
                         web_host="127.0.0.1", web_bind="127.0.0.1", consumer_auto_offset_reset="earliest",
-                        broker_commit_every=2_000, broker_commit_interval=1.0, broker_max_poll_records=2_000,
+                        broker_commit_every=2_000, broker_commit_interval=NOOP_CHECKPOINT_S, broker_max_poll_records=2_000,
                         stream_buffer_maxsize=8_192, autodiscover=False, topic_replication_factor=1)
         topic = app.topic(topic_spec("gps").qualified(settings.topic_namespace), key_serializer="raw", value_serializer="raw")
 
@@ -235,7 +263,7 @@ def bench_noop(settings: Settings, events: int) -> dict[str, Any]:
                 run = _timed_child(label, child, lambda r=result: read_progress(r), backlog_size(events))
         finally:
             child.stop(timeout_s=30)
-        runs[mode] = run.as_dict()
+        runs[mode] = spans_checkpoints(run, NOOP_CHECKPOINT_S).as_dict()
     runs["lean_vs_classic"] = round(runs["lean"]["events_per_s"] / runs["classic"]["events_per_s"], 2)
     return runs
 
@@ -253,7 +281,8 @@ def _realtime_worker(settings: Settings, label: str, expected: int, *, processes
             worker.wait_assigned(gps, timeout_s=180)
         processed = measure_processing(workers, "dedup.decode-gps", expected)
         nodes = [node for worker in workers for node in worker.nodes().values()]
-        return Throughput(processed.events, processed.seconds, processed.cpu_seconds, label=label), nodes
+        run = Throughput(processed.events, processed.seconds, processed.cpu_seconds, label=label)
+        return spans_checkpoints(run, settings.stream_checkpoint_s), nodes
     finally:
         for worker in workers:
             worker.stop()
@@ -333,7 +362,7 @@ def bench_bronze(settings: Settings, events: int) -> dict[str, Any]:
 
     try:
         with console.status("bronze worker (subprocess) ..."):
-            run = _timed_child("bronze worker", worker, rows, expected)
+            run = spans_checkpoints(_timed_child("bronze worker", worker, rows, expected), settings.bronze_batch_max_seconds)
     finally:
         worker.stop()
     if rows() != expected:
@@ -342,7 +371,9 @@ def bench_bronze(settings: Settings, events: int) -> dict[str, Any]:
 
 
 def bench_scaleout(events: int) -> dict[str, Any]:
-    runs = {}
+    """1 and 2 workers on twice the backlog: two workers' span too must hold several checkpoints."""
+    events *= 2
+    runs: dict[str, Any] = {"events": backlog_size(events)}
     for processes in (1, 2):
         settings = _fresh_settings(f"scale{processes}")
         produce_backlog(settings, events)
@@ -456,7 +487,9 @@ def bench_latency(capacity_events_per_s: float, *, seconds: float = 20.0) -> dic
 
 def tables(results: dict[str, Any]) -> list[Table]:
     """The benchmark's tables from its JSON (printed after a run, rendered into docs/benchmarks.md)."""
-    table = Table(title="stream workers (one worker unless said)", title_justify="left")
+    events = results.get("meta", {}).get("events")
+    backlog = f", a backlog of {backlog_size(events):,} GPS pings" if events else ""
+    table = Table(title=f"stream workers (one worker unless said{backlog})", title_justify="left")
     for column in ("path", "events/s", "CPU s / 100k events", "vs baseline"):
         table.add_column(column, justify="left" if column == "path" else "right")
     bare = results.get("bare", {})
@@ -484,7 +517,7 @@ def tables(results: dict[str, Any]) -> list[Table]:
         row("bronze worker (Faust -> Delta)", bronze, f"{bronze['events_per_s'] / lean:.0%} of lean no-op" if lean else "")
     scale = results.get("scaleout")
     if scale:
-        row("dedup + GPS, 1 worker", scale["1"], "")
+        row(f"dedup + GPS, 1 worker ({scale['events']:,} pings)", scale["1"], "")
         row("dedup + GPS, 2 workers", scale["2"], f"{scale['speedup']:.2f}x 1 worker")
     printed = [table]
     nodes = results.get("realtime", {}).get("nodes")
@@ -510,7 +543,8 @@ BENCHES = ("noop", "realtime", "quix", "bronze", "scaleout", "latency")
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--events", type=int, default=200_000, help="GPS backlog size of the throughput runs")
+    parser.add_argument("--events", type=int, default=1_000_000,
+                        help="GPS backlog size of the throughput runs (each must span several checkpoints)")
     parser.add_argument("--only", default=",".join(BENCHES), help=f"comma-separated subset of: {', '.join(BENCHES)}")
     parser.add_argument("--noop-child", choices=("classic", "lean"), help=argparse.SUPPRESS)
     parser.add_argument("--result", type=Path, help=argparse.SUPPRESS)
@@ -549,6 +583,7 @@ def main() -> None:
         capacity = results.get("realtime", {}).get("worker", {}).get("events_per_s", 20_000)
         results["latency"] = bench_latency(capacity)
         save()
+    remove_created()  # kept when a run failed: its logs and state are under .local/bench/
     for table in tables(results):
         console.print(table)
     console.print(f"results: {RESULTS}")

@@ -17,7 +17,8 @@ from core.settings import Settings
 from schemas.catalog import CATALOG, TopicSpec
 from schemas.codec import DecodeError, decode
 
-__all__ = ["TailRecord", "TopicInfo", "admin_client", "create_topics", "describe_topics", "tail_topic", "wait_until_writable"]
+__all__ = ["TailRecord", "TopicInfo", "admin_client", "create_topics", "delete_namespace", "describe_topics", "tail_topic",
+           "wait_until_writable"]
 
 
 def admin_client(settings: Settings) -> AdminClient:
@@ -45,6 +46,23 @@ def create_topics(settings: Settings, specs: tuple[TopicSpec, ...] = CATALOG) ->
             results.append((name, False))
     wait_until_writable(admin, [(topic.topic, p) for topic in new_topics for p in range(topic.num_partitions)])
     return results
+
+
+def delete_namespace(settings: Settings) -> list[str]:
+    """Delete every topic of `settings.topic_namespace`: the catalog's, the workers' internal ones, and those that
+    name it inside (Quix Streams' `changelog__<namespace>...`). For throwaway namespaces (benchmarks, soaks)."""
+    namespace = settings.topic_namespace
+    if not namespace:
+        raise RideshareError("refusing to delete the topics of the default (empty) namespace")
+    admin = admin_client(settings)
+    names = [name for name in admin.list_topics(timeout=10).topics if namespace in name]
+    for future in admin.delete_topics(names, operation_timeout=60).values() if names else ():
+        try:
+            future.result()
+        except KafkaException as exc:
+            if exc.args[0].code() != KafkaError.UNKNOWN_TOPIC_OR_PART:
+                raise RideshareError(f"could not delete the topics of namespace {namespace}: {exc.args[0].str()}") from exc
+    return names
 
 
 def wait_until_writable(admin: AdminClient, partitions: list[tuple[str, int]], *, timeout_s: float = 60.0) -> None:
