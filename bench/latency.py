@@ -36,7 +36,7 @@ from core.producer import EventProducer
 from core.settings import Settings, load_settings
 from rideshare.infra import KafkaService, RedisService
 from rideshare.supervisor import ChildProcess, rideshare_command
-from rideshare.topics import create_topics
+from rideshare.topics import create_topics, delete_namespace
 from schemas.live_state import LiveStateKeys
 
 RESULTS = Path(__file__).resolve().parent / "results" / "latency.json"
@@ -208,6 +208,7 @@ def main() -> int:
     finally:
         for child in reversed(children):
             child.stop()
+        delete_namespace(settings)
         for service in started:
             service.stop()
     _report(phases, args)

@@ -33,7 +33,7 @@ from agents_sim.surge import LockstepSurge
 from core.settings import Settings, load_settings
 from rideshare.infra import KafkaService, RedisService
 from rideshare.simulations import WorldOptions, build_runtime, speed_option
-from rideshare.topics import create_topics
+from rideshare.topics import create_topics, delete_namespace
 from rideshare.worker_process import WorkerProcess
 from schemas.catalog import CATALOG, topic_spec
 from schemas.limits import SPEED_MAX
@@ -113,6 +113,7 @@ def main() -> int:
     finally:
         for worker in workers:
             worker.stop()
+        delete_namespace(settings)
         for service in started:
             service.stop()
 

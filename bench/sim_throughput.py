@@ -17,7 +17,6 @@ Populating the world (DNA, profile events) is timed apart. Each measurement is t
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import os
 import time
@@ -26,17 +25,15 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from confluent_kafka.admin import AdminClient
 from rich.console import Console
 from rich.table import Table
 
 from agents_sim.params import SimConfig
 from agents_sim.simulation import Simulation
 from agents_sim.sinks import KafkaSink, NullSink, Sink
-from core.settings import Settings, load_settings
+from core.settings import load_settings
 from rideshare.infra import KafkaService
-from rideshare.topics import create_topics
-from schemas.catalog import CATALOG
+from rideshare.topics import create_topics, delete_namespace
 
 RESULTS = Path(__file__).resolve().parent / "results" / "sim_throughput.json"
 START = "2026-03-02T07:30:00-03:00"
@@ -70,14 +67,6 @@ def measure(config: SimConfig, sink: Sink, sim_seconds: int) -> dict[str, Any]:
             "trips_requested": sim.stats.requests, "trips_completed": sim.stats.completed}
 
 
-def _drop_namespace(settings: Settings) -> None:
-    admin = AdminClient({"bootstrap.servers": settings.bootstrap_servers})
-    names = [spec.qualified(settings.topic_namespace) for spec in CATALOG]
-    for future in admin.delete_topics(names, operation_timeout=30).values():
-        with contextlib.suppress(Exception):  # a topic that was never created: nothing to clean
-            future.result()
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--small-minutes", type=float, default=30.0, help="simulated minutes at 1,000/10,000")
@@ -105,7 +94,7 @@ def main() -> None:
             results.append({"world": label, "drivers": drivers, "riders": riders, "null": null, "kafka": kafka_run,
                             "kafka_vs_null": round(kafka_run["speed_x"] / null["speed_x"], 3)})
     finally:
-        _drop_namespace(settings)
+        delete_namespace(settings)
         if started_kafka:
             kafka.stop()
 
