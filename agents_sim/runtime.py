@@ -336,6 +336,11 @@ class SimulationRuntime:
         with self._lock:
             return views.metrics(self.sim)
 
+    def trip_states(self) -> dict[str, int]:
+        """Active trips by state, read under the lock like every view: the simulation thread adds and removes trips."""
+        with self._lock:
+            return self.sim.active_trip_states()
+
     def driver(self, driver_id: str) -> dict[str, Any] | None:
         with self._lock:
             driver = self.sim.drivers.get(driver_id)

@@ -93,7 +93,7 @@ def run(
         try:
             with Live(console=console, refresh_per_second=4, transient=True) as live:
                 while not runtime.wait(0.25):
-                    live.update(_progress_table(runtime.status(), runtime.sim.active_trip_states(), started, config.start_ms, end_ms))
+                    live.update(_progress_table(runtime.status(), runtime.trip_states(), started, config.start_ms, end_ms))
         except KeyboardInterrupt:
             console.print("[yellow]interrupted: stopping and flushing the sink...[/]")
         finally:
